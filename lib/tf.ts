@@ -47,6 +47,7 @@ async function loadNative(): Promise<NodeTf> {
 
 /** TensorFlow.js with the tfjs-node API (`tf.node`, `tf.io.fileSystem`, …) on the native backend. */
 export const tf: NodeTf = await loadNative();
+registerNativeKernels(tf);
 
 /** Version of the TensorFlow C library the native backend runs (e.g. `"2.21.0"`). */
 export function tensorflowVersion(): string {
@@ -56,4 +57,76 @@ export function tensorflowVersion(): string {
   return version;
 }
 
+/**
+ * Kernels tfjs-node 4.22 lacks or gets wrong on the native backend, mapped onto TensorFlow's own ops:
+ * - `Transform` (`tf.image.transform`, used by RandomRotation) is not registered at all: run
+ *   `ImageProjectiveTransformV3`, the op Keras' augmentation layers use.
+ * - `ResizeBilinearGrad` drops `half_pixel_centers`, so gradients of a half-pixel resize were those of a
+ *   different resize (and took the wrong shape for non-square images).
+ */
+function registerNativeKernels(t: NodeTf) {
+  type Backend = {
+    binding: Record<string, number>;
+    executeSingleOutput(name: string, attrs: unknown[], inputs: unknown[]): unknown;
+  };
+  const typeAttr = (name: string, dtype: string, b: Backend) => ({
+    name,
+    type: b.binding.TF_ATTR_TYPE,
+    value: dtype === "float32" ? b.binding.TF_FLOAT : dtype === "int32" ? b.binding.TF_INT32 : (() => {
+      throw new Error(`native kernel: dtype ${dtype} not supported (float32 or int32 expected)`);
+    })(),
+  });
+  t.registerKernel({
+    kernelName: "Transform",
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as Backend;
+      const { image, transforms } = inputs as unknown as {
+        image: import("@tensorflow/tfjs-node").Tensor4D;
+        transforms: unknown;
+      };
+      const { interpolation, fillMode, fillValue, outputShape } = attrs as unknown as {
+        interpolation: string;
+        fillMode: string;
+        fillValue: number;
+        outputShape?: [number, number];
+      };
+      const [, height, width] = image.shape;
+      const shape = t.tensor1d(outputShape ?? [height, width], "int32");
+      const fill = t.scalar(fillValue, "float32");
+      try {
+        return b.executeSingleOutput("ImageProjectiveTransformV3", [
+          typeAttr("dtype", image.dtype, b),
+          { name: "interpolation", type: b.binding.TF_ATTR_STRING, value: interpolation.toUpperCase() },
+          { name: "fill_mode", type: b.binding.TF_ATTR_STRING, value: fillMode.toUpperCase() },
+        ], [image, transforms, shape, fill]) as never;
+      } finally {
+        shape.dispose();
+        fill.dispose();
+      }
+    },
+  });
+  t.unregisterKernel("ResizeBilinearGrad", "tensorflow");
+  t.registerKernel({
+    kernelName: "ResizeBilinearGrad",
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as Backend;
+      const { images, dy } = inputs as unknown as { images: { dtype: string }; dy: unknown };
+      const { alignCorners, halfPixelCenters } = attrs as unknown as {
+        alignCorners: boolean;
+        halfPixelCenters: boolean;
+      };
+      return b.executeSingleOutput("ResizeBilinearGrad", [
+        typeAttr("T", images.dtype, b),
+        { name: "align_corners", type: b.binding.TF_ATTR_BOOL, value: alignCorners },
+        { name: "half_pixel_centers", type: b.binding.TF_ATTR_BOOL, value: halfPixelCenters },
+      ], [dy, images]) as never;
+    },
+  });
+}
+
 export default tf;
+
+/** TensorFlow.js types (`Tensor`, `Tensor4D`, `LayersModel`, `Rank`, …), importable as types: `import type { Tensor } from "./tf.ts"`. */
+export type * from "@tensorflow/tfjs-node";

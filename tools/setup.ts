@@ -92,7 +92,15 @@ function exists(p: string): boolean {
 // Where things are
 
 function tfjsNodeDir(): string {
-  return path.join(ROOT, "node_modules", ".deno", `@tensorflow+tfjs-node@${TFJS_NODE_VERSION}`, "node_modules", "@tensorflow", "tfjs-node");
+  return path.join(
+    ROOT,
+    "node_modules",
+    ".deno",
+    `@tensorflow+tfjs-node@${TFJS_NODE_VERSION}`,
+    "node_modules",
+    "@tensorflow",
+    "tfjs-node",
+  );
 }
 
 /** The N-API build version node-pre-gyp's `find` picks for tfjs-node under Deno (and Node ≥ 18). */
@@ -118,7 +126,9 @@ interface BackendEntry {
 
 function readEntry(dir: string): BackendEntry | undefined {
   const info = path.join(dir, "backend.json");
-  if (!exists(info) || !exists(path.join(dir, "tfjs_binding.node")) || !exists(path.join(dir, "deps", "lib"))) return;
+  if (
+    !exists(info) || !exists(path.join(dir, "tfjs_binding.node")) || !exists(path.join(dir, "deps", "lib"))
+  ) return;
   return { dir, ...JSON.parse(fs.readFileSync(info, "utf8")) };
 }
 
@@ -159,13 +169,24 @@ function linkBackend(entry: BackendEntry, pkgDir: string) {
 function nodeGypScript(): string {
   const candidates = [
     Deno.env.get("NODE_GYP"),
-    path.join(path.dirname(path.dirname(whichSync("node") ?? "/usr/bin/node")), "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+    path.join(
+      path.dirname(path.dirname(whichSync("node") ?? "/usr/bin/node")),
+      "lib",
+      "node_modules",
+      "npm",
+      "node_modules",
+      "node-gyp",
+      "bin",
+      "node-gyp.js",
+    ),
     "/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js",
     "/usr/local/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js",
   ];
   const found = candidates.find((c) => c && exists(c));
   if (!found) {
-    throw new SetupError("node-gyp not found: install Node.js with npm (it bundles node-gyp), or set NODE_GYP");
+    throw new SetupError(
+      "node-gyp not found: install Node.js with npm (it bundles node-gyp), or set NODE_GYP",
+    );
   }
   return found;
 }
@@ -182,7 +203,9 @@ function nodeDir(): string {
   const configured = Deno.env.get("npm_config_nodedir");
   if (configured) return configured;
   const node = whichSync("node");
-  if (!node) throw new SetupError("Node.js is required to build the tfjs-node addon (node-gyp); none on PATH");
+  if (!node) {
+    throw new SetupError("Node.js is required to build the tfjs-node addon (node-gyp); none on PATH");
+  }
   const prefix = path.dirname(path.dirname(fs.realpathSync(node)));
   if (!exists(path.join(prefix, "include", "node", "node_api.h"))) {
     throw new SetupError(`Node headers not found under ${prefix}/include/node; set npm_config_nodedir`);
@@ -208,7 +231,9 @@ async function buildAddon(pkgDir: string, napi: number, outFile: string) {
 /** Writes a cache entry atomically: everything goes into a temp folder renamed at the end. */
 async function makeEntry(
   name: string,
-  fill: (tmp: string) => Promise<{ tensorflow: string; source: string }>,
+  fill: (
+    tmp: string,
+  ) => Promise<{ tensorflow: string; source: string }> | { tensorflow: string; source: string },
   napi: number,
 ): Promise<BackendEntry> {
   const root = cacheRoot();
@@ -230,7 +255,16 @@ async function makeEntry(
 /** Path 1: tfjs-node's own install script (downloads libtensorflow and a prebuilt addon). */
 async function standardDownload(pkgDir: string, napi: number): Promise<BackendEntry> {
   log(`trying tfjs-node's standard download of libtensorflow ${STANDARD_LIBTENSORFLOW}…`);
-  const preGypBin = path.join(ROOT, "node_modules", ".deno", "@mapbox+node-pre-gyp@1.0.9", "node_modules", "@mapbox", "node-pre-gyp", "bin");
+  const preGypBin = path.join(
+    ROOT,
+    "node_modules",
+    ".deno",
+    "@mapbox+node-pre-gyp@1.0.9",
+    "node_modules",
+    "@mapbox",
+    "node-pre-gyp",
+    "bin",
+  );
   fs.rmSync(path.join(pkgDir, "deps"), { recursive: true, force: true });
   await run("node", ["scripts/install.js"], {
     cwd: pkgDir,
@@ -240,7 +274,7 @@ async function standardDownload(pkgDir: string, napi: number): Promise<BackendEn
   });
   const addon = path.join(pkgDir, "lib", `napi-v${napi}`, "tfjs_binding.node");
   if (!exists(addon)) throw new SetupError("install script finished without an addon");
-  return await makeEntry(`libtensorflow-${STANDARD_LIBTENSORFLOW}-napi${napi}`, async (tmp) => {
+  return await makeEntry(`libtensorflow-${STANDARD_LIBTENSORFLOW}-napi${napi}`, (tmp) => {
     fs.renameSync(path.join(pkgDir, "deps"), path.join(tmp, "deps"));
     fs.copyFileSync(addon, path.join(tmp, "tfjs_binding.node"));
     return { tensorflow: STANDARD_LIBTENSORFLOW, source: "tfjs-node standard download" };
@@ -253,8 +287,16 @@ async function wheelBuild(pkgDir: string, napi: number): Promise<BackendEntry> {
     log(`fetching the tensorflow-cpu==${WHEEL_TENSORFLOW} wheel with pip (≈270 MB)…`);
     const wheelDir = path.join(tmp, "wheel");
     await run("python3", [
-      "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--retries", "0",
-      "-d", wheelDir, `tensorflow-cpu==${WHEEL_TENSORFLOW}`,
+      "-m",
+      "pip",
+      "download",
+      "--no-deps",
+      "--only-binary=:all:",
+      "--retries",
+      "0",
+      "-d",
+      wheelDir,
+      `tensorflow-cpu==${WHEEL_TENSORFLOW}`,
     ], { quiet: true });
     const wheel = fs.readdirSync(wheelDir).find((f) => f.endsWith(".whl"));
     if (!wheel) throw new SetupError(`pip download left no wheel in ${wheelDir}`);
@@ -264,13 +306,15 @@ async function wheelBuild(pkgDir: string, napi: number): Promise<BackendEntry> {
     fs.rmSync(wheelDir, { recursive: true, force: true });
     const lib = path.join(deps, "lib");
     // The link names binding.gyp (-ltensorflow, -ltensorflow_framework) and install.js expect.
-    for (const [link, target] of [
-      ["libtensorflow.so", "libtensorflow_cc.so.2"],
-      ["libtensorflow.so.2", "libtensorflow_cc.so.2"],
-      [`libtensorflow.so.${STANDARD_LIBTENSORFLOW}`, "libtensorflow_cc.so.2"],
-      ["libtensorflow_framework.so", "libtensorflow_framework.so.2"],
-      [`libtensorflow_framework.so.${STANDARD_LIBTENSORFLOW}`, "libtensorflow_framework.so.2"],
-    ]) fs.symlinkSync(target, path.join(lib, link));
+    for (
+      const [link, target] of [
+        ["libtensorflow.so", "libtensorflow_cc.so.2"],
+        ["libtensorflow.so.2", "libtensorflow_cc.so.2"],
+        [`libtensorflow.so.${STANDARD_LIBTENSORFLOW}`, "libtensorflow_cc.so.2"],
+        ["libtensorflow_framework.so", "libtensorflow_framework.so.2"],
+        [`libtensorflow_framework.so.${STANDARD_LIBTENSORFLOW}`, "libtensorflow_framework.so.2"],
+      ]
+    ) fs.symlinkSync(target, path.join(lib, link));
     fs.rmSync(path.join(pkgDir, "deps"), { recursive: true, force: true });
     fs.symlinkSync(deps, path.join(pkgDir, "deps"));
     try {
@@ -278,7 +322,10 @@ async function wheelBuild(pkgDir: string, napi: number): Promise<BackendEntry> {
     } finally {
       fs.rmSync(path.join(pkgDir, "deps"), { force: true });
     }
-    return { tensorflow: WHEEL_TENSORFLOW, source: `tensorflow-cpu ${WHEEL_TENSORFLOW} wheel, addon built with node-gyp` };
+    return {
+      tensorflow: WHEEL_TENSORFLOW,
+      source: `tensorflow-cpu ${WHEEL_TENSORFLOW} wheel, addon built with node-gyp`,
+    };
   }, napi);
 }
 
@@ -326,7 +373,9 @@ async function provideBackend() {
     try {
       entry = await standardDownload(pkgDir, napi);
     } catch (e) {
-      const reason = (e as Error).message.split("\n").find((l) => /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|timed out|403|404/.test(l)) ??
+      const reason = (e as Error).message.split("\n").find((l) =>
+        /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|timed out|403|404/.test(l)
+      ) ??
         (e as Error).message.split("\n")[0];
       log(`standard download unavailable (${reason.trim()}); building from the tensorflow-cpu wheel instead`);
       entry = await wheelBuild(pkgDir, napi);
@@ -345,7 +394,9 @@ function sameTarget(pkgDir: string, entry: BackendEntry): boolean {
 
 /** Loads lib/tf.ts in a fresh process: the addon must load and the backend must be "tensorflow". */
 async function checkBackend(): Promise<string> {
-  const code = `import { tf, tensorflowVersion } from "${pathToFileURL(path.join(ROOT, "lib", "tf.ts")).href}";
+  const code = `import { tf, tensorflowVersion } from "${
+    pathToFileURL(path.join(ROOT, "lib", "tf.ts")).href
+  }";
 const y = tf.tidy(() => tf.conv2d(tf.ones([1, 8, 8, 3]), tf.ones([3, 3, 3, 2]), 1, "same").sum().dataSync()[0]);
 console.log(JSON.stringify({ backend: tf.getBackend(), tensorflow: tensorflowVersion(), tfjs: tf.version.tfjs, check: y }));`;
   const out = await run(Deno.execPath(), ["eval", "--quiet", code], { quiet: true });
@@ -364,7 +415,13 @@ async function setUpJupyter() {
     log(`creating .venv with ${JUPYTER_REQUIREMENTS.join(", ")} (pip)…`);
     await run("python3", ["-m", "venv", venv], { quiet: true });
     await run(path.join(venv, "bin", "python"), [
-      "-m", "pip", "install", "--quiet", "--retries", "0", ...JUPYTER_REQUIREMENTS,
+      "-m",
+      "pip",
+      "install",
+      "--quiet",
+      "--retries",
+      "0",
+      ...JUPYTER_REQUIREMENTS,
     ], { quiet: true });
     fs.writeFileSync(stamp, wanted);
   } else log("Jupyter tooling already in .venv");
@@ -379,8 +436,10 @@ function jupyterReady(): boolean {
 async function main() {
   await installNpmDependencies();
   const pkgDir = tfjsNodeDir();
-  if (args.has("--if-needed") && backendLinked(pkgDir, napiBuildVersion(pkgDir)) &&
-    (args.has("--no-jupyter") || jupyterReady())) {
+  if (
+    args.has("--if-needed") && backendLinked(pkgDir, napiBuildVersion(pkgDir)) &&
+    (args.has("--no-jupyter") || jupyterReady())
+  ) {
     return;
   }
   await provideBackend();
