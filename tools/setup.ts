@@ -425,6 +425,11 @@ async function setUpJupyter() {
     ], { quiet: true });
     fs.writeFileSync(stamp, wanted);
   } else log("Jupyter tooling already in .venv");
+  if (Deno.env.get("CI")) {
+    // A CI clone is deleted after the run: its deno must not become the user's registered kernel.
+    log("CI: not registering the Deno Jupyter kernel (the notebook runner uses its own kernelspec)");
+    return;
+  }
   log("registering the Deno Jupyter kernel (deno jupyter --install)…");
   await run(Deno.execPath(), ["jupyter", "--install", "--force"], { quiet: true });
 }
