@@ -11,8 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import h5wasm from "h5wasm/node";
-import type { LayersModel } from "@tensorflow/tfjs-node";
-import { tf } from "./tf.ts";
+import { type LayersModel, tf } from "./tf.ts";
 
 type Layer = LayersModel["layers"][number];
 

@@ -1,11 +1,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { LayersModel, SymbolicTensor, Tensor } from "@tensorflow/tfjs-node";
 import h5wasm from "h5wasm/node";
 import { loadKerasH5Weights, readKerasH5Weights, saveKerasH5Weights, weightSuffix } from "../lib/keras_h5.ts";
 import { PROJECT_ROOT } from "../lib/config.ts";
-import { tf } from "../lib/tf.ts";
+import { type LayersModel, type SymbolicTensor, type Tensor, tf } from "../lib/tf.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./_assert.ts";
 import { haveShared, SHARED_WEIGHTS_035 } from "./_shared.ts";
 
