@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Executes notebooks headless with the Deno Jupyter kernel (nbclient) and exports them to HTML.
+
+For each notebook (default: every `notebooks/*.ipynb`) it writes the executed notebook and its HTML
+export (nbconvert, lab template) to the output folder (default `out/`), prints progress per cell, and
+checks the result with `check_notebook.py` (no errors; every cell has its output, `plot` cells a chart).
+Exit status 1 names the failing cell and its error; the partial notebook is still written.
+
+The kernel is a project-local kernelspec in a temporary JUPYTER_PATH whose argv is the given deno
+executable, so it works from any clone without `deno jupyter --install`. The kernel runs in the
+notebook's folder and inherits the environment (the `TL_*` settings). Its own stdout/stderr (Deno's
+warnings, TensorFlow's logs) go to `<out>/<name>.kernel.log`.
+
+The Deno kernel may publish a cell's last output just after it reports the cell idle; nbclient stops
+listening at idle and would drop it. `DenoNotebookClient` keeps draining IOPub for a short grace period
+after idle and files any later straggler under the cell that produced it.
+
+Usage: run_notebooks.py --deno PATH [--out DIR] [--timeout S] [--grace S] [--no-check] [NOTEBOOK...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from queue import Empty
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionComplete, CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async
+from nbconvert import HTMLExporter
+from traitlets import Float, Int
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from check_notebook import first_line, notebook_problems  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error", "update_display_data", "clear_output"}
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class DenoNotebookClient(NotebookClient):
+    """nbclient's client, robust to outputs the kernel publishes after reporting a cell idle."""
+
+    late_output_grace = Float(
+        0.5, help="Seconds to keep reading IOPub after a cell's idle status; extended by each late output."
+    ).tag(config=True)
+    late_outputs = Int(0, help="Outputs received after their cell's idle status.")
+    stray_outputs = Int(0, help="Late outputs that arrived while a later cell ran, filed under their own cell.")
+
+    def __init__(self, nb, km=None, **kw):
+        super().__init__(nb, km, **kw)
+        self._cell_of_msg: dict[str, tuple] = {}
+
+    def _dispatch(self, msg: dict, current_id: str, after_idle: bool) -> bool:
+        """Files one IOPub message under its cell; True when it is the current cell's idle status."""
+        parent_id = msg["parent_header"].get("msg_id")
+        target = self._cell_of_msg.get(parent_id)
+        if target is None:
+            return False
+        cell, cell_index = target
+        is_current = parent_id == current_id
+        if msg["msg_type"] == "status" and (after_idle or not is_current):
+            return False
+        if msg["msg_type"] in OUTPUT_TYPES and (after_idle or not is_current):
+            self.late_outputs += 1
+            if not is_current:
+                self.stray_outputs += 1
+        try:
+            self.process_message(msg, cell, cell_index)
+        except CellExecutionComplete:
+            return is_current
+        return False
+
+    async def _async_poll_output_msg(self, parent_msg_id: str, cell, cell_index: int) -> None:
+        assert self.kc is not None
+        self._cell_of_msg[parent_msg_id] = (cell, cell_index)
+        while True:
+            msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+            if self._dispatch(msg, parent_msg_id, after_idle=False):
+                break
+        deadline = time.monotonic() + self.late_output_grace
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=remaining))
+            except Empty:
+                break
+            self._dispatch(msg, parent_msg_id, after_idle=True)
+            if msg["msg_type"] in OUTPUT_TYPES:
+                deadline = time.monotonic() + self.late_output_grace
+
+
+def coalesce_streams(cell) -> None:
+    """Merges consecutive stream outputs of the same name (late ones included) into one."""
+    merged = []
+    for out in cell.outputs:
+        if out.output_type == "stream" and merged and merged[-1].output_type == "stream" and merged[-1].name == out.name:
+            merged[-1].text += out.text
+        else:
+            merged.append(out)
+    cell.outputs = merged
+
+
+def clean(nb) -> None:
+    """Drops run-dependent metadata (timings) so that re-running gives the same file."""
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            coalesce_streams(cell)
+
+
+def write_kernelspec(deno: str, folder: Path) -> None:
+    spec_dir = folder / "kernels" / "deno"
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [deno, "jupyter", "--kernel", "--conn", "{connection_file}"],
+        "display_name": "Deno",
+        "language": "typescript",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run_notebook(path: Path, out_dir: Path, args) -> bool:
+    nb = nbformat.read(path, as_version=4)
+    name = path.stem
+    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    if kernel != "deno":
+        log(f"[{name}] FAILED: kernelspec is {kernel!r}, expected 'deno' (TypeScript on the Deno kernel)")
+        return False
+    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+    started: dict[int, float] = {}
+
+    def on_start(cell, cell_index, **_):
+        started[cell_index] = time.monotonic()
+        number = code_cells.index(cell_index) + 1 if cell_index in code_cells else 0
+        log(f"[{name}] cell {cell_index + 1}/{len(nb.cells)} ({number}/{len(code_cells)} code) {first_line(cell)}")
+
+    def on_done(cell, cell_index, execute_reply, **_):
+        seconds = time.monotonic() - started.get(cell_index, time.monotonic())
+        status = execute_reply.get("content", {}).get("status", "?")
+        log(f"[{name}]   {status} in {seconds:.1f} s, {len(cell.outputs)} output(s)")
+
+    client = DenoNotebookClient(
+        nb,
+        kernel_name="deno",
+        timeout=args.timeout,
+        startup_timeout=120,
+        iopub_timeout=max(10, 4 * args.grace),
+        late_output_grace=args.grace,
+        record_timing=False,
+        coalesce_streams=True,
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+        on_cell_execute=on_start,
+        on_cell_executed=on_done,
+    )
+    kernel_log = out_dir / f"{name}.kernel.log"
+    t0 = time.monotonic()
+    ok = True
+    with kernel_log.open("w") as klog:
+        try:
+            client.execute(stdout=klog, stderr=klog)
+        except CellExecutionError as e:
+            ok = False
+            failing = next((i for i in code_cells if any(o.output_type == "error" for o in nb.cells[i].outputs)), None)
+            where = f"cell {failing + 1} `{first_line(nb.cells[failing])}`" if failing is not None else "a cell"
+            log(f"[{name}] FAILED at {where}:\n{_ANSI.sub('', str(e)).strip()}")
+        except (CellTimeoutError, DeadKernelError, RuntimeError, TimeoutError) as e:
+            ok = False
+            log(f"[{name}] FAILED: {type(e).__name__}: {_ANSI.sub('', str(e)).strip()}")
+    seconds = time.monotonic() - t0
+    if not ok:
+        tail = kernel_log.read_text(errors="replace").strip().splitlines()[-15:]
+        if tail:
+            log(f"[{name}] last lines of {kernel_log}:\n  " + "\n  ".join(tail))
+    clean(nb)
+    nbformat.write(nb, out_dir / f"{name}.ipynb")
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    (out_dir / f"{name}.html").write_text(html)
+    log(
+        f"[{name}] {'done' if ok else 'stopped'} in {seconds:.1f} s: {out_dir / (name + '.ipynb')}, "
+        f"{out_dir / (name + '.html')} ({client.late_outputs} late output(s) recovered, "
+        f"{client.stray_outputs} filed under an earlier cell)"
+    )
+    if ok and not args.no_check:
+        problems = notebook_problems(nb)
+        for problem in problems:
+            log(f"[{name}] CHECK FAILED: {problem}")
+        ok = not problems
+    return ok
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
+    parser.add_argument("--deno", required=True, help="the deno executable the kernel runs")
+    parser.add_argument("--out", type=Path, default=ROOT / "out")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell (default 3600)")
+    parser.add_argument("--grace", type=float, default=0.5, help="seconds of IOPub draining after idle")
+    parser.add_argument("--no-check", action="store_true", help="skip check_notebook.py's rules")
+    args = parser.parse_args(argv)
+    notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if not notebooks:
+        log("no notebooks to run")
+        return 1
+    missing = [str(p) for p in notebooks if not p.is_file()]
+    if missing:
+        log(f"no such notebook: {', '.join(missing)}")
+        return 1
+    if not os.access(args.deno, os.X_OK):
+        log(f"--deno {args.deno}: not an executable")
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tl-jupyter-") as jupyter_path:
+        write_kernelspec(args.deno, Path(jupyter_path))
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [jupyter_path, os.environ.get("JUPYTER_PATH")]))
+        failed = [p.name for p in notebooks if not run_notebook(p, args.out, args)]
+    if failed:
+        log(f"FAILED: {', '.join(failed)}")
+        return 1
+    log(f"all {len(notebooks)} notebook(s) ran")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
