@@ -284,6 +284,19 @@ export async function mobileNetV2(options: MobileNetV2Options = {}): Promise<Lay
   const classes = options.classes ?? 1000;
   const weights = options.weights === undefined ? "imagenet" : options.weights;
   const { inputShape, rows } = checkOptions({ ...options, alpha, includeTop, classes, weights });
+  const classifierActivation = options.classifierActivation === undefined
+    ? "softmax"
+    : options.classifierActivation;
+  if (
+    weights === "imagenet" && includeTop && classifierActivation !== null &&
+    classifierActivation !== "softmax"
+  ) {
+    throw new Error(
+      `mobileNetV2: with ImageNet weights, classifierActivation must be "softmax" or null, got ${
+        JSON.stringify(classifierActivation)
+      }`,
+    );
+  }
   const pooling = options.pooling ?? null;
   if (pooling !== null && pooling !== "avg" && pooling !== "max") {
     throw new Error(`mobileNetV2: pooling must be "avg", "max" or null, got ${JSON.stringify(pooling)}`);
@@ -304,9 +317,7 @@ export async function mobileNetV2(options: MobileNetV2Options = {}): Promise<Lay
     includeTop,
     pooling,
     classes,
-    classifierActivation: options.classifierActivation === undefined
-      ? "softmax"
-      : options.classifierActivation,
+    classifierActivation,
     name: options.name ?? `mobilenetv2_${alpha.toFixed(2)}_${rows}`,
   });
   if (weightsFile !== undefined) {

@@ -182,6 +182,11 @@ Deno.test("mobileNetV2: bad options are errors naming the option", async () => {
   );
   await assertRejects(() => mobileNetV2({ classes: 10 }), Error, "classes must be 1000");
   await assertRejects(
+    () => mobileNetV2({ classifierActivation: "relu" }),
+    Error,
+    'classifierActivation must be "softmax" or null',
+  );
+  await assertRejects(
     () => mobileNetV2({ inputShape: [200, 200, 3] }),
     Error,
     'includeTop and weights "imagenet", inputShape',
