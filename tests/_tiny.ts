@@ -1,0 +1,109 @@
+/**
+ * Tiny stand-ins for the tests: a MobileNetV2-shaped base (conv + BatchNormalization blocks with Keras
+ * names) and a generated two-class image set as a tfjs-data Dataset of `{xs: float32 [b,h,w,3] 0..255,
+ * ys: int32 [b]}` batches, like `imageDatasetFromDirectory` yields.
+ *
+ * @module
+ */
+import { tf } from "../lib/tf.ts";
+import type {
+  data,
+  LayersModel,
+  SymbolicTensor,
+  Tensor,
+  Tensor1D,
+  Tensor4D,
+  TensorContainer,
+} from "../lib/tf.ts";
+
+let bases = 0;
+
+/**
+ * `Conv1 → bn_Conv1 → relu → block_1_expand → block_1_expand_BN → relu → Conv_1 → Conv_1_bn → out_relu`
+ * (10 layers with the input). The BatchNormalization layers get non-trivial moving statistics so that
+ * inference and training normalization differ.
+ */
+export function tinyBase(inputShape = [16, 16, 3], seed = 1): LayersModel {
+  const n = bases++;
+  const input = tf.input({ shape: inputShape, name: `tiny_input_${n}` });
+  const conv = (name: string, filters: number, strides: number) =>
+    tf.layers.conv2d({
+      name,
+      filters,
+      kernelSize: 3,
+      strides,
+      padding: "same",
+      useBias: false,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + filters + strides }),
+    });
+  const bn = (name: string) => tf.layers.batchNormalization({ name, epsilon: 1e-3, momentum: 0.9 });
+  let x = conv("Conv1", 8, 2).apply(input) as SymbolicTensor;
+  x = bn("bn_Conv1").apply(x) as SymbolicTensor;
+  x = tf.layers.reLU({ name: "Conv1_relu" }).apply(x) as SymbolicTensor;
+  x = conv("block_1_expand", 12, 1).apply(x) as SymbolicTensor;
+  x = bn("block_1_expand_BN").apply(x) as SymbolicTensor;
+  x = tf.layers.reLU({ name: "block_1_expand_relu" }).apply(x) as SymbolicTensor;
+  x = conv("Conv_1", 16, 2).apply(x) as SymbolicTensor;
+  x = bn("Conv_1_bn").apply(x) as SymbolicTensor;
+  x = tf.layers.reLU({ name: "out_relu" }).apply(x) as SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: x, name: `tiny_base_${n}` });
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== "BatchNormalization") continue;
+    const [gamma, beta, mean, variance] = layer.getWeights();
+    layer.setWeights([
+      gamma,
+      beta,
+      tf.tidy(() => tf.randomUniform(mean.shape, -0.5, 0.5, "float32", seed)),
+      tf.tidy(() => tf.randomUniform(variance.shape, 0.5, 2, "float32", seed + 1)),
+    ]);
+  }
+  return model;
+}
+
+/** The BatchNormalization layers' moving mean and variance, copied out. */
+export function movingStats(model: LayersModel): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== "BatchNormalization") continue;
+    const ws = layer.getWeights();
+    out.push(ws[2].dataSync() as Float32Array, ws[3].dataSync() as Float32Array);
+  }
+  return out;
+}
+
+/** A copy of one layer's weights. */
+export function weightsOf(model: LayersModel, name: string): Float32Array[] {
+  return model.getLayer(name).getWeights().map((w) => w.dataSync().slice() as Float32Array);
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Generated images and labels: class 0 reddish, class 1 bluish, with uniform noise. */
+export interface TinySet {
+  images: Tensor4D;
+  labels: Tensor1D;
+  dataset: data.Dataset<TensorContainer>;
+  dispose(): void;
+}
+
+export function tinySet(n: number, size = 16, batchSize = 16, seed = 0): TinySet {
+  const [images, labels] = tf.tidy(() => {
+    const labels = tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7 + seed) % 2), "int32");
+    const y = labels.cast("float32").reshape([n, 1, 1, 1]);
+    const noise = tf.randomUniform([n, size, size, 3], 0, 90, "float32", seed + 1);
+    const red = tf.tensor1d([150, 60, 40]).reshape([1, 1, 1, 3]);
+    const blue = tf.tensor1d([40, 70, 150]).reshape([1, 1, 1, 3]);
+    const base = tf.add(tf.mul(tf.sub(1, y), red), tf.mul(y, blue));
+    return [tf.clipByValue(tf.add(base, noise), 0, 255) as Tensor4D, labels as Tensor1D];
+  });
+  const dataset = tf.data.array(Array.from({ length: n }, (_, i) => i)).batch(batchSize).map((idx) => {
+    const i = (idx as Tensor).cast("int32");
+    return { xs: tf.gather(images, i), ys: tf.gather(labels, i) };
+  }) as data.Dataset<TensorContainer>;
+  return { images, labels, dataset, dispose: () => tf.dispose([images, labels]) };
+}

@@ -1,0 +1,120 @@
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./_assert.ts";
+import { tf } from "../lib/tf.ts";
+import type { LayersModel, Tensor } from "../lib/tf.ts";
+import {
+  buildClassifier,
+  compileClassifier,
+  compileForFineTuning,
+  compileForTransferLearning,
+  countTrainableVariables,
+  findBase,
+  inferenceMode,
+  InferenceModel,
+  paramCounts,
+  unfreezeForFineTuning,
+} from "../lib/classifier.ts";
+import { mobileNetV2 } from "../lib/mobilenet_v2.ts";
+import { maxAbsDiff, tinyBase } from "./_tiny.ts";
+
+Deno.test("the classifier has the tutorial's layers, a frozen base and 2 trainable variables (tiny base)", () => {
+  const { model, base } = buildClassifier({ base: tinyBase(), seed: 1 });
+  assertEquals(
+    model.layers.map((l) => l.getClassName()),
+    ["InputLayer", "Sequential", "Rescaling", "InferenceModel", "GlobalAveragePooling2D", "Dropout", "Dense"],
+  );
+  assertEquals(model.outputs[0].shape, [null, 1]);
+  assert(findBase(model) === base);
+  const baseParams = base.countParams();
+  assertEquals(paramCounts(model), { total: baseParams + 17, trainable: 17, nonTrainable: baseParams });
+  compileForTransferLearning(model);
+  assertEquals(countTrainableVariables(model), 2);
+  assertAlmostEquals((model.optimizer as unknown as { learningRate: number }).learningRate, 1e-4, 1e-12);
+  model.dispose();
+});
+
+Deno.test("fine-tuning unfreezes the base from fineTuneAt on (tiny base: 6 + 2 variables)", () => {
+  const { model, base } = buildClassifier({ base: tinyBase() });
+  // Layers: input, Conv1, bn_Conv1, relu, block_1_expand, block_1_expand_BN, relu, Conv_1, Conv_1_bn, relu.
+  unfreezeForFineTuning(base, 4);
+  compileForFineTuning(model);
+  assertEquals(countTrainableVariables(model), 6 + 2);
+  assertEquals(
+    model.trainableWeights.map((w) => w.originalName),
+    [
+      "block_1_expand/kernel",
+      "block_1_expand_BN/gamma",
+      "block_1_expand_BN/beta",
+      "Conv_1/kernel",
+      "Conv_1_bn/gamma",
+      "Conv_1_bn/beta",
+      "dense/kernel",
+      "dense/bias",
+    ],
+  );
+  assertEquals(model.optimizer.getClassName(), "RMSProp");
+  // Unfreezing twice, or from another point, starts from a fully trainable base as Keras does.
+  unfreezeForFineTuning(base, 8);
+  compileForFineTuning(model);
+  assertEquals(countTrainableVariables(model), 2 + 2);
+  assertThrows(() => unfreezeForFineTuning(base, 11), Error, "fineTuneAt must be an integer in [0, 10]");
+  model.dispose();
+});
+
+Deno.test("InferenceModel runs BatchNormalization on moving statistics even when called with training: true", () => {
+  const raw = tinyBase();
+  const x = tf.randomUniform([4, 16, 16, 3], -1, 1, "float32", 3);
+  const plain = (t: boolean) => raw.apply(x, { training: t }) as Tensor;
+  const wrapped = inferenceMode(raw);
+  assert(wrapped instanceof InferenceModel && wrapped.name === raw.name);
+  assertEquals(wrapped.layers.length, raw.layers.length);
+  assert(wrapped.layers.every((l, i) => l === raw.layers[i]), "the wrapper shares the base's layers");
+  const inference = plain(false);
+  const pinned = wrapped.apply(x, { training: true }) as Tensor;
+  const training = plain(true);
+  assert(maxAbsDiff(inference.dataSync(), training.dataSync()) > 1e-2, "control: training mode differs");
+  assertEquals(maxAbsDiff(inference.dataSync(), pinned.dataSync()), 0);
+  tf.dispose([x, inference, training, pinned]);
+  raw.dispose();
+});
+
+Deno.test("preprocessing maps 0..255 to -1..1 inside the model", () => {
+  const { model } = buildClassifier({ base: tinyBase() });
+  const rescale = model.getLayer("preprocess_input");
+  const y = rescale.apply(tf.tensor([0, 127.5, 255], [1, 1, 3, 1])) as Tensor;
+  assertEquals(Array.from(y.dataSync()), [-1, 0, 1]);
+  tf.dispose(y);
+  model.dispose();
+});
+
+Deno.test("bad classifier options are clear errors", () => {
+  assertThrows(
+    () => buildClassifier({ base: {} as LayersModel }),
+    Error,
+    "options.base must be a tf.LayersModel",
+  );
+  assertThrows(() => buildClassifier({ base: tinyBase(), dropout: 1 }), Error, "dropout must be in [0, 1)");
+  assertThrows(
+    () => buildClassifier({ base: tinyBase(), inputShape: [16, 16] }),
+    Error,
+    "inputShape must be [height, width, channels]",
+  );
+  const { model } = buildClassifier({ base: tinyBase() });
+  assertThrows(() => compileClassifier(model, undefined as never));
+});
+
+Deno.test("MobileNetV2 alpha 1.0 at 160: the tutorial's 2,259,265 parameters, 1,281 trainable; 2 then 56 variables", async () => {
+  const raw = await mobileNetV2({ inputShape: [160, 160, 3], alpha: 1.0, includeTop: false, weights: null });
+  assertEquals(raw.layers.length, 154, "the tutorial's 'Number of layers in the base model: 154'");
+  const { model, base } = buildClassifier({ base: raw });
+  assertEquals(base.name, "mobilenetv2_1.00_160");
+  assertEquals(paramCounts(model), { total: 2259265, trainable: 1281, nonTrainable: 2257984 });
+  compileForTransferLearning(model);
+  assertEquals(countTrainableVariables(model), 2);
+  unfreezeForFineTuning(base);
+  compileForFineTuning(model);
+  assertEquals(countTrainableVariables(model), 56);
+  // As in Keras 3: layers[100] is block_11_expand_relu, the first trainable variable block_11_depthwise's kernel.
+  assertEquals(base.layers[100].name, "block_11_expand_relu");
+  assertEquals(model.trainableWeights[0].originalName, "block_11_depthwise/depthwise_kernel");
+  model.dispose();
+});
