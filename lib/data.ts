@@ -1,0 +1,636 @@
+/**
+ * `imageDatasetFromDirectory`: Keras' `keras.utils.image_dataset_from_directory` as a tfjs-data `Dataset`
+ * for `model.fitDataset` / `evaluateDataset`, plus the tutorial's validation/test split done so that it stays
+ * the same every epoch ({@link splitValidationTest}).
+ *
+ * Keras behaviour kept: class names from the sorted sub-folder names (or given, in the given order), files
+ * found recursively in sorted order with Keras' extensions, a seeded shuffle of the file list (which decides
+ * `validationSplit` subsets), a reshuffle every epoch, batches `{xs: float32 [b, h, w, c] in [0, 255], ys}`,
+ * `"Found N files belonging to K classes."`. Pixels are those of Keras (see `image_decode.ts`).
+ *
+ * Differences, on purpose: the per-epoch reshuffle is a full permutation of the files seeded by
+ * `(seed, epoch)` rather than tf.data's 8-batch shuffle buffer (Keras' exact order cannot be reproduced
+ * anyway); each image is decoded once and kept in memory (`cache`), so later epochs do no decoding; the order
+ * never depends on the cache.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { tf } from "./tf.ts";
+import type { Tensor } from "./tf.ts";
+import {
+  ALLOWED_FORMATS,
+  channelsOf,
+  type ColorMode,
+  type Interpolation,
+  loadImage,
+} from "./image_decode.ts";
+
+/** Keras' `label_mode`; `null` yields images only. */
+export type LabelMode = "int" | "categorical" | "binary" | null;
+
+/**
+ * How decoded images are kept between epochs: `"float32"` keeps the exact resized values (4 bytes per value),
+ * `"uint8"` rounds them to bytes (a quarter of the memory, values off by at most 0.5), `false` decodes every
+ * epoch.
+ */
+export type CacheMode = "float32" | "uint8" | false;
+
+/** Options of {@link imageDatasetFromDirectory}, Keras' arguments in camelCase. */
+export interface ImageDatasetOptions {
+  /** Default `"int"`: int32 `[b]`; `"binary"`: float32 `[b, 1]`; `"categorical"`: float32 one-hot `[b, K]`. */
+  labelMode?: LabelMode;
+  /** Sub-folders to use, in this order (labels follow it); default: all, sorted. */
+  classNames?: string[];
+  /** Default `"rgb"`. */
+  colorMode?: ColorMode;
+  /** Default 32; `null` yields single images. */
+  batchSize?: number | null;
+  /** `[height, width]` (or one number for both); default `[256, 256]`. */
+  imageSize?: [number, number] | number;
+  /** Default `true`. */
+  shuffle?: boolean;
+  /** Seed of the file-list shuffle and of every epoch's reshuffle; default: random. */
+  seed?: number;
+  /** Fraction of the files held out for validation (with `subset`). */
+  validationSplit?: number;
+  /** Which part of `validationSplit` to return; `"both"` returns `[training, validation]`. */
+  subset?: "training" | "validation" | "both";
+  /** Default `"bilinear"`. */
+  interpolation?: Interpolation;
+  /** Centre-crop to the target aspect ratio before resizing; default `false`. */
+  cropToAspectRatio?: boolean;
+  /** Follow symbolic links to folders while searching; default `false`. */
+  followLinks?: boolean;
+  /** An undecodable image is an error naming it (`"raise"`, default) or is left out of its batch (`"skip"`). */
+  onError?: "raise" | "skip";
+  /** Default `"float32"`; see {@link CacheMode}. */
+  cache?: CacheMode;
+  /** Print what was found; default `true`. */
+  verbose?: boolean;
+}
+
+/** One element: images and (unless `labelMode` is `null`) labels. */
+export type ImageBatch = { xs: Tensor; ys?: Tensor };
+
+/** What the decoded-image cache holds. */
+export interface CacheInfo {
+  mode: CacheMode;
+  /** Images decoded and kept so far. */
+  images: number;
+  /** Bytes they take. */
+  bytes: number;
+  /** Bytes once every image of the dataset is cached. */
+  budgetBytes: number;
+}
+
+/** @internal State shared by a dataset and everything derived from it (`take`, `skip`, splits): files and cache. */
+export class ImageSource {
+  readonly cache = new Map<number, Float32Array | Uint8ClampedArray>();
+  readonly skipped = new Map<number, string>();
+  readonly pixelsPerImage: number;
+
+  constructor(
+    readonly files: string[],
+    readonly labels: Int32Array | null,
+    readonly classNames: string[],
+    readonly labelMode: LabelMode,
+    readonly imageSize: [number, number],
+    readonly colorMode: ColorMode,
+    readonly interpolation: Interpolation,
+    readonly cropToAspectRatio: boolean,
+    readonly onError: "raise" | "skip",
+    readonly cacheMode: CacheMode,
+  ) {
+    this.pixelsPerImage = imageSize[0] * imageSize[1] * channelsOf(colorMode);
+  }
+
+  /** The bytes of the files of `indices` that still need decoding. */
+  async read(indices: number[]): Promise<Map<number, Uint8Array>> {
+    const todo = indices.filter((i) => !this.cache.has(i) && !this.skipped.has(i));
+    const bytes = await Promise.all(todo.map(async (i) => {
+      try {
+        return await Deno.readFile(this.files[i]);
+      } catch (e) {
+        throw new Error(`Cannot read image ${this.files[i]}: ${(e as Error).message}`, { cause: e });
+      }
+    }));
+    return new Map(todo.map((i, k) => [i, bytes[k]]));
+  }
+
+  private pixels(i: number, bytes: Uint8Array | undefined): Float32Array | Uint8ClampedArray | undefined {
+    const cached = this.cache.get(i);
+    if (cached) return cached;
+    if (this.skipped.has(i) || bytes === undefined) return undefined;
+    let values: Float32Array;
+    try {
+      const image = loadImage(bytes, this, this.files[i]);
+      values = image.dataSync() as Float32Array;
+      image.dispose();
+    } catch (e) {
+      if (this.onError === "raise") throw e;
+      this.skipped.set(i, (e as Error).message);
+      console.warn(`Skipped ${this.files[i]} (${this.skipped.size} skipped so far): ${(e as Error).message}`);
+      return undefined;
+    }
+    if (this.cacheMode === "float32") this.cache.set(i, values);
+    else if (this.cacheMode === "uint8") this.cache.set(i, new Uint8ClampedArray(values));
+    return values;
+  }
+
+  /** The element for `indices`; `undefined` when every image of it was skipped. */
+  assemble(indices: number[], bytes: Map<number, Uint8Array>, batched: boolean): ImageBatch | undefined {
+    const n = this.pixelsPerImage;
+    const xs = new Float32Array(indices.length * n);
+    const kept: number[] = [];
+    for (const i of indices) {
+      const values = this.pixels(i, bytes.get(i));
+      if (values === undefined) continue;
+      xs.set(values, kept.length * n);
+      kept.push(i);
+    }
+    if (kept.length === 0) return undefined;
+    const [h, w] = this.imageSize;
+    const c = channelsOf(this.colorMode);
+    const images = batched
+      ? tf.tensor4d(xs.subarray(0, kept.length * n), [kept.length, h, w, c])
+      : tf.tensor3d(xs.subarray(0, n), [h, w, c]);
+    if (this.labelMode === null || this.labels === null) return { xs: images };
+    return { xs: images, ys: this.labelTensor(kept, batched) };
+  }
+
+  private labelTensor(kept: number[], batched: boolean): Tensor {
+    const labels = this.labels!;
+    const b = kept.length;
+    if (this.labelMode === "int") {
+      const values = Int32Array.from(kept, (i) => labels[i]);
+      return batched ? tf.tensor1d(values, "int32") : tf.scalar(values[0], "int32");
+    }
+    if (this.labelMode === "binary") {
+      const values = Float32Array.from(kept, (i) => labels[i]);
+      return batched ? tf.tensor2d(values, [b, 1]) : tf.tensor1d(values);
+    }
+    const k = this.classNames.length;
+    const oneHot = new Float32Array(b * k);
+    kept.forEach((i, row) => oneHot[row * k + labels[i]] = 1);
+    return batched ? tf.tensor2d(oneHot, [b, k]) : tf.tensor1d(oneHot);
+  }
+
+  cacheInfo(): CacheInfo {
+    const bytesPerValue = this.cacheMode === "float32" ? 4 : this.cacheMode === "uint8" ? 1 : 0;
+    let bytes = 0;
+    for (const values of this.cache.values()) bytes += values.byteLength;
+    return {
+      mode: this.cacheMode,
+      images: this.cache.size,
+      bytes,
+      budgetBytes: this.files.length * this.pixelsPerImage * bytesPerValue,
+    };
+  }
+}
+
+/** Which files, grouped in elements, one epoch yields. */
+type Plan = (epoch: number) => number[][];
+
+/**
+ * A batched image dataset: a tfjs-data `Dataset` that knows its `classNames` and `cardinality()`, whose
+ * `take`, `skip` and `prefetch` keep them. Each iteration is one epoch, reshuffled when shuffling is on.
+ */
+export class ImageDataset extends tf.data.Dataset<ImageBatch> {
+  override readonly size: number;
+  private epochs = 0;
+
+  /** @internal Built by {@link imageDatasetFromDirectory}, {@link splitValidationTest} and the methods. */
+  constructor(
+    /** @internal */ readonly source: ImageSource,
+    private readonly plan: Plan,
+    size: number,
+    readonly batchSize: number | null,
+    readonly shuffled: boolean,
+    readonly seed: number,
+    private readonly items?: number[],
+    private readonly prefetchSize = 0,
+  ) {
+    super();
+    this.size = size;
+  }
+
+  /** Class names, label `i` being `classNames[i]`. */
+  get classNames(): string[] {
+    return [...this.source.classNames];
+  }
+
+  /**
+   * The files in their seeded order (Keras' `file_paths`), before any per-epoch reshuffle; for `take`/`skip`
+   * results, the files of the first epoch.
+   */
+  get filePaths(): string[] {
+    return (this.items ?? this.plan(0).flat()).map((i) => this.source.files[i]);
+  }
+
+  /** Number of elements (batches) per epoch, like `tf.data.experimental.cardinality`. */
+  cardinality(): number {
+    return this.size;
+  }
+
+  /** Files left out so far with `onError: "skip"`, with the reason. */
+  get skippedFiles(): Array<{ file: string; reason: string }> {
+    return [...this.source.skipped].map(([i, reason]) => ({ file: this.source.files[i], reason }));
+  }
+
+  /** The decoded-image cache's current size and full budget (shared with derived datasets). */
+  cacheInfo(): CacheInfo {
+    return this.source.cacheInfo();
+  }
+
+  /** Drops the decoded images kept in memory; the next epoch decodes again. */
+  clearCache(): void {
+    this.source.cache.clear();
+  }
+
+  /** The file indices, grouped in elements, of every epoch from now on (for tests and splits). */
+  elementIndices(epoch: number): number[][] {
+    return this.plan(epoch);
+  }
+
+  private derive(plan: Plan, size: number, prefetchSize = this.prefetchSize): ImageDataset {
+    return new ImageDataset(
+      this.source,
+      plan,
+      size,
+      this.batchSize,
+      this.shuffled,
+      this.seed,
+      plan === this.plan ? this.items : undefined,
+      prefetchSize,
+    );
+  }
+
+  /** The first `count` elements of every epoch (all of them when `count < 0`), as `tf.data`'s `take`. */
+  override take(count: number): ImageDataset {
+    const n = count < 0 ? this.size : Math.min(count, this.size);
+    return this.derive((e) => this.plan(e).slice(0, n), n);
+  }
+
+  /** Every epoch without its first `count` elements (all of them when `count < 0`), as `tf.data`'s `skip`. */
+  override skip(count: number): ImageDataset {
+    const n = count < 0 ? this.size : Math.min(count, this.size);
+    return this.derive((e) => this.plan(e).slice(n), this.size - n);
+  }
+
+  /** Prepares up to `bufferSize` elements ahead. */
+  override prefetch(bufferSize: number): ImageDataset {
+    return this.derive(this.plan, this.size, bufferSize);
+  }
+
+  override async iterator() {
+    const iterator = await tf.data.generator(() => this.epoch()).iterator();
+    return this.prefetchSize > 0 ? iterator.prefetch(this.prefetchSize) : iterator;
+  }
+
+  /** One epoch; the epoch number (hence the order) is taken when iteration actually starts. */
+  private async *epoch(): AsyncGenerator<ImageBatch> {
+    const groups = this.plan(this.epochs++);
+    const batched = this.batchSize !== null;
+    const read = (g: number) => {
+      const p = this.source.read(groups[g]);
+      p.catch(() => {});
+      return p;
+    };
+    let next = groups.length > 0 ? read(0) : undefined;
+    for (let g = 0; g < groups.length; g++) {
+      const bytes = await next!;
+      next = g + 1 < groups.length ? read(g + 1) : undefined;
+      const element = this.source.assemble(groups[g], bytes, batched);
+      if (element) yield element;
+    }
+  }
+}
+
+/** A small counter-based generator (mulberry32) seeded from `(seed, stream, epoch)`. */
+function random(seed: number, stream: number, epoch: number): () => number {
+  let state = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(stream + 1, 0xc2b2ae35) ^
+    Math.imul(epoch + 1, 0x27d4eb2f);
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled<T>(items: readonly T[], next: () => number): T[] {
+  const out = items.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+function chunk(items: number[], size: number | null): number[][] {
+  if (size === null) return items.map((i) => [i]);
+  const out: number[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const STREAM_FILES = 0;
+const STREAM_EPOCHS = 1;
+
+/** A plan that yields `items` in batches, reshuffled every epoch when `shuffle`. */
+function epochPlan(
+  items: number[],
+  batchSize: number | null,
+  shuffle: boolean,
+  seed: number,
+  stream: number,
+): Plan {
+  return (epoch) => chunk(shuffle ? shuffled(items, random(seed, stream, epoch)) : items, batchSize);
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Keras' `index_subdirectory`: image files under `dir`, folders in sorted path order, files sorted. */
+function listImages(dir: string, followLinks: boolean): string[] {
+  const folders: Array<{ root: string; files: string[] }> = [];
+  const walk = (root: string) => {
+    const files: string[] = [];
+    for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
+      const full = path.join(root, entry.name);
+      const isDir = entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(full));
+      if (isDir) {
+        if (!entry.isSymbolicLink() || followLinks) walk(full);
+      } else if (ALLOWED_FORMATS.some((ext) => entry.name.toLowerCase().endsWith(ext))) {
+        files.push(entry.name);
+      }
+    }
+    folders.push({ root, files: files.sort(compare) });
+  };
+  walk(dir);
+  folders.sort((a, b) => compare(a.root, b.root));
+  return folders.flatMap(({ root, files }) => files.map((f) => path.join(root, f)));
+}
+
+/** Code-point order, as Python's `sorted`. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function checkOptions(dir: string, o: ImageDatasetOptions) {
+  const fail = (message: string) => {
+    throw new Error(`imageDatasetFromDirectory(${JSON.stringify(dir)}): ${message}`);
+  };
+  if (o.labelMode !== undefined && !["int", "categorical", "binary", null].includes(o.labelMode)) {
+    fail(`labelMode must be "int", "categorical", "binary" or null, got ${JSON.stringify(o.labelMode)}`);
+  }
+  if (
+    o.batchSize !== undefined && o.batchSize !== null && !(Number.isInteger(o.batchSize) && o.batchSize > 0)
+  ) {
+    fail(`batchSize must be a positive whole number or null, got ${JSON.stringify(o.batchSize)}`);
+  }
+  const size = o.imageSize;
+  if (
+    size !== undefined &&
+    !(typeof size === "number"
+      ? Number.isInteger(size) && size > 0
+      : Array.isArray(size) && size.length === 2 &&
+        size.every((s) => Number.isInteger(s) && s > 0))
+  ) {
+    fail(`imageSize must be [height, width] of positive whole numbers, got ${JSON.stringify(size)}`);
+  }
+  const { validationSplit: split, subset } = o;
+  if (split !== undefined && !(split > 0 && split < 1)) {
+    fail(`validationSplit must be between 0 and 1, got ${split}`);
+  }
+  if ((split !== undefined) !== (subset !== undefined)) {
+    fail("subset and validationSplit go together: set both or neither");
+  }
+  if (subset !== undefined && !["training", "validation", "both"].includes(subset)) {
+    fail(`subset must be "training", "validation" or "both", got ${JSON.stringify(subset)}`);
+  }
+  if (split !== undefined && (o.shuffle ?? true) && o.seed === undefined) {
+    fail("validationSplit with shuffling needs a seed, so that training and validation files do not overlap");
+  }
+  if (o.seed !== undefined && !Number.isInteger(o.seed)) fail(`seed must be a whole number, got ${o.seed}`);
+  if (o.onError !== undefined && o.onError !== "raise" && o.onError !== "skip") {
+    fail(`onError must be "raise" or "skip", got ${JSON.stringify(o.onError)}`);
+  }
+  if (o.cache !== undefined && o.cache !== false && o.cache !== "float32" && o.cache !== "uint8") {
+    fail(`cache must be "float32", "uint8" or false, got ${JSON.stringify(o.cache)}`);
+  }
+  if (o.colorMode !== undefined) channelsOf(o.colorMode);
+  if (o.interpolation !== undefined && o.interpolation !== "bilinear" && o.interpolation !== "nearest") {
+    fail(`interpolation must be "bilinear" or "nearest", got ${JSON.stringify(o.interpolation)}`);
+  }
+}
+
+function formatMB(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/**
+ * Builds a dataset from `dir/<class>/**` image files, like Keras' `image_dataset_from_directory`.
+ * With `subset: "both"` it returns `[training, validation]` (validation unshuffled, as in Keras).
+ */
+export function imageDatasetFromDirectory(
+  dir: string,
+  options: ImageDatasetOptions & { subset: "both" },
+): Promise<[ImageDataset, ImageDataset]>;
+export function imageDatasetFromDirectory(dir: string, options?: ImageDatasetOptions): Promise<ImageDataset>;
+// deno-lint-ignore require-await
+export async function imageDatasetFromDirectory(
+  dir: string,
+  options: ImageDatasetOptions = {},
+): Promise<ImageDataset | [ImageDataset, ImageDataset]> {
+  checkOptions(dir, options);
+  if (!fs.existsSync(dir)) throw new Error(`imageDatasetFromDirectory: directory ${dir} does not exist`);
+  if (!isDirectory(dir)) throw new Error(`imageDatasetFromDirectory: ${dir} is not a directory`);
+  const labelMode = options.labelMode === undefined ? "int" : options.labelMode;
+  const verbose = options.verbose ?? true;
+  const shuffle = options.shuffle ?? true;
+  const seed = options.seed ?? Math.floor(Math.random() * 1e6);
+  const batchSize = options.batchSize === undefined ? 32 : options.batchSize;
+  const imageSize: [number, number] = typeof options.imageSize === "number"
+    ? [options.imageSize, options.imageSize]
+    : options.imageSize ?? [256, 256];
+
+  const subdirs = fs.readdirSync(dir).filter((d) => !d.startsWith(".") && isDirectory(path.join(dir, d)))
+    .sort(compare);
+  let classNames: string[] = [];
+  let files: string[];
+  let labels: Int32Array | null = null;
+  if (labelMode !== null) {
+    if (options.classNames !== undefined) {
+      const unknown = options.classNames.filter((c) => !subdirs.includes(c));
+      if (unknown.length > 0 || new Set(options.classNames).size !== options.classNames.length) {
+        throw new Error(
+          `imageDatasetFromDirectory: classNames ${JSON.stringify(options.classNames)} must be distinct ` +
+            `sub-folders of ${dir}; found ${JSON.stringify(subdirs)}`,
+        );
+      }
+    }
+    classNames = options.classNames ?? subdirs;
+    if (classNames.length === 0) {
+      throw new Error(
+        `imageDatasetFromDirectory: ${dir} has no class sub-folders; expected one folder of images per ` +
+          `class (e.g. ${path.join(dir, "cats")}, ${path.join(dir, "dogs")})`,
+      );
+    }
+    const perClass = classNames.map((c) => listImages(path.join(dir, c), options.followLinks ?? false));
+    files = perClass.flat();
+    labels = Int32Array.from(perClass.flatMap((f, k) => f.map(() => k)));
+    if (verbose) console.log(`Found ${files.length} files belonging to ${classNames.length} classes.`);
+  } else {
+    files = listImages(dir, options.followLinks ?? false);
+    if (verbose) console.log(`Found ${files.length} files.`);
+  }
+  if (labelMode === "binary" && classNames.length !== 2) {
+    throw new Error(
+      `imageDatasetFromDirectory: labelMode "binary" needs exactly 2 classes, found ${
+        JSON.stringify(classNames)
+      }`,
+    );
+  }
+  if (files.length === 0) {
+    throw new Error(`No images found in directory ${dir}. Allowed formats: ${ALLOWED_FORMATS.join(", ")}`);
+  }
+
+  let order = files.map((_, i) => i);
+  if (shuffle) order = shuffled(order, random(seed, STREAM_FILES, 0));
+
+  const source = new ImageSource(
+    files,
+    labels,
+    classNames,
+    labelMode,
+    imageSize,
+    options.colorMode ?? "rgb",
+    options.interpolation ?? "bilinear",
+    options.cropToAspectRatio ?? false,
+    options.onError ?? "raise",
+    options.cache ?? "float32",
+  );
+  const make = (items: number[], shuffleEpochs: boolean, what: string) => {
+    if (items.length === 0) {
+      throw new Error(
+        `No ${what} images in directory ${dir} (${files.length} files, validationSplit too small?)`,
+      );
+    }
+    const size = batchSize === null ? items.length : Math.ceil(items.length / batchSize);
+    return new ImageDataset(
+      source,
+      epochPlan(items, batchSize, shuffleEpochs, seed, STREAM_EPOCHS),
+      size,
+      batchSize,
+      shuffleEpochs,
+      seed,
+      items,
+    );
+  };
+
+  if (verbose && source.cacheMode !== false) {
+    const info = source.cacheInfo();
+    console.log(
+      `Decoded images are kept in memory (cache: "${info.mode}"): up to ${formatMB(info.budgetBytes)} for ` +
+        `${files.length} images of ${imageSize.join("×")}×${channelsOf(source.colorMode)}.`,
+    );
+  }
+
+  const split = options.validationSplit;
+  if (split === undefined) return make(order, shuffle, "");
+  const numVal = Math.floor(split * order.length);
+  const training = order.slice(0, order.length - numVal);
+  const validation = numVal === 0 ? [] : order.slice(order.length - numVal);
+  if (options.subset === "training" || options.subset === "both") {
+    if (verbose) console.log(`Using ${training.length} files for training.`);
+  }
+  if (options.subset === "validation" || options.subset === "both") {
+    if (verbose) console.log(`Using ${validation.length} files for validation.`);
+  }
+  if (options.subset === "training") return make(training, shuffle, "training");
+  if (options.subset === "validation") return make(validation, shuffle, "validation");
+  return [make(training, shuffle, "training"), make(validation, false, "validation")];
+}
+
+/**
+ * Splits `dataset` into a test part — the first `testFraction` of its batches, rounded down, as the
+ * tutorial's `take(cardinality // 5)` — and a validation part with the rest, *fixed once*: every epoch each
+ * part holds the same files, only reshuffled inside the part (when `dataset` shuffles).
+ *
+ * The tutorial's `take`/`skip` on a dataset that reshuffles every epoch would pick different files each
+ * epoch, so images would move between test and validation; here they never do.
+ */
+export function splitValidationTest(
+  dataset: ImageDataset,
+  { testFraction = 0.2 }: { testFraction?: number } = {},
+): { validation: ImageDataset; test: ImageDataset } {
+  if (!(testFraction > 0 && testFraction < 1)) {
+    throw new Error(`splitValidationTest: testFraction must be between 0 and 1, got ${testFraction}`);
+  }
+  const groups = dataset.elementIndices(0);
+  const testBatches = Math.floor(dataset.cardinality() * testFraction);
+  if (testBatches === 0 || testBatches === groups.length) {
+    throw new Error(
+      `splitValidationTest: ${dataset.cardinality()} batches × testFraction ${testFraction} leaves an empty part`,
+    );
+  }
+  const part = (items: number[], stream: number) => {
+    const size = dataset.batchSize === null ? items.length : Math.ceil(items.length / dataset.batchSize);
+    return new ImageDataset(
+      dataset.source,
+      epochPlan(items, dataset.batchSize, dataset.shuffled, dataset.seed, stream),
+      size,
+      dataset.batchSize,
+      dataset.shuffled,
+      dataset.seed,
+      items,
+    );
+  };
+  return {
+    test: part(groups.slice(0, testBatches).flat(), 2),
+    validation: part(groups.slice(testBatches).flat(), 3),
+  };
+}
+
+/** The first `count` images of one epoch's first batch, as plain arrays, for a sample grid. */
+export interface ImageSample {
+  /** `[count][height][width][channels]`, values in [0, 255]. */
+  images: number[][][][];
+  /** Class index of each image (argmax for categorical labels); empty when the dataset has no labels. */
+  labels: number[];
+  /** Class name of each image. */
+  labelNames: string[];
+}
+
+/** First-batch images and labels (Keras: `for images, labels in dataset.take(1)`), without advancing `dataset`. */
+export async function sampleImages(dataset: ImageDataset, count = 9): Promise<ImageSample> {
+  const iterator = await dataset.take(1).iterator();
+  const { value, done } = await iterator.next();
+  if (done || !value) throw new Error("sampleImages: the dataset is empty");
+  const { xs, ys } = value as ImageBatch;
+  try {
+    const batched = dataset.batchSize !== null;
+    const all = (batched ? await xs.array() : [await xs.array()]) as number[][][][];
+    const images = all.slice(0, count);
+    let labels: number[] = [];
+    if (ys) {
+      const y = ys.rank === (batched ? 2 : 1) && ys.shape[ys.rank - 1] !== 1
+        ? tf.tidy(() => tf.argMax(ys, -1))
+        : ys;
+      labels = Array.from(await y.data()).slice(0, count).map((v) => Math.round(Number(v)));
+      if (y !== ys) y.dispose();
+    }
+    return { images, labels, labelNames: labels.map((l) => dataset.classNames[l]) };
+  } finally {
+    xs.dispose();
+    ys?.dispose();
+  }
+}
