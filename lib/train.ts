@@ -1,0 +1,139 @@
+/**
+ * Keras-shaped training helpers over `tf.data` datasets of `{xs, ys}` batches: `fit` (with validation,
+ * `initialEpoch` continuation and a Keras progress line), `evaluate` → `[loss, accuracy]`,
+ * `predictOnBatch` → logits, and `History` objects that concatenate across the frozen and fine-tuning
+ * phases.
+ *
+ * Training runs through tfjs' `fitDataset`: per-step losses and metrics stay on the backend (no
+ * synchronous read per step); the progress line reads running sums only when it redraws.
+ *
+ * @module
+ */
+import { tf } from "./tf.ts";
+import type { CustomCallbackArgs, data, LayersModel, Tensor } from "./tf.ts";
+import { ProgressLogger } from "./progress.ts";
+import type { ProgressSink } from "./progress.ts";
+
+/** A tfjs-data Dataset of `{xs, ys}` batches (e.g. `imageDatasetFromDirectory`'s). */
+type Dataset = data.Dataset<any>;
+type Callback = InstanceType<typeof tf.Callback> | InstanceType<typeof tf.CustomCallback>;
+
+/** Keras' `History`: per-epoch `history.loss / accuracy / val_loss / val_accuracy` and the `epoch` indices. */
+export interface History {
+  epoch: number[];
+  history: Record<string, number[]>;
+  params: { epochs: number; initialEpoch: number; steps?: number };
+}
+
+/** Options of {@link fit}, in Keras' names. */
+export interface FitOptions {
+  /** Index of the last epoch to run (Keras' meaning: with `initialEpoch: 10, epochs: 20`, 10 more epochs). */
+  epochs: number;
+  /** Default 0. */
+  initialEpoch?: number;
+  validationData?: Dataset;
+  callbacks?: (Callback | CustomCallbackArgs)[];
+  /** 0 silent, 1 live progress bar (default), 2 one line per epoch. */
+  verbose?: 0 | 1 | 2;
+  /** Steps per epoch for the progress bar; default the dataset's `size` when known. */
+  steps?: number;
+  /** Where the progress goes (default: notebook output, terminal or plain lines). */
+  progressSink?: ProgressSink;
+}
+
+function isDataset(x: unknown): x is Dataset {
+  return typeof x === "object" && x !== null && typeof (x as Dataset).iterator === "function";
+}
+
+function knownSize(ds: Dataset): number | undefined {
+  const n = (ds as { size?: number }).size;
+  return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** Keras' `model.fit(train_dataset, epochs=…, initial_epoch=…, validation_data=…)`. The model must be compiled. */
+export async function fit(model: LayersModel, dataset: Dataset, options: FitOptions): Promise<History> {
+  const { epochs, initialEpoch = 0, validationData, verbose = 1 } = options;
+  if (!model.optimizer) {
+    throw new Error(
+      `fit: model "${model.name}" is not compiled (compile it, e.g. compileForTransferLearning(model))`,
+    );
+  }
+  if (!isDataset(dataset)) throw new Error("fit: dataset must be a tf.data.Dataset of {xs, ys} batches");
+  if (validationData !== undefined && !isDataset(validationData)) {
+    throw new Error("fit: validationData must be a tf.data.Dataset of {xs, ys} batches");
+  }
+  if (!Number.isInteger(epochs) || epochs < 1) {
+    throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
+  }
+  if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs) {
+    throw new Error(
+      `fit: initialEpoch must be an integer in [0, epochs) — epochs is the index to stop at, as in Keras — ` +
+        `got initialEpoch ${initialEpoch} with epochs ${epochs}`,
+    );
+  }
+  const steps = options.steps ?? knownSize(dataset);
+  const callbacks: Callback[] = (options.callbacks ?? []).map((c) =>
+    c instanceof tf.Callback || c instanceof tf.CustomCallback
+      ? c
+      : new tf.CustomCallback(c as CustomCallbackArgs)
+  );
+  if (verbose > 0) {
+    callbacks.unshift(
+      new ProgressLogger({ epochs, steps, verbose: verbose as 1 | 2, sink: options.progressSink }),
+    );
+  }
+  const h = await model.fitDataset(dataset, {
+    epochs,
+    initialEpoch,
+    validationData,
+    callbacks: callbacks as InstanceType<typeof tf.Callback>[],
+    verbose: 0,
+  });
+  const history: Record<string, number[]> = {};
+  for (const [key, values] of Object.entries(h.history)) history[key] = values.map(Number);
+  return { epoch: [...h.epoch], history, params: { epochs, initialEpoch, ...(steps ? { steps } : {}) } };
+}
+
+/** Joins the histories of consecutive `fit` calls (the tutorial's `acc += history_fine.history['accuracy']`). */
+export function concatHistories(...parts: History[]): History {
+  if (parts.length === 0) throw new Error("concatHistories: expected at least one History");
+  const keys = Object.keys(parts[0].history);
+  for (const p of parts) {
+    const k = Object.keys(p.history);
+    if (k.length !== keys.length || !keys.every((key) => k.includes(key))) {
+      throw new Error(`concatHistories: histories have different keys: [${keys}] vs [${k}]`);
+    }
+  }
+  const history: Record<string, number[]> = {};
+  for (const key of keys) history[key] = parts.flatMap((p) => p.history[key]);
+  return {
+    epoch: parts.flatMap((p) => p.epoch),
+    history,
+    params: { ...parts[parts.length - 1].params, initialEpoch: parts[0].params.initialEpoch },
+  };
+}
+
+/** Keras' `model.evaluate(dataset)` → `[loss, accuracy]` (loss then the compiled metrics). */
+export async function evaluate(model: LayersModel, dataset: Dataset): Promise<number[]> {
+  if (!model.optimizer && !(model as unknown as { lossFunctions?: unknown[] }).lossFunctions) {
+    throw new Error(`evaluate: model "${model.name}" is not compiled`);
+  }
+  if (!isDataset(dataset)) throw new Error("evaluate: dataset must be a tf.data.Dataset of {xs, ys} batches");
+  const out = await model.evaluateDataset(dataset, {});
+  const scalars = Array.isArray(out) ? out : [out];
+  const values: number[] = [];
+  for (const s of scalars) values.push((await s.data())[0]);
+  tf.dispose(scalars);
+  return values;
+}
+
+/** Keras' `model.predict_on_batch(x)`: the logits `[b, 1]` for a batch of images (inference mode). */
+export function predictOnBatch(model: LayersModel, x: Tensor): Tensor {
+  const expected = model.inputs[0].shape;
+  if (x.rank !== expected.length || expected.some((d, i) => i > 0 && d !== null && d !== x.shape[i])) {
+    throw new Error(
+      `predictOnBatch: expected a batch of shape [${expected.map((d) => d ?? "b")}], got [${x.shape}]`,
+    );
+  }
+  return model.predictOnBatch(x) as Tensor;
+}
