@@ -57,19 +57,21 @@ type NativeBackend = {
   executeSingleOutput(name: string, attrs: unknown[], inputs: Tensor[]): Tensor;
 };
 
-/** TensorFlow's `DecodeImage` op: a uint8 tensor `[h, w, channels]` held natively (tfjs labels it int32). */
-function decodeNative(bytes: Uint8Array, channels: number): Tensor3D {
+/**
+ * Runs TensorFlow op `name` with type attributes given as TF_DataType names (`"TF_UINT8"`). Used for the
+ * uint8 images DecodeImage returns, which tfjs (no uint8 dtype) can only pass on untouched.
+ */
+function native(name: string, attrs: Record<string, string | number | boolean>, inputs: Tensor[]): Tensor {
   const backend = tf.backend() as unknown as NativeBackend;
-  const contents = tf.scalar(bytes, "string");
-  try {
-    return backend.executeSingleOutput("DecodeImage", [
-      { name: "channels", type: backend.binding.TF_ATTR_INT, value: channels },
-      { name: "dtype", type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_UINT8 },
-      { name: "expand_animations", type: backend.binding.TF_ATTR_BOOL, value: false },
-    ], [contents]) as Tensor3D;
-  } finally {
-    contents.dispose();
-  }
+  const b = backend.binding;
+  const list = Object.entries(attrs).map(([key, value]) =>
+    typeof value === "boolean"
+      ? { name: key, type: b.TF_ATTR_BOOL, value }
+      : typeof value === "number"
+      ? { name: key, type: b.TF_ATTR_INT, value }
+      : { name: key, type: b.TF_ATTR_TYPE, value: b[value] }
+  );
+  return backend.executeSingleOutput(name, list, inputs);
 }
 
 /** Keras' `smart_resize` crop box `[top, left, height, width]` for a `height × width` image. */
@@ -94,23 +96,38 @@ export function loadImage(bytes: Uint8Array, options: LoadImageOptions, file = "
   if (interpolation !== "bilinear" && interpolation !== "nearest") {
     throw new Error(`interpolation must be "bilinear" or "nearest", got ${JSON.stringify(interpolation)}`);
   }
-  let decoded: Tensor3D;
-  try {
-    decoded = decodeNative(bytes, channels);
-  } catch (e) {
-    const message = (e as Error).message.replace(/^Invalid TF_Status: \d+\s*Message:\s*/s, "").trim();
-    throw new ImageDecodeError(file, message, { cause: e });
-  }
+  const [height, width] = options.imageSize;
   return tf.tidy(() => {
-    let image: Tensor3D = tf.cast(decoded, "int32");
-    decoded.dispose();
-    if (options.cropToAspectRatio) {
-      const [top, left, h, w] = aspectCropBox(image.shape[0], image.shape[1], options.imageSize);
-      image = tf.slice(image, [top, left, 0], [h, w, channels]);
+    let image: Tensor;
+    try {
+      image = native("DecodeImage", { channels, dtype: "TF_UINT8", expand_animations: false }, [
+        tf.scalar(bytes, "string"),
+      ]);
+    } catch (e) {
+      const message = (e as Error).message.replace(/^Invalid TF_Status: \d+\s*Message:\s*/s, "").trim();
+      throw new ImageDecodeError(file, message, { cause: e });
     }
+    if (options.cropToAspectRatio) {
+      const [top, left, h, w] = aspectCropBox(image.shape[0]!, image.shape[1]!, options.imageSize);
+      image = native("Slice", { T: "TF_UINT8", Index: "TF_INT32" }, [
+        image,
+        tf.tensor1d([top, left, 0], "int32"),
+        tf.tensor1d([h, w, channels], "int32"),
+      ]);
+    }
+    const batch = native("ExpandDims", { T: "TF_UINT8", Tdim: "TF_INT32" }, [image, tf.scalar(0, "int32")]);
+    const size = tf.tensor1d([height, width], "int32");
     const resized = interpolation === "bilinear"
-      ? tf.image.resizeBilinear(image, options.imageSize, false, true)
-      : tf.image.resizeNearestNeighbor(image, options.imageSize, false, true);
-    return tf.cast(resized, "float32");
+      ? native("ResizeBilinear", { T: "TF_UINT8", align_corners: false, half_pixel_centers: true }, [
+        batch,
+        size,
+      ])
+      : native("Cast", { SrcT: "TF_UINT8", DstT: "TF_FLOAT", Truncate: false }, [
+        native("ResizeNearestNeighbor", { T: "TF_UINT8", align_corners: false, half_pixel_centers: true }, [
+          batch,
+          size,
+        ]),
+      ]);
+    return tf.reshape(resized, [height, width, channels]);
   });
 }
