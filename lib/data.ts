@@ -27,6 +27,9 @@ import {
   loadImage,
 } from "./image_decode.ts";
 
+/** `tf.data.AUTOTUNE` for {@link ImageDataset.prefetch}: a small fixed buffer here. */
+export const AUTOTUNE = -1;
+
 /** Keras' `label_mode`; `null` yields images only. */
 export type LabelMode = "int" | "categorical" | "binary" | null;
 
@@ -279,8 +282,12 @@ export class ImageDataset extends tf.data.Dataset<ImageBatch> {
     return this.derive((e) => this.plan(e).slice(n), this.size - n);
   }
 
-  /** Prepares up to `bufferSize` elements ahead. */
+  /** Prepares up to `bufferSize` elements ahead ({@link AUTOTUNE}: 2). */
   override prefetch(bufferSize: number): ImageDataset {
+    if (bufferSize === AUTOTUNE) bufferSize = 2;
+    if (!(Number.isInteger(bufferSize) && bufferSize >= 0)) {
+      throw new Error(`prefetch: bufferSize must be a whole number ≥ 0 or AUTOTUNE, got ${bufferSize}`);
+    }
     return this.derive(this.plan, this.size, bufferSize);
   }
 

@@ -4,6 +4,7 @@ import { tf } from "../lib/tf.ts";
 import type { Tensor } from "../lib/tf.ts";
 import { getFile } from "../lib/get_file.ts";
 import {
+  AUTOTUNE,
   type CacheMode,
   type ImageBatch,
   type ImageDataset,
@@ -289,7 +290,7 @@ Deno.test("batching, the last partial batch, take/skip/prefetch keep classNames 
       0,
     ]);
     assertEquals(ds.take(-1).cardinality(), 3);
-    const fetched = ds.prefetch(2).take(2);
+    const fetched = ds.prefetch(AUTOTUNE).take(2);
     assertEquals([fetched.cardinality(), fetched.classNames], [2, ["cats", "dogs"]]);
     assertEquals((await epoch(head)).sizes, [4, 4]);
     assertEquals((await epoch(tail)).sizes, [2]);
