@@ -36,7 +36,8 @@ function outputShape(layer: Layer): string {
 
 function className(layer: Layer): string {
   const name = layer.getClassName();
-  return name === "Model" ? "Functional" : name;
+  // InferenceModel (lib/classifier.ts) is the base called with training=False, a Functional model in Keras.
+  return name === "Model" || name === "InferenceModel" ? "Functional" : name;
 }
 
 /** Bytes as Keras' `readable_memory_size`: `8.61 MB`, `0.00 Byte`. */

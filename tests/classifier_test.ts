@@ -14,6 +14,7 @@ import {
   unfreezeForFineTuning,
 } from "../lib/classifier.ts";
 import { mobileNetV2 } from "../lib/mobilenet_v2.ts";
+import { printSummary } from "../lib/summary.ts";
 import { maxAbsDiff, tinyBase } from "./_tiny.ts";
 
 Deno.test("the classifier has the tutorial's layers, a frozen base and 2 trainable variables (tiny base)", () => {
@@ -108,6 +109,18 @@ Deno.test("MobileNetV2 alpha 1.0 at 160: the tutorial's 2,259,265 parameters, 1,
   const { model, base } = buildClassifier({ base: raw });
   assertEquals(base.name, "mobilenetv2_1.00_160");
   assertEquals(paramCounts(model), { total: 2259265, trainable: 1281, nonTrainable: 2257984 });
+  const lines: string[] = [];
+  printSummary(model, { printFn: (l) => lines.push(l) });
+  const row = lines.findIndex((l) =>
+    l.startsWith(" mobilenetv2_1.00_160 (Func  (None, 5, 5, 1280)        2257984")
+  );
+  assert(row > 0 && lines[row + 1].startsWith(" tional)"), lines.join("\n"));
+  assert(lines.some((l) => l.startsWith(" sequential (Sequential)")));
+  assertEquals(lines.slice(-4, -1), [
+    "Total params: 2259265 (8.62 MB)",
+    "Trainable params: 1281 (5.00 KB)",
+    "Non-trainable params: 2257984 (8.61 MB)",
+  ]);
   compileForTransferLearning(model);
   assertEquals(countTrainableVariables(model), 2);
   unfreezeForFineTuning(base);
