@@ -252,7 +252,7 @@ export class ImageDataset extends tf.data.Dataset<ImageBatch> {
     this.source.cache.clear();
   }
 
-  /** The file indices, grouped in elements, of every epoch from now on (for tests and splits). */
+  /** The file indices, grouped in elements, that epoch `epoch` yields (for tests and splits). */
   elementIndices(epoch: number): number[][] {
     return this.plan(epoch);
   }
