@@ -293,8 +293,12 @@ def write_summary(result, file):
     os.makedirs(os.path.dirname(os.path.abspath(file)), exist_ok=True)
     tmp = f"{file}.tmp"
     with open(tmp, "w") as f:
-        text = json.dumps(summary, indent=1)
-        f.write(re.sub(r"\[[^\[\]{}]*\]", lambda m: re.sub(r"\s+", " ", m.group(0)), text) + "\n")
+        text = json.dumps(summary, indent=2)
+        # Lists of numbers on one line, as `deno fmt` leaves them.
+        compact = re.sub(
+            r"\[[-\d\s.,eE+]*\]", lambda m: re.sub(r"\s*\n\s*", "", m.group(0)).replace(",", ", "), text
+        )
+        f.write(compact + "\n")
     os.replace(tmp, file)
 
 
