@@ -6,19 +6,19 @@
 import nodeAssert from "node:assert/strict";
 
 export function assert(condition: unknown, message?: string): asserts condition {
-  nodeAssert.ok(condition, message);
+  nodeAssert.ok(condition, message as string);
 }
 
 export function assertEquals<T>(actual: unknown, expected: T, message?: string): asserts actual is T {
-  nodeAssert.deepStrictEqual(actual, expected, message);
+  nodeAssert.deepStrictEqual(actual, expected, message as string);
 }
 
 export function assertNotEquals(actual: unknown, expected: unknown, message?: string) {
-  nodeAssert.notDeepStrictEqual(actual, expected, message);
+  nodeAssert.notDeepStrictEqual(actual, expected, message as string);
 }
 
 export function assertMatch(actual: string, expected: RegExp, message?: string) {
-  nodeAssert.match(actual, expected, message);
+  nodeAssert.match(actual, expected, message as string);
 }
 
 /** `|actual − expected| ≤ tolerance`. */
@@ -33,7 +33,11 @@ export function assertAlmostEquals(actual: number, expected: number, tolerance =
 type ErrorClass = new (...args: any[]) => Error;
 
 /** Asserts `fn` throws an `errorClass` whose message contains `includes` (string) or matches it. */
-export function assertThrows(fn: () => unknown, errorClass: ErrorClass = Error, includes?: string | RegExp): Error {
+export function assertThrows(
+  fn: () => unknown,
+  errorClass: ErrorClass = Error,
+  includes?: string | RegExp,
+): Error {
   try {
     fn();
   } catch (e) {
@@ -60,7 +64,10 @@ function checkError(e: unknown, errorClass: ErrorClass, includes?: string | RegE
   nodeAssert.ok(e instanceof errorClass, `expected ${errorClass.name}, got ${e}`);
   const message = (e as Error).message;
   if (typeof includes === "string") {
-    nodeAssert.ok(message.includes(includes), `expected the message to include ${JSON.stringify(includes)}: ${message}`);
+    nodeAssert.ok(
+      message.includes(includes),
+      `expected the message to include ${JSON.stringify(includes)}: ${message}`,
+    );
   } else if (includes) nodeAssert.match(message, includes);
   return e as Error;
 }
