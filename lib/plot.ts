@@ -210,6 +210,9 @@ function panel(
   width: number,
   fineTuneAt?: number,
 ) {
+  const epochs = Math.max(...rows.map((r) => r.epoch));
+  const step = Math.ceil(epochs / 10);
+  const ticks = Array.from({ length: epochs }, (_, i) => i + 1).filter((e) => e === 1 || e % step === 0);
   const labels = [
     `Training ${metric}`,
     `Validation ${metric}`,
@@ -231,7 +234,7 @@ function panel(
     data: { values: rows },
     mark: { type: "line", point: { size: 20 }, clip: true },
     encoding: {
-      x: { field: "epoch", type: "quantitative", title: "epoch", axis: { tickMinStep: 1, format: "d" } },
+      x: { field: "epoch", type: "quantitative", title: "epoch", axis: { values: ticks, format: "d" } },
       y: { field: "value", type: "quantitative", title: metric, scale: { domain, zero: false } },
       color,
     },
