@@ -12,8 +12,11 @@ import { tf } from "./tf.ts";
 
 export type { TopLevelSpec };
 
-/** One image `[h, w, c]`, a batch `[n, h, w, c]`, or a list of images; `c` is 1 or 3. */
-export type ImagesInput = Tensor3D | Tensor4D | Tensor3D[];
+/**
+ * One image `[h, w, c]`, a batch `[n, h, w, c]`, or a list of images (tensors, or nested arrays such as
+ * `sampleImages` returns); `c` is 1 or 3.
+ */
+export type ImagesInput = Tensor3D | Tensor4D | (Tensor3D | number[][][])[];
 
 /** Options of the image grids. */
 export interface ImageGridOptions {
@@ -82,8 +85,13 @@ async function imageUrls(
 ): Promise<string[]> {
   const urls: string[] = [];
   if (Array.isArray(images) || images.rank === 3) {
-    for (const image of (Array.isArray(images) ? images : [images as Tensor3D]).slice(0, count)) {
-      urls.push(await pngDataUrl(image, valueRange));
+    for (const item of (Array.isArray(images) ? images : [images as Tensor3D]).slice(0, count)) {
+      const image = item instanceof tf.Tensor ? item : tf.tensor3d(item);
+      try {
+        urls.push(await pngDataUrl(image, valueRange));
+      } finally {
+        if (image !== item) image.dispose();
+      }
     }
     return urls;
   }

@@ -75,6 +75,8 @@ Deno.test("imageGridSpec: image lists, single images and clear errors", async ()
   const a = tf.zeros([4, 4, 3]) as Tensor3D, b = tf.ones([4, 4, 1]).mul(255) as Tensor3D;
   const list = (await imageGridSpec([a, b], ["a", "b"])) as unknown as Grid;
   assertEquals(list.concat.length, 2);
+  const nested = (await imageGridSpec([[[[0, 64, 255]]], [[[255, 0, 0]]]], ["x", "y"])) as unknown as Grid;
+  assertEquals(Array.from(await decode(nested.concat[0].data.values[0].url).data()), [0, 64, 255]);
   const one = (await imageGridSpec(a)) as unknown as Grid;
   assertEquals(one.concat.length, 1);
   assertEquals(one.concat[0].title, undefined);

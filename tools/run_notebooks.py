@@ -96,11 +96,15 @@ class DenoNotebookClient(NotebookClient):
                 deadline = time.monotonic() + self.late_output_grace
 
 
+def is_stream_continuation(previous, out) -> bool:
+    return out.output_type == "stream" and previous.output_type == "stream" and previous.name == out.name
+
+
 def coalesce_streams(cell) -> None:
     """Merges consecutive stream outputs of the same name (late ones included) into one."""
     merged = []
     for out in cell.outputs:
-        if out.output_type == "stream" and merged and merged[-1].output_type == "stream" and merged[-1].name == out.name:
+        if merged and is_stream_continuation(merged[-1], out):
             merged[-1].text += out.text
         else:
             merged.append(out)
@@ -148,7 +152,8 @@ def run_notebook(path: Path, out_dir: Path, args) -> bool:
     def on_done(cell, cell_index, execute_reply, **_):
         seconds = time.monotonic() - started.get(cell_index, time.monotonic())
         status = execute_reply.get("content", {}).get("status", "?")
-        log(f"[{name}]   {status} in {seconds:.1f} s, {len(cell.outputs)} output(s)")
+        shown = sum(1 for i, o in enumerate(cell.outputs) if not (i and is_stream_continuation(cell.outputs[i - 1], o)))
+        log(f"[{name}]   {status} in {seconds:.1f} s, {shown} output(s)")
 
     client = DenoNotebookClient(
         nb,
