@@ -263,7 +263,11 @@ async function main(args: string[]): Promise<number> {
     await stopJupyterLab(lab.child);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  console.log(`browser check: ${files.length - failed} passed, ${failed} failed`);
+  console.log(
+    `browser check ${failed ? "FAILED" : "ok"}: ${
+      files.length - failed
+    } of ${files.length} notebook(s) as expected`,
+  );
   return failed ? 1 : 0;
 }
 
