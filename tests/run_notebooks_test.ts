@@ -61,7 +61,7 @@ Deno.test({
     const out = Deno.makeTempDirSync();
     const { code, log } = await run(out, SMOKE);
     assertEquals(code, 0, log);
-    assertMatch(log, /\[smoke\] cell 2\/8 \(1\/7 code\) console\.log/);
+    assertMatch(log, /\[smoke\] cell 2\/9 \(1\/8 code\) console\.log/);
     assert(fs.existsSync(path.join(out, "smoke.html")));
     const cells: Cell[] = JSON.parse(fs.readFileSync(path.join(out, "smoke.ipynb"), "utf8")).cells;
     const byId = Object.fromEntries(cells.map((c) => [c.id, c]));
@@ -81,6 +81,9 @@ Deno.test({
     assertEquals(byId["many-lines"].outputs!.map(text), [
       "line 0\nline 1\nline 2\nline 3\nline 4\nlast line\n",
     ]);
+    // 300 quick prints: the kernel sends many of them after idle; none may be lost or reordered.
+    const burst = byId["burst"].outputs!.map(text).join("");
+    assertEquals(burst, Array.from({ length: 300 }, (_, i) => `burst line ${i + 1} of 300\n`).join(""));
     assertEquals(byId["result"].outputs![0].output_type, "execute_result");
     const result = [byId["result"].outputs![0].data!["text/plain"]].flat().join("");
     // deno colours values unless NO_COLOR is set.

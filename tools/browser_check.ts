@@ -104,8 +104,13 @@ async function startJupyterLab(rootDir: string, tmp: string) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  child.stdout.pipeTo(log.writable, { preventClose: true }).catch(() => {});
-  child.stderr.pipeTo(log.writable).catch(() => {});
+  // Both streams into one file (a WritableStream takes one writer at a time, so write chunk by chunk).
+  const copy = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) {
+      for (let done = 0; done < chunk.length;) done += await log.write(chunk.subarray(done));
+    }
+  };
+  Promise.all([copy(child.stdout), copy(child.stderr)]).finally(() => log.close()).catch(() => {});
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   let exited: Deno.CommandStatus | undefined;
