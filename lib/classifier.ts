@@ -61,7 +61,7 @@ export interface ClassifierOptions {
   inputShape?: number[];
   /** Default: the tutorial's {@link dataAugmentation}; `null` for none. */
   augmentation?: Sequential | null;
-  /** Seed for the default augmentation. */
+  /** Seed for the default augmentation and the `dense` kernel's initial values. */
   seed?: number;
   /** Default 0.2. */
   dropout?: number;
@@ -110,7 +110,8 @@ export function buildClassifier(options: ClassifierOptions): Classifier {
   x = base.apply(x) as SymbolicTensor;
   x = tf.layers.globalAveragePooling2d({ name: "global_average_pooling2d" }).apply(x) as SymbolicTensor;
   x = tf.layers.dropout({ rate: dropout, name: "dropout" }).apply(x) as SymbolicTensor;
-  const outputs = tf.layers.dense({ units: 1, name: "dense" }).apply(x) as SymbolicTensor;
+  const kernelInitializer = seed === undefined ? undefined : tf.initializers.glorotUniform({ seed });
+  const outputs = tf.layers.dense({ units: 1, name: "dense", kernelInitializer }).apply(x) as SymbolicTensor;
   return { model: tf.model({ inputs, outputs, name: "model" }), base };
 }
 

@@ -1,17 +1,25 @@
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { tf } from "../lib/tf.ts";
 import type { LayersModel, SymbolicTensor, Tensor } from "../lib/tf.ts";
+import fs from "node:fs";
+import path from "node:path";
 import {
   buildClassifier,
   compileClassifier,
   compileForFineTuning,
+  compileForTransferLearning,
+  countTrainableVariables,
   findBase,
   InferenceModel,
   unfreezeForFineTuning,
 } from "../lib/classifier.ts";
 import { concatHistories, evaluate, fit, predictOnBatch } from "../lib/train.ts";
 import { loadModel, saveModel } from "../lib/model_io.ts";
+import { getFile } from "../lib/get_file.ts";
+import { imageDatasetFromDirectory } from "../lib/data.ts";
+import { mobileNetV2 } from "../lib/mobilenet_v2.ts";
 import { maxAbsDiff, movingStats, tinyBase, tinySet, weightsOf } from "./_tiny.ts";
+import { haveShared, SHARED_WEIGHTS_035, SHARED_ZIP } from "./_shared.ts";
 
 function maxStatsChange(before: Float32Array[], after: Float32Array[]): number {
   return Math.max(...after.map((a, i) => maxAbsDiff(a, before[i])));
@@ -195,4 +203,43 @@ Deno.test("save and load round trip: custom layers restored, identical predictio
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("[integration, slow: ~1–2 min] ../shared data, alpha 0.35 ImageNet weights: 2 frozen epochs reach val accuracy > 0.75", async () => {
+  const name = "train_test integration";
+  if (!haveShared(SHARED_ZIP, name) || !haveShared(SHARED_WEIGHTS_035, name)) return;
+  const extracted = await getFile("cats_and_dogs_filtered.zip", SHARED_ZIP, {
+    extract: true,
+    progress: false,
+  });
+  const root = fs.existsSync(path.join(extracted, "train"))
+    ? extracted
+    : path.join(extracted, "cats_and_dogs_filtered");
+  const options = { batchSize: 32, imageSize: [160, 160] as [number, number], seed: 42, verbose: false };
+  const train = await imageDatasetFromDirectory(path.join(root, "train"), options);
+  const validation = await imageDatasetFromDirectory(path.join(root, "validation"), options);
+  const rawBase = await mobileNetV2({
+    inputShape: [160, 160, 3],
+    alpha: 0.35,
+    includeTop: false,
+    weights: SHARED_WEIGHTS_035,
+  });
+  const { model, base } = buildClassifier({ base: rawBase, seed: 7 });
+  compileForTransferLearning(model);
+  assertEquals(countTrainableVariables(model), 2);
+  const [, initialAccuracy] = await evaluate(model, validation);
+  const stats0 = movingStats(base);
+  const h = await fit(model, train, { epochs: 2, validationData: validation, verbose: 0 });
+  const valAccuracy = h.history.val_accuracy.at(-1)!;
+  console.log(
+    `initial val accuracy ${initialAccuracy.toFixed(4)}, after 2 epochs ${
+      h.history.val_accuracy.map((a) => a.toFixed(4))
+    }`,
+  );
+  assert(
+    valAccuracy > 0.75 && valAccuracy > initialAccuracy,
+    `val accuracy ${valAccuracy} (initial ${initialAccuracy})`,
+  );
+  assertEquals(maxStatsChange(stats0, movingStats(base)), 0, "ImageNet BN statistics untouched");
+  model.dispose();
 });

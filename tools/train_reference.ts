@@ -5,7 +5,7 @@
  * the tutorial's validation/test split. Writes `out/train_reference_<alpha>.json` (both histories, the
  * joined curves, initial and test `[loss, accuracy]`, seconds per epoch).
  *
- *     nice -n 5 deno run -A tools/train_reference.ts [--epochs 10] [--alpha 0.35] [--seed 123]
+ *     nice -n 5 deno run -A tools/train_reference.ts [--epochs 10] [--alpha 0.35] [--seed 42]
  *
  * @module
  */
@@ -34,7 +34,7 @@ const { values } = parseArgs({
 const config = loadConfig();
 const epochs = Number(values.epochs ?? Deno.env.get("TL_EPOCHS") ?? 10);
 const alpha = Number(values.alpha ?? Deno.env.get("TL_ALPHA") ?? 0.35);
-const seed = Number(values.seed ?? 123);
+const seed = Number(values.seed ?? 42);
 const sharedZip = path.join(SHARED, "data", "cats_and_dogs_filtered.zip");
 const dataUrl = Deno.env.get("TL_DATA_URL") ?? (fs.existsSync(sharedZip) ? sharedZip : config.dataUrl);
 const sharedWeights = path.join(
