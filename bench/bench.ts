@@ -1,0 +1,205 @@
+/**
+ * `deno task bench`: this project against Python Keras, the tutorial's workload on the same machine.
+ *
+ *     deno task bench [--epochs 3] [--rounds 1] [--threads] [--profile] [--no-keras] [--no-cpu]
+ *
+ * Runs, each in its own process, alternating our side (`bench/train_bench.ts`) and Keras' side
+ * (`tools/keras_tutorial.py` in `.venv-keras`, made by `bash tools/keras_venv.sh`) on the same `TL_*`
+ * data and weights (default: the offline copies in `../shared`, alpha 0.35):
+ * 1. the decode-only input pipeline (ours cold and cached, Keras' tf.data);
+ * 2. compute-only: one training step on a fixed batch, frozen and fine-tuning;
+ * 3. `--rounds` × (frozen + fine-tuning phases of `--epochs` epochs each), the order of the two sides
+ *    swapped every round;
+ * 4. one frozen training step of the same script on the pure-JS `cpu` backend and on the native backend
+ *    (`bench/backend_step.ts`; `--cpu-finetune` adds a fine-tuning step, minutes on `cpu`);
+ * 5. with `--threads`, the step times again under `TF_NUM_INTRAOP_THREADS` / `TF_NUM_INTEROP_THREADS`
+ *    settings; with `--profile`, where our step's time goes.
+ *
+ * Prints every result as a JSON line, then one `ratio` line per phase (ours/Keras, medians of the epoch
+ * seconds) and a Markdown table; everything is also written to `out/bench.json`.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { PROJECT_ROOT } from "../lib/config.ts";
+import { benchSettings, round, settingsEnv, stats } from "./workload.ts";
+
+type Row = Record<string, any>;
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    epochs: { type: "string", default: "3" },
+    rounds: { type: "string", default: "1" },
+    seed: { type: "string", default: "1" },
+    threads: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
+    "no-keras": { type: "boolean", default: false },
+    "no-cpu": { type: "boolean", default: false },
+    "cpu-finetune": { type: "boolean", default: false },
+    out: { type: "string", default: path.join(PROJECT_ROOT, "out", "bench.json") },
+  },
+});
+for (const k of ["epochs", "rounds", "seed"] as const) {
+  const n = Number(args[k]);
+  if (!Number.isInteger(n) || n < (k === "seed" ? 0 : 1)) {
+    throw new Error(`--${k} ${args[k]}: expected a whole number ≥ ${k === "seed" ? 0 : 1}`);
+  }
+}
+const epochs = Number(args.epochs);
+const rounds = Number(args.rounds);
+
+const settings = benchSettings();
+const baseEnv = settingsEnv(settings);
+const python = path.join(PROJECT_ROOT, ".venv-keras", "bin", "python");
+const haveKeras = !args["no-keras"] && fs.existsSync(python);
+if (!args["no-keras"] && !haveKeras) {
+  console.error(`No ${python}: Keras side skipped (create it with \`bash tools/keras_venv.sh\`).`);
+}
+const results: Row[] = [];
+
+/** Runs one side as a subprocess; returns its JSON lines (stderr goes to ours). */
+async function run(side: "ours" | "keras" | "backend", argv: string[], env: Record<string, string> = {}) {
+  const [cmd, pre] = side === "keras"
+    ? [python, [path.join(PROJECT_ROOT, "tools", "keras_tutorial.py")]]
+    : [Deno.execPath(), [
+      "run",
+      "-A",
+      path.join(PROJECT_ROOT, "bench", side === "ours" ? "train_bench.ts" : "backend_step.ts"),
+    ]];
+  const started = performance.now();
+  const out = await new Deno.Command(cmd, {
+    args: [...pre, ...argv],
+    env: { ...baseEnv, TF_CPP_MIN_LOG_LEVEL: "2", ...env },
+    cwd: PROJECT_ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`${side} ${argv.join(" ")} failed (exit ${out.code}):\n${text.slice(-2000)}`);
+  }
+  const rows = text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Row);
+  for (const r of rows) {
+    if (Object.keys(env).length) r.threads_env = env;
+    results.push(r);
+    console.log(JSON.stringify(r));
+  }
+  console.error(`[bench] ${side} ${argv.join(" ")}: ${((performance.now() - started) / 1e3).toFixed(0)}s`);
+  return rows;
+}
+
+const loadStart = Deno.loadavg();
+console.error(
+  `[bench] ${navigator.hardwareConcurrency} CPUs, load ${loadStart.map((l) => l.toFixed(2)).join(" ")}; ` +
+    `alpha ${settings.alpha}, data ${settings.dataUrl}, weights ${settings.weightsUrl ?? "imagenet"}`,
+);
+
+// 1. Input pipeline alone.
+await run("ours", ["--decode-only", "--seed", args.seed!]);
+if (haveKeras) await run("keras", ["--decode-only", "--seed", args.seed!]);
+
+// 2. Compute only.
+await run("ours", ["--step-only", "--seed", args.seed!]);
+if (haveKeras) await run("keras", ["--step-only", "--seed", args.seed!]);
+
+// 3. Training, alternating.
+for (let r = 0; r < rounds; r++) {
+  const order = r % 2 === 0 ? ["ours", "keras"] as const : ["keras", "ours"] as const;
+  for (const side of order) {
+    if (side === "ours") await run("ours", ["--epochs", String(epochs), "--seed", args.seed!]);
+    else if (haveKeras) {
+      await run("keras", ["--epochs", String(epochs), "--phase", "both", "--no-test", "--seed", args.seed!]);
+    }
+  }
+}
+
+// 4. What the native backend buys.
+if (!args["no-cpu"]) {
+  const phases = args["cpu-finetune"] ? "frozen,finetune" : "frozen";
+  await run("backend", ["--backend", "tensorflow", "--phases", phases]);
+  await run("backend", ["--backend", "cpu", "--phases", phases]);
+}
+
+// 5. Threads and profile.
+if (args.threads) {
+  for (const [intra, inter] of [["1", "1"], ["2", "1"], ["1", "2"], ["2", "2"]]) {
+    const env = { TF_NUM_INTRAOP_THREADS: intra, TF_NUM_INTEROP_THREADS: inter };
+    await run("ours", ["--step-only", "--seed", args.seed!], env);
+    if (haveKeras) await run("keras", ["--step-only", "--seed", args.seed!], env);
+  }
+}
+if (args.profile) await run("ours", ["--profile", "--seed", args.seed!]);
+
+// Summary: per side and phase, pooled over rounds.
+const epochRows = (side: string, phase: string) =>
+  results.filter((r) => r.kind === "epoch" && r.side === side && r.phase === phase);
+const stepRow = (side: string, phase: string) =>
+  results.find((r) => r.kind === "step" && r.side === side && r.phase === phase && !r.threads_env);
+const summary: Row[] = [];
+for (const phase of ["frozen", "finetune"]) {
+  const line: Row = { kind: "ratio", phase };
+  for (const side of ["ours", "keras"]) {
+    const rows = epochRows(side, phase);
+    if (rows.length === 0) continue;
+    const s = stats(rows.map((r) => r.seconds));
+    const t = stats(rows.map((r) => r.train_seconds));
+    line[side] = {
+      epochs: rows.length,
+      median_epoch_seconds: s.median,
+      min_epoch_seconds: s.min,
+      max_epoch_seconds: s.max,
+      median_train_seconds: t.median,
+      train_images_per_second: round(rows[0].train_images_per_second * rows[0].train_seconds / t.median, 1),
+      peak_rss_mb: Math.max(...rows.map((r) => r.peak_rss_mb ?? 0)),
+      step_seconds: stepRow(side, phase)?.median_seconds,
+    };
+  }
+  if (line.ours && line.keras) {
+    line.epoch_ratio = round(line.ours.median_epoch_seconds / line.keras.median_epoch_seconds, 3);
+    line.train_ratio = round(line.ours.median_train_seconds / line.keras.median_train_seconds, 3);
+    if (line.ours.step_seconds && line.keras.step_seconds) {
+      line.step_ratio = round(line.ours.step_seconds / line.keras.step_seconds, 3);
+    }
+  }
+  summary.push(line);
+  console.log(JSON.stringify(line));
+}
+const loadEnd = Deno.loadavg();
+
+const fmt = (x: unknown, d = 2) => typeof x === "number" ? x.toFixed(d) : "–";
+const table = [
+  "| phase | ours epoch s (median, min–max) | Keras epoch s | ratio | ours step s | Keras step s | step ratio |",
+  "| --- | --- | --- | --- | --- | --- | --- |",
+  ...summary.map((l) =>
+    `| ${l.phase} | ${fmt(l.ours?.median_epoch_seconds, 1)} (${fmt(l.ours?.min_epoch_seconds, 1)}–${
+      fmt(l.ours?.max_epoch_seconds, 1)
+    }) | ${fmt(l.keras?.median_epoch_seconds, 1)} (${fmt(l.keras?.min_epoch_seconds, 1)}–${
+      fmt(l.keras?.max_epoch_seconds, 1)
+    }) | ${fmt(l.epoch_ratio)} | ${fmt(l.ours?.step_seconds, 3)} | ${fmt(l.keras?.step_seconds, 3)} | ${
+      fmt(l.step_ratio)
+    } |`
+  ),
+];
+const decode = (side: string) => results.find((r) => r.kind === "decode" && r.side === side);
+const cpu = results.filter((r) => r.kind === "backend_step");
+const extra = [
+  `decode-only images/s: ours ${fmt(decode("ours")?.images_per_second, 0)} cold, ${
+    fmt(decode("ours")?.cached_images_per_second, 0)
+  } cached; Keras tf.data ${fmt(decode("keras")?.images_per_second, 0)}`,
+  ...cpu.map((r) => `one ${r.phase} step, ${r.label}: ${fmt(r.median_seconds, 3)} s`),
+  `${navigator.hardwareConcurrency} CPUs; load average ${
+    loadStart.map((l) => l.toFixed(2)).join(" ")
+  } at start, ${loadEnd.map((l) => l.toFixed(2)).join(" ")} at end`,
+];
+console.error(["", ...table, "", ...extra].join("\n"));
+
+fs.mkdirSync(path.dirname(args.out!), { recursive: true });
+fs.writeFileSync(
+  `${args.out}.tmp`,
+  JSON.stringify({ settings, epochs, rounds, loadStart, loadEnd, summary, table, results }, null, 1),
+);
+fs.renameSync(`${args.out}.tmp`, args.out!);
+console.error(`[bench] wrote ${args.out}`);

@@ -1,0 +1,352 @@
+/**
+ * Our side of the benchmark: the tutorial's frozen and fine-tuning phases on the real data and weights,
+ * through the project's `lib/` (imageDatasetFromDirectory → buildClassifier → fit), timed.
+ *
+ *     deno run -A bench/train_bench.ts [--epochs 3] [--phase both|frozen|finetune] [--seed 1]
+ *     deno run -A bench/train_bench.ts --decode-only        # the input pipeline alone, cold and cached
+ *     deno run -A bench/train_bench.ts --step-only          # one training step on a fixed batch
+ *     deno run -A bench/train_bench.ts --profile            # where a step's time goes
+ *
+ * Stdout: one JSON line per epoch (`kind: "epoch"`), one per phase (`kind: "phase"`: median/min/max epoch
+ * seconds, training images/s, peak RSS, `tf.memory().numTensors` before/after each epoch, backend and
+ * TensorFlow version), or the `decode` / `step` / `profile` lines of the other modes. `deno task bench`
+ * runs this beside the Keras side (`tools/keras_tutorial.py`) and compares.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { tf } from "../lib/tf.ts";
+import type { LayersModel, Logs, Scalar, Tensor, Variable } from "../lib/tf.ts";
+import type { ImageDataset } from "../lib/data.ts";
+import { fit } from "../lib/train.ts";
+import { accuracy, binaryCrossentropyFromLogits } from "../lib/losses.ts";
+import type { InferenceModel } from "../lib/classifier.ts";
+import {
+  benchSettings,
+  emit,
+  environment,
+  note,
+  round,
+  rssMB,
+  startFineTuning,
+  stats,
+  tutorialData,
+  tutorialModel,
+} from "./workload.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    epochs: { type: "string", default: "3" },
+    phase: { type: "string", default: "both" },
+    seed: { type: "string", default: "1" },
+    steps: { type: "string", default: "10" },
+    warmup: { type: "string", default: "3" },
+    "decode-only": { type: "boolean", default: false },
+    "step-only": { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
+  },
+});
+
+function wholeNumber(name: string, raw: string, min: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} ${raw}: expected a whole number ≥ ${min}`);
+  return n;
+}
+const epochs = wholeNumber("epochs", args.epochs!, 1);
+const seed = wholeNumber("seed", args.seed!, 0);
+const steps = wholeNumber("steps", args.steps!, 1);
+const warmup = wholeNumber("warmup", args.warmup!, 0);
+const phase = args.phase!;
+if (!["both", "frozen", "finetune"].includes(phase)) {
+  throw new Error(`--phase ${phase}: expected frozen, finetune or both`);
+}
+
+const settings = benchSettings();
+const config = {
+  alpha: settings.alpha,
+  data: settings.dataUrl,
+  weights: settings.weightsUrl ?? "imagenet",
+  seed,
+};
+
+function rssFields() {
+  const { rss, peak } = rssMB();
+  return { rss_mb: rss, peak_rss_mb: peak };
+}
+
+/** One pass over `ds`, images/s; the images are only assembled into tensors and dropped. */
+async function pass(ds: ImageDataset): Promise<{ images: number; seconds: number }> {
+  const start = performance.now();
+  let images = 0;
+  await ds.forEachAsync((b) => {
+    images += b.xs.shape[0];
+    tf.dispose([b.xs, b.ys!]);
+  });
+  return { images, seconds: (performance.now() - start) / 1e3 };
+}
+
+async function decodeOnly() {
+  const { train } = await tutorialData(settings, seed);
+  const cold = await pass(train);
+  const warm = await pass(train);
+  emit({
+    kind: "decode",
+    side: "ours",
+    images: cold.images,
+    seconds: round(cold.seconds),
+    images_per_second: round(cold.images / cold.seconds, 1),
+    cached_seconds: round(warm.seconds),
+    cached_images_per_second: round(warm.images / warm.seconds, 1),
+    cache_mb: round(train.cacheInfo().bytes / 2 ** 20, 1),
+    ...rssFields(),
+    environment: environment(),
+    config,
+  });
+}
+
+/** A fixed batch of real images and labels (the first training batch). */
+async function fixedBatch(): Promise<{ x: Tensor; y: Tensor }> {
+  const { train } = await tutorialData(settings, seed);
+  const it = await train.take(1).iterator();
+  const { value } = await it.next();
+  return { x: value.xs, y: value.ys };
+}
+
+async function timeSteps(model: LayersModel, x: Tensor, y: Tensor) {
+  for (let i = 0; i < warmup; i++) await model.trainOnBatch(x, y);
+  const times: number[] = [];
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < steps; i++) {
+    const t = performance.now();
+    await model.trainOnBatch(x, y);
+    times.push((performance.now() - t) / 1e3);
+  }
+  const s = stats(times);
+  return {
+    median_seconds: s.median,
+    min_seconds: s.min,
+    max_seconds: s.max,
+    repeats: steps,
+    warmup,
+    num_tensors: [before, tf.memory().numTensors],
+  };
+}
+
+async function stepOnly() {
+  const { x, y } = await fixedBatch();
+  const { model, base } = await tutorialModel(settings, seed);
+  const frozen = await timeSteps(model, x, y);
+  emit({
+    kind: "step",
+    side: "ours",
+    phase: "frozen",
+    batch_size: x.shape[0],
+    ...frozen,
+    environment: environment(),
+  });
+  startFineTuning(model, base);
+  const finetune = await timeSteps(model, x, y);
+  emit({
+    kind: "step",
+    side: "ours",
+    phase: "finetune",
+    batch_size: x.shape[0],
+    ...finetune,
+    environment: environment(),
+  });
+}
+
+/** Median milliseconds of `f` over `steps` runs after `warmup`; `f`'s tensors are disposed. */
+function ms(f: () => unknown): number {
+  const run = () => {
+    const out = f();
+    tf.dispose(out as Tensor);
+  };
+  for (let i = 0; i < warmup; i++) tf.tidy(run);
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t = performance.now();
+    tf.tidy(run);
+    times.push(performance.now() - t);
+  }
+  return round(stats(times).median, 1);
+}
+
+/**
+ * Where one training step's time goes, measured part by part on a fixed batch (tfjs-node runs every op
+ * synchronously, so wall time around a call is its compute): the JS→native copy of the batch,
+ * augmentation, forward, backward, optimizer update, metrics, the loss read-back, and the per-kernel
+ * totals of `tf.profile` over one `trainOnBatch`.
+ */
+async function profile(model: LayersModel, base: InferenceModel, phaseName: string, x: Tensor, y: Tensor) {
+  const augmentation = model.layers.find((l) => l.name === "sequential")!;
+  const host = x.dataSync().slice();
+  const lossOf = (logits: Tensor) => tf.mean(binaryCrossentropyFromLogits(y, logits));
+  const trainable = model.trainableWeights.map((w) => (w as unknown as { read(): Variable }).read());
+  const optimizer = model.optimizer;
+  const augmented = tf.tidy(() => augmentation.apply(x, { training: true }) as Tensor);
+  const logits = tf.tidy(() => model.apply(augmented, { training: false }) as Tensor);
+  const parts: Record<string, number> = {
+    copy_in_ms: ms(() => tf.tensor4d(host, x.shape as [number, number, number, number])),
+    read_back_loss_ms: ms(() => tf.mean(y).dataSync()),
+    augmentation_ms: ms(() => augmentation.apply(x, { training: true })),
+    forward_ms: ms(() => model.apply(x, { training: true })),
+    forward_backward_ms: ms(() => {
+      const { value, grads } = tf.variableGrads(
+        () => lossOf(model.apply(x, { training: true }) as Tensor) as Scalar,
+        trainable,
+      );
+      return [value, ...Object.values(grads)];
+    }),
+    metrics_ms: ms(() => [tf.mean(accuracy(y, logits)), lossOf(logits)]),
+  };
+  const { grads } = tf.variableGrads(
+    () => lossOf(model.apply(x, { training: true }) as Tensor) as Scalar,
+    trainable,
+  );
+  parts.optimizer_ms = ms(() => optimizer.applyGradients(grads));
+  tf.dispose(Object.values(grads));
+  parts.base_forward_inference_ms = ms(() =>
+    base.apply(tf.sub(tf.div(augmented, 127.5), 1), { training: false })
+  );
+  parts.backward_ms = round(parts.forward_backward_ms - parts.forward_ms, 1);
+  parts.forward_without_augmentation_ms = round(parts.forward_ms - parts.augmentation_ms, 1);
+  const t = performance.now();
+  for (let i = 0; i < steps; i++) await model.trainOnBatch(x, y);
+  parts.train_on_batch_ms = round((performance.now() - t) / steps, 1);
+
+  const p = await tf.profile(async () => {
+    await model.trainOnBatch(x, y);
+  });
+  const kernels = new Map<string, { ms: number; calls: number }>();
+  for (const k of p.kernels) {
+    const e = kernels.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += Number(k.kernelTimeMs) || 0;
+    e.calls++;
+    kernels.set(k.name, e);
+  }
+  const top = [...kernels].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)
+    .map(([name, e]) => ({ name, ms: round(e.ms, 1), calls: e.calls }));
+  tf.dispose([augmented, logits]);
+  emit({
+    kind: "profile",
+    side: "ours",
+    phase: phaseName,
+    batch_size: x.shape[0],
+    ...parts,
+    kernel_calls: p.kernels.length,
+    top_kernels: top,
+    note: "kernel ms of nested kernels (e.g. ClipByValue → Minimum + Maximum) are counted at both levels",
+    environment: environment(),
+  });
+}
+
+async function profileBoth() {
+  const { x, y } = await fixedBatch();
+  const { model, base } = await tutorialModel(settings, seed);
+  await profile(model, base, "frozen", x, y);
+  startFineTuning(model, base);
+  await profile(model, base, "finetune", x, y);
+}
+
+/** Times the validation pass inside `fit`'s epoch: marks when the validation iterator is opened. */
+class Marked {
+  opened = 0;
+  constructor(readonly ds: ImageDataset) {}
+  get size() {
+    return this.ds.size;
+  }
+  iterator() {
+    this.opened = performance.now();
+    return this.ds.iterator();
+  }
+}
+
+async function train() {
+  const loadStart = performance.now();
+  const { train, validation } = await tutorialData(settings, seed);
+  const { model, base } = await tutorialModel(settings, seed);
+  const trainImages = train.filePaths.length;
+  note(
+    `[ours] set-up ${((performance.now() - loadStart) / 1e3).toFixed(1)}s; ${trainImages} training images`,
+  );
+  const marked = new Marked(validation);
+
+  const runPhase = async (name: string, initialEpoch: number) => {
+    const records: Record<string, unknown>[] = [];
+    let start = 0, tensorsBefore = 0;
+    await fit(model, train, {
+      epochs: initialEpoch + epochs,
+      initialEpoch,
+      validationData: marked as unknown as ImageDataset,
+      verbose: 0,
+      callbacks: [{
+        onEpochBegin: () => {
+          tensorsBefore = tf.memory().numTensors;
+          start = performance.now();
+        },
+        onEpochEnd: (epoch: number, logs?: Logs) => {
+          const end = performance.now();
+          const valStart = marked.opened >= start ? marked.opened : end;
+          const record = {
+            kind: "epoch",
+            side: "ours",
+            phase: name,
+            epoch: epoch + 1,
+            seconds: round((end - start) / 1e3),
+            train_seconds: round((valStart - start) / 1e3),
+            val_seconds: round((end - valStart) / 1e3),
+            train_images_per_second: round(trainImages / ((valStart - start) / 1e3), 1),
+            ...Object.fromEntries(Object.entries(logs ?? {}).map(([k, v]) => [k, round(Number(v), 6)])),
+            num_tensors_before: tensorsBefore,
+            num_tensors_after: tf.memory().numTensors,
+            ...rssFields(),
+            cache_mb: round((train.cacheInfo().bytes + validation.cacheInfo().bytes) / 2 ** 20, 1),
+          };
+          records.push(record);
+          emit(record);
+          note(
+            `[ours ${name}] epoch ${epoch + 1}: ${record.seconds.toFixed(1)}s (train ${
+              record.train_seconds.toFixed(1)
+            }s) loss ${Number(logs?.loss).toFixed(4)} accuracy ${Number(logs?.accuracy).toFixed(4)} ` +
+              `val_accuracy ${
+                Number(logs?.val_accuracy).toFixed(4)
+              } tensors ${tensorsBefore}→${record.num_tensors_after}`,
+          );
+        },
+      }],
+    });
+    const seconds = records.map((r) => r.seconds as number);
+    const trainSeconds = records.map((r) => r.train_seconds as number);
+    const s = stats(seconds);
+    emit({
+      kind: "phase",
+      side: "ours",
+      phase: name,
+      epochs: records.length,
+      median_epoch_seconds: s.median,
+      min_epoch_seconds: s.min,
+      max_epoch_seconds: s.max,
+      median_train_seconds: stats(trainSeconds).median,
+      train_images_per_second: round(trainImages / stats(trainSeconds).median, 1),
+      epoch_seconds: seconds,
+      num_tensors: records.map((r) => [r.num_tensors_before, r.num_tensors_after]),
+      val_accuracy: records.map((r) => r.val_accuracy),
+      peak_rss_mb: rssMB().peak,
+      cache_mb: records.at(-1)?.cache_mb,
+      environment: environment(),
+      config,
+    });
+  };
+  if (phase !== "finetune") await runPhase("frozen", 0);
+  if (phase !== "frozen") {
+    startFineTuning(model, base);
+    await runPhase("finetune", epochs);
+  }
+}
+
+if (args["decode-only"]) await decodeOnly();
+else if (args["step-only"]) await stepOnly();
+else if (args.profile) await profileBoth();
+else await train();
