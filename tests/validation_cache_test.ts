@@ -1,0 +1,94 @@
+import { assert, assertAlmostEquals, assertEquals } from "./_assert.ts";
+import { tf } from "../lib/tf.ts";
+import { buildClassifier, compileClassifier, unfreezeForFineTuning } from "../lib/classifier.ts";
+import { evaluate, fit } from "../lib/train.ts";
+import { CachedValidation } from "../lib/validation_cache.ts";
+import { tinyBase, tinySet } from "./_tiny.ts";
+
+Deno.test("CachedValidation: same loss and accuracy as evaluating the whole model, epoch after epoch", async () => {
+  const train = tinySet(64, 16, 16, 0), val = tinySet(40, 16, 16, 5);
+  const { model } = buildClassifier({ base: tinyBase(), seed: 4 });
+  compileClassifier(model, tf.train.adam(0.05));
+  const maybe = CachedValidation.create(model, val.dataset);
+  assert(maybe !== null, "applies while the base is frozen");
+  const cache: CachedValidation = maybe;
+  const counts: number[] = [];
+  for (let epoch = 0; epoch < 4; epoch++) {
+    const cached: Record<string, number> = await cache.evaluate();
+    const [loss, accuracy] = await evaluate(model, val.dataset);
+    assertEquals(Object.keys(cached).sort(), ["val_accuracy", "val_loss"]);
+    assertAlmostEquals(cached.val_loss, loss, 1e-5);
+    assertAlmostEquals(cached.val_accuracy, accuracy, 1e-6);
+    assertEquals(cache.size, 40);
+    counts.push(tf.memory().numTensors);
+    await fit(model, train.dataset, { epochs: 1, verbose: 0 });
+  }
+  // The first fit creates the optimizer's slots; after that the count stays flat.
+  assert(counts.slice(2).every((c) => c === counts[1]), `tensor count per epoch: ${counts}`);
+  const before = tf.memory().numTensors;
+  cache.dispose();
+  assertEquals(tf.memory().numTensors, before - 2);
+  model.dispose();
+  train.dispose();
+  val.dispose();
+});
+
+Deno.test("CachedValidation: a replaced base weight invalidates the features", async () => {
+  const val = tinySet(24, 16, 16, 7);
+  const { model, base } = buildClassifier({ base: tinyBase(), seed: 5 });
+  compileClassifier(model, tf.train.adam(0.01));
+  const cache = CachedValidation.create(model, val.dataset)!;
+  const first = await cache.evaluate();
+  const conv = base.getLayer("Conv1");
+  conv.setWeights(conv.getWeights().map((w) => tf.tidy(() => tf.mul(w, -1))));
+  const after = await cache.evaluate();
+  const [loss] = await evaluate(model, val.dataset);
+  assert(
+    Math.abs(after.val_loss - first.val_loss) > 1e-4,
+    `loss changed: ${first.val_loss} → ${after.val_loss}`,
+  );
+  assertAlmostEquals(after.val_loss, loss, 1e-5);
+  cache.dispose();
+  model.dispose();
+  val.dispose();
+});
+
+Deno.test("CachedValidation: not applicable while fine-tuning (trainable layers inside the base)", () => {
+  const val = tinySet(8, 16, 16, 1);
+  const { model, base } = buildClassifier({ base: tinyBase(), seed: 6 });
+  compileClassifier(model, tf.train.adam(0.01));
+  unfreezeForFineTuning(base, 4);
+  compileClassifier(model, tf.train.rmsprop(1e-5));
+  assertEquals(CachedValidation.create(model, val.dataset), null);
+  model.dispose();
+  val.dispose();
+});
+
+Deno.test("CachedValidation: as a fit callback it fills val_loss / val_accuracy like validationData does", async () => {
+  const train = tinySet(48, 16, 16, 2), val = tinySet(32, 16, 16, 3);
+  const run = async (cached: boolean) => {
+    const { model } = buildClassifier({
+      base: tinyBase([16, 16, 3], 9),
+      seed: 7,
+      augmentation: null,
+      dropout: 0,
+    });
+    compileClassifier(model, tf.train.sgd(0.05));
+    const cache = cached ? CachedValidation.create(model, val.dataset)! : null;
+    const h = await fit(model, train.dataset, {
+      epochs: 2,
+      verbose: 0,
+      ...(cache ? { callbacks: [cache.callback()] } : { validationData: val.dataset }),
+    });
+    cache?.dispose();
+    model.dispose();
+    return h.history;
+  };
+  const plain = await run(false), cached = await run(true);
+  assertEquals(Object.keys(cached).sort(), Object.keys(plain).sort());
+  for (const key of ["val_loss", "val_accuracy", "loss"]) {
+    plain[key].forEach((v, i) => assertAlmostEquals(cached[key][i], v, 1e-5, `${key}[${i}]`));
+  }
+  train.dispose();
+  val.dispose();
+});
