@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     "no-keras": { type: "boolean", default: false },
     "no-cpu": { type: "boolean", default: false },
     "cpu-finetune": { type: "boolean", default: false },
+    experiment: { type: "string" },
     out: { type: "string", default: path.join(PROJECT_ROOT, "out", "bench.json") },
   },
 });
@@ -59,6 +60,8 @@ if (!args["no-keras"] && !haveKeras) {
   console.error(`No ${python}: Keras side skipped (create it with \`bash tools/keras_venv.sh\`).`);
 }
 const results: Row[] = [];
+/** `--experiment relu6,valcache`: also run our side with those speed-ups patched in (see train_bench.ts). */
+const exp = args.experiment ? ["--experiment", args.experiment] : [];
 
 /** Runs one side as a subprocess; returns its JSON lines (stderr goes to ours). */
 async function run(side: "ours" | "keras" | "backend", argv: string[], env: Record<string, string> = {}) {
@@ -82,8 +85,10 @@ async function run(side: "ours" | "keras" | "backend", argv: string[], env: Reco
     throw new Error(`${side} ${argv.join(" ")} failed (exit ${out.code}):\n${text.slice(-2000)}`);
   }
   const rows = text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Row);
+  const experiment = argv.includes("--experiment") ? argv[argv.indexOf("--experiment") + 1] : undefined;
   for (const r of rows) {
     if (Object.keys(env).length) r.threads_env = env;
+    if (experiment && r.side === "ours") r.side = `ours+${experiment}`;
     results.push(r);
     console.log(JSON.stringify(r));
   }
@@ -104,13 +109,16 @@ if (haveKeras) await run("keras", ["--decode-only", "--seed", args.seed!]);
 // 2. Compute only.
 await run("ours", ["--step-only", "--seed", args.seed!]);
 if (haveKeras) await run("keras", ["--step-only", "--seed", args.seed!]);
+if (exp.length) await run("ours", ["--step-only", "--seed", args.seed!, ...exp]);
 
 // 3. Training, alternating.
 for (let r = 0; r < rounds; r++) {
   const order = r % 2 === 0 ? ["ours", "keras"] as const : ["keras", "ours"] as const;
   for (const side of order) {
-    if (side === "ours") await run("ours", ["--epochs", String(epochs), "--seed", args.seed!]);
-    else if (haveKeras) {
+    if (side === "ours") {
+      await run("ours", ["--epochs", String(epochs), "--seed", args.seed!]);
+      if (exp.length) await run("ours", ["--epochs", String(epochs), "--seed", args.seed!, ...exp]);
+    } else if (haveKeras) {
       await run("keras", ["--epochs", String(epochs), "--phase", "both", "--no-test", "--seed", args.seed!]);
     }
   }
@@ -141,7 +149,8 @@ const stepRow = (side: string, phase: string) =>
 const summary: Row[] = [];
 for (const phase of ["frozen", "finetune"]) {
   const line: Row = { kind: "ratio", phase };
-  for (const side of ["ours", "keras"]) {
+  const sides = ["ours", ...(exp.length ? [`ours+${args.experiment}`] : []), "keras"];
+  for (const side of sides) {
     const rows = epochRows(side, phase);
     if (rows.length === 0) continue;
     const s = stats(rows.map((r) => r.seconds));
@@ -157,11 +166,18 @@ for (const phase of ["frozen", "finetune"]) {
       step_seconds: stepRow(side, phase)?.median_seconds,
     };
   }
-  if (line.ours && line.keras) {
-    line.epoch_ratio = round(line.ours.median_epoch_seconds / line.keras.median_epoch_seconds, 3);
-    line.train_ratio = round(line.ours.median_train_seconds / line.keras.median_train_seconds, 3);
-    if (line.ours.step_seconds && line.keras.step_seconds) {
-      line.step_ratio = round(line.ours.step_seconds / line.keras.step_seconds, 3);
+  for (const side of sides.filter((x) => x.startsWith("ours") && line[x] && line.keras)) {
+    const suffix = side === "ours" ? "" : `_${side.slice(5)}`;
+    line[`epoch_ratio${suffix}`] = round(
+      line[side].median_epoch_seconds / line.keras.median_epoch_seconds,
+      3,
+    );
+    line[`train_ratio${suffix}`] = round(
+      line[side].median_train_seconds / line.keras.median_train_seconds,
+      3,
+    );
+    if (line[side].step_seconds && line.keras.step_seconds) {
+      line[`step_ratio${suffix}`] = round(line[side].step_seconds / line.keras.step_seconds, 3);
     }
   }
   summary.push(line);
@@ -171,16 +187,18 @@ const loadEnd = Deno.loadavg();
 
 const fmt = (x: unknown, d = 2) => typeof x === "number" ? x.toFixed(d) : "–";
 const table = [
-  "| phase | ours epoch s (median, min–max) | Keras epoch s | ratio | ours step s | Keras step s | step ratio |",
-  "| --- | --- | --- | --- | --- | --- | --- |",
-  ...summary.map((l) =>
-    `| ${l.phase} | ${fmt(l.ours?.median_epoch_seconds, 1)} (${fmt(l.ours?.min_epoch_seconds, 1)}–${
-      fmt(l.ours?.max_epoch_seconds, 1)
-    }) | ${fmt(l.keras?.median_epoch_seconds, 1)} (${fmt(l.keras?.min_epoch_seconds, 1)}–${
-      fmt(l.keras?.max_epoch_seconds, 1)
-    }) | ${fmt(l.epoch_ratio)} | ${fmt(l.ours?.step_seconds, 3)} | ${fmt(l.keras?.step_seconds, 3)} | ${
-      fmt(l.step_ratio)
-    } |`
+  "| phase | side | epoch s, median (min–max) | training part s | ours/Keras epoch | step s | ours/Keras step | peak RSS MB |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  ...summary.flatMap((l) =>
+    Object.entries(l).filter(([, v]) => typeof v === "object").map(([side, v]) => {
+      const k = l.keras;
+      const ratio = (a?: number, b?: number) => (side === "keras" || !a || !b ? "" : fmt(a / b));
+      return `| ${l.phase} | ${side} | ${fmt(v.median_epoch_seconds, 1)} (${fmt(v.min_epoch_seconds, 1)}–${
+        fmt(v.max_epoch_seconds, 1)
+      }) | ${fmt(v.median_train_seconds, 1)} | ${ratio(v.median_epoch_seconds, k?.median_epoch_seconds)} | ${
+        fmt(v.step_seconds, 3)
+      } | ${ratio(v.step_seconds, k?.step_seconds)} | ${fmt(v.peak_rss_mb, 0)} |`;
+    })
   ),
 ];
 const decode = (side: string) => results.find((r) => r.kind === "decode" && r.side === side);

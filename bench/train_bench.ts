@@ -6,6 +6,7 @@
  *     deno run -A bench/train_bench.ts --decode-only        # the input pipeline alone, cold and cached
  *     deno run -A bench/train_bench.ts --step-only          # one training step on a fixed batch
  *     deno run -A bench/train_bench.ts --profile            # where a step's time goes
+ *     deno run -A bench/train_bench.ts --experiment relu6,valcache   # proposed speed-ups, this process only
  *
  * Stdout: one JSON line per epoch (`kind: "epoch"`), one per phase (`kind: "phase"`: median/min/max epoch
  * seconds, training images/s, peak RSS, `tf.memory().numTensors` before/after each epoch, backend and
@@ -21,6 +22,7 @@ import type { ImageDataset } from "../lib/data.ts";
 import { fit } from "../lib/train.ts";
 import { accuracy, binaryCrossentropyFromLogits } from "../lib/losses.ts";
 import type { InferenceModel } from "../lib/classifier.ts";
+import { CachedValidation } from "../lib/validation_cache.ts";
 import {
   benchSettings,
   emit,
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     "decode-only": { type: "boolean", default: false },
     "step-only": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    experiment: { type: "string" },
   },
 });
 
@@ -250,17 +253,46 @@ async function profileBoth() {
   await profile(model, base, "finetune", x, y);
 }
 
-/** Times the validation pass inside `fit`'s epoch: marks when the validation iterator is opened. */
-class Marked {
-  opened = 0;
-  constructor(readonly ds: ImageDataset) {}
-  get size() {
-    return this.ds.size;
+/**
+ * Per-epoch timing inside `fit`: the training part ends with the last batch, validation (however `fit`
+ * runs it) takes the rest until the epoch's end. A plain `tf.Callback`, so logs are not read per batch.
+ */
+class EpochTimer extends tf.Callback {
+  start = 0;
+  lastBatch = 0;
+  tensorsBefore = 0;
+  constructor(private readonly onEnd: (epoch: number, logs: Logs | undefined, t: EpochTimer) => void) {
+    super();
   }
-  iterator() {
-    this.opened = performance.now();
-    return this.ds.iterator();
+  override onEpochBegin(): Promise<void> {
+    this.tensorsBefore = tf.memory().numTensors;
+    this.start = this.lastBatch = performance.now();
+    return Promise.resolve();
   }
+  override onBatchEnd(): Promise<void> {
+    this.lastBatch = performance.now();
+    return Promise.resolve();
+  }
+  override onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
+    this.onEnd(epoch, logs, this);
+    return Promise.resolve();
+  }
+}
+
+/**
+ * `--experiment relu6`: the ReLU layers with `maxValue: 6` run one native `Relu6` op instead of
+ * `relu` + `clipByValue` (as Keras 3 does) — patched in this process only, to measure the proposal.
+ */
+function patchRelu6() {
+  const proto = Object.getPrototypeOf(tf.layers.reLU({ maxValue: 6 })) as {
+    call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor;
+    maxValue?: number;
+  };
+  const call = proto.call;
+  proto.call = function (inputs, kwargs) {
+    if (this.maxValue !== 6) return call.call(this, inputs, kwargs);
+    return tf.relu6(Array.isArray(inputs) ? inputs[0] : inputs);
+  };
 }
 
 async function train() {
@@ -269,54 +301,50 @@ async function train() {
   const { model, base } = await tutorialModel(settings, seed);
   const trainImages = train.filePaths.length;
   note(
-    `[ours] set-up ${((performance.now() - loadStart) / 1e3).toFixed(1)}s; ${trainImages} training images`,
+    `[ours] set-up ${((performance.now() - loadStart) / 1e3).toFixed(1)}s; ${trainImages} training images` +
+      (experiments.length ? `; experiments: ${experiments.join(", ")}` : ""),
   );
-  const marked = new Marked(validation);
 
   const runPhase = async (name: string, initialEpoch: number) => {
     const records: Record<string, unknown>[] = [];
-    let start = 0, tensorsBefore = 0;
+    const timer = new EpochTimer((epoch, logs, t) => {
+      const end = performance.now();
+      const record = {
+        kind: "epoch",
+        side: "ours",
+        phase: name,
+        epoch: epoch + 1,
+        seconds: round((end - t.start) / 1e3),
+        train_seconds: round((t.lastBatch - t.start) / 1e3),
+        val_seconds: round((end - t.lastBatch) / 1e3),
+        train_images_per_second: round(trainImages / ((t.lastBatch - t.start) / 1e3), 1),
+        ...Object.fromEntries(Object.entries(logs ?? {}).map(([k, v]) => [k, round(Number(v), 6)])),
+        num_tensors_before: t.tensorsBefore,
+        num_tensors_after: tf.memory().numTensors,
+        ...rssFields(),
+        cache_mb: round((train.cacheInfo().bytes + validation.cacheInfo().bytes) / 2 ** 20, 1),
+        ...(experiments.length ? { experiments } : {}),
+      };
+      records.push(record);
+      emit(record);
+      note(
+        `[ours ${name}] epoch ${epoch + 1}: ${record.seconds.toFixed(1)}s (train ${
+          record.train_seconds.toFixed(1)
+        }s) loss ${Number(logs?.loss).toFixed(4)} accuracy ${Number(logs?.accuracy).toFixed(4)} ` +
+          `val_accuracy ${
+            Number(logs?.val_accuracy).toFixed(4)
+          } tensors ${t.tensorsBefore}→${record.num_tensors_after}`,
+      );
+    });
+    const cache = experiments.includes("valcache") ? CachedValidation.create(model, validation) : null;
     await fit(model, train, {
       epochs: initialEpoch + epochs,
       initialEpoch,
-      validationData: marked as unknown as ImageDataset,
+      validationData: cache ? undefined : validation,
       verbose: 0,
-      callbacks: [{
-        onEpochBegin: () => {
-          tensorsBefore = tf.memory().numTensors;
-          start = performance.now();
-        },
-        onEpochEnd: (epoch: number, logs?: Logs) => {
-          const end = performance.now();
-          const valStart = marked.opened >= start ? marked.opened : end;
-          const record = {
-            kind: "epoch",
-            side: "ours",
-            phase: name,
-            epoch: epoch + 1,
-            seconds: round((end - start) / 1e3),
-            train_seconds: round((valStart - start) / 1e3),
-            val_seconds: round((end - valStart) / 1e3),
-            train_images_per_second: round(trainImages / ((valStart - start) / 1e3), 1),
-            ...Object.fromEntries(Object.entries(logs ?? {}).map(([k, v]) => [k, round(Number(v), 6)])),
-            num_tensors_before: tensorsBefore,
-            num_tensors_after: tf.memory().numTensors,
-            ...rssFields(),
-            cache_mb: round((train.cacheInfo().bytes + validation.cacheInfo().bytes) / 2 ** 20, 1),
-          };
-          records.push(record);
-          emit(record);
-          note(
-            `[ours ${name}] epoch ${epoch + 1}: ${record.seconds.toFixed(1)}s (train ${
-              record.train_seconds.toFixed(1)
-            }s) loss ${Number(logs?.loss).toFixed(4)} accuracy ${Number(logs?.accuracy).toFixed(4)} ` +
-              `val_accuracy ${
-                Number(logs?.val_accuracy).toFixed(4)
-              } tensors ${tensorsBefore}→${record.num_tensors_after}`,
-          );
-        },
-      }],
+      callbacks: cache ? [cache.callback(), timer] : [timer],
     });
+    cache?.dispose();
     const seconds = records.map((r) => r.seconds as number);
     const trainSeconds = records.map((r) => r.train_seconds as number);
     const s = stats(seconds);
@@ -335,6 +363,7 @@ async function train() {
       val_accuracy: records.map((r) => r.val_accuracy),
       peak_rss_mb: rssMB().peak,
       cache_mb: records.at(-1)?.cache_mb,
+      ...(experiments.length ? { experiments } : {}),
       environment: environment(),
       config,
     });
@@ -346,6 +375,11 @@ async function train() {
   }
 }
 
+const experiments = args.experiment ? args.experiment.split(",") : [];
+for (const e of experiments) {
+  if (e !== "relu6" && e !== "valcache") throw new Error(`--experiment ${e}: expected relu6 and/or valcache`);
+}
+if (experiments.includes("relu6")) patchRelu6();
 if (args["decode-only"]) await decodeOnly();
 else if (args["step-only"]) await stepOnly();
 else if (args.profile) await profileBoth();
