@@ -161,6 +161,7 @@ for (const phase of ["frozen", "finetune"]) {
       min_epoch_seconds: s.min,
       max_epoch_seconds: s.max,
       median_train_seconds: t.median,
+      median_cpu_seconds: stats(rows.map((r) => r.cpu_seconds)).median,
       train_images_per_second: round(rows[0].train_images_per_second * rows[0].train_seconds / t.median, 1),
       peak_rss_mb: Math.max(...rows.map((r) => r.peak_rss_mb ?? 0)),
       step_seconds: stepRow(side, phase)?.median_seconds,
@@ -187,8 +188,8 @@ const loadEnd = Deno.loadavg();
 
 const fmt = (x: unknown, d = 2) => typeof x === "number" ? x.toFixed(d) : "–";
 const table = [
-  "| phase | side | epoch s, median (min–max) | training part s | ours/Keras epoch | step s | ours/Keras step | peak RSS MB |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| phase | side | epoch s, median (min–max) | training part s | ours/Keras epoch | CPU s per epoch | ours/Keras CPU | step s | ours/Keras step | peak RSS MB |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ...summary.flatMap((l) =>
     Object.entries(l).filter(([, v]) => typeof v === "object").map(([side, v]) => {
       const k = l.keras;
@@ -196,8 +197,10 @@ const table = [
       return `| ${l.phase} | ${side} | ${fmt(v.median_epoch_seconds, 1)} (${fmt(v.min_epoch_seconds, 1)}–${
         fmt(v.max_epoch_seconds, 1)
       }) | ${fmt(v.median_train_seconds, 1)} | ${ratio(v.median_epoch_seconds, k?.median_epoch_seconds)} | ${
-        fmt(v.step_seconds, 3)
-      } | ${ratio(v.step_seconds, k?.step_seconds)} | ${fmt(v.peak_rss_mb, 0)} |`;
+        fmt(v.median_cpu_seconds, 1)
+      } | ${ratio(v.median_cpu_seconds, k?.median_cpu_seconds)} | ${fmt(v.step_seconds, 3)} | ${
+        ratio(v.step_seconds, k?.step_seconds)
+      } | ${fmt(v.peak_rss_mb, 0)} |`;
     })
   ),
 ];

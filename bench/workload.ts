@@ -119,6 +119,16 @@ export function rssMB(): { rss: number; peak: number | null } {
   return { rss: round(rss, 1), peak: peak === null ? null : round(peak, 1) };
 }
 
+/** CPU seconds (user + system, all threads) this process has used; Linux `/proc/self/stat`, else NaN. */
+export function cpuSeconds(): number {
+  try {
+    const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 export function round(x: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;

@@ -180,7 +180,7 @@ def unfreeze_and_compile(model, base_model):
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """One JSON line per epoch: whole-epoch, training-only and validation seconds, metrics, RSS."""
+    """One JSON line per epoch: whole-epoch, CPU, training-only and validation seconds, metrics, RSS."""
 
     def __init__(self, phase, train_images):
         super().__init__()
@@ -190,6 +190,7 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
+        self.cpu_start = time.process_time()
         self.val_start = None
 
     def on_test_begin(self, logs=None):
@@ -205,6 +206,7 @@ class EpochTimer(keras.callbacks.Callback):
             "phase": self.phase,
             "epoch": epoch + 1,
             "seconds": round(end - self.start, 3),
+            "cpu_seconds": round(time.process_time() - self.cpu_start, 2),
             "train_seconds": round(val_start - self.start, 3),
             "val_seconds": round(end - val_start, 3),
             "train_images_per_second": round(self.train_images / (val_start - self.start), 2),
