@@ -205,3 +205,27 @@ Deno.test("native resizeBilinear gradient (half-pixel centers) is the exact adjo
   });
   assertEquals(tf.memory().numTensors, before);
 });
+
+Deno.test("ReLU(maxValue 6) layers: one native Relu6 op, relu + clip's values, TensorFlow's Relu6Grad gradient", async () => {
+  const before = tf.memory().numTensors;
+  const relu6 = tf.layers.reLU({ maxValue: 6 }), relu3 = tf.layers.reLU({ maxValue: 3 });
+  const x = tf.tensor1d([-3, -0.5, 0, 0.5, 3, 5.5, 6, 6.5, 10]);
+  const profile = await tf.profile(() => relu6.apply(x) as Tensor);
+  assertEquals(profile.kernels.map((k) => k.name), ["Relu6"]);
+  tf.dispose(profile.result as Tensor);
+  const weights = tf.range(1, 10);
+  const grad = (f: (t: Tensor) => Tensor) => tf.grad((t: Tensor) => tf.sum(tf.mul(f(t), weights)))(x);
+  for (const [layer, max] of [[relu6, 6], [relu3, 3]] as const) {
+    tf.tidy(() => {
+      const y = layer.apply(x) as Tensor, yRef = tf.clipByValue(tf.relu(x), 0, max);
+      assertEquals(Array.from(y.dataSync()), Array.from(yRef.dataSync()));
+    });
+  }
+  // dy · 1[0 < x < 6], as TensorFlow's Relu6Grad (Keras); ReLU(3) keeps tfjs' relu + clip gradient.
+  const g6 = grad((t) => relu6.apply(t) as Tensor), g3 = grad((t) => relu3.apply(t) as Tensor);
+  const g3Ref = grad((t) => tf.clipByValue(tf.relu(t), 0, 3));
+  assertEquals(Array.from(g6.dataSync()), [0, 0, 0, 4, 5, 6, 0, 0, 0]);
+  assertEquals(Array.from(g3.dataSync()), Array.from(g3Ref.dataSync()));
+  tf.dispose([x, weights, g6, g3, g3Ref]);
+  assertEquals(tf.memory().numTensors, before);
+});

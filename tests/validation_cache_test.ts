@@ -92,3 +92,36 @@ Deno.test("CachedValidation: as a fit callback it fills val_loss / val_accuracy 
   train.dispose();
   val.dispose();
 });
+
+Deno.test("fit caches frozen-phase validation: same history as without the cache, fewer model runs", async () => {
+  const train = tinySet(48, 16, 16, 4), val = tinySet(32, 16, 16, 6);
+  const run = async (cacheValidation: boolean) => {
+    const { model, base } = buildClassifier({
+      base: tinyBase([16, 16, 3], 11),
+      seed: 8,
+      augmentation: null,
+      dropout: 0,
+    });
+    compileClassifier(model, tf.train.sgd(0.05));
+    let baseCalls = 0;
+    const call = base.call.bind(base);
+    base.call = (inputs, kwargs) => (baseCalls++, call(inputs, kwargs));
+    const h = await fit(model, train.dataset, {
+      epochs: 3,
+      validationData: val.dataset,
+      verbose: 0,
+      cacheValidation,
+    });
+    model.dispose();
+    return { history: h.history, baseCalls };
+  };
+  const plain = await run(false), cached = await run(true);
+  for (const key of ["loss", "accuracy", "val_loss", "val_accuracy"]) {
+    plain.history[key].forEach((v, i) => assertAlmostEquals(cached.history[key][i], v, 1e-5, `${key}[${i}]`));
+  }
+  // 3 epochs × (3 training + 2 validation batches) without the cache; the validation batches once with it.
+  assertEquals(plain.baseCalls, 15);
+  assertEquals(cached.baseCalls, 11);
+  train.dispose();
+  val.dispose();
+});
