@@ -94,6 +94,9 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
     : null;
   // First, so that the progress line and the History see the validation results.
   if (cached) callbacks.unshift(cached.callback());
+  // tfjs hands each callback the epoch logs as scalar tensors and disposes them only at the end of fit
+  // unless a CustomCallback resolves them to numbers: resolve them first, every epoch.
+  callbacks.unshift(new tf.CustomCallback({ onEpochEnd: () => {} }));
   let h;
   try {
     h = await model.fitDataset(dataset, {
