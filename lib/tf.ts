@@ -58,6 +58,23 @@ export function tensorflowVersion(): string {
   return version;
 }
 
+/** What the kernels below use of tfjs-node's backend: its C binding and eager op execution. */
+type Backend = {
+  binding: Record<string, number>;
+  executeSingleOutput(name: string, attrs: unknown[], inputs: unknown[]): unknown;
+};
+/** A TF_ATTR_TYPE op attribute for a tfjs dtype. */
+function typeAttr(name: string, dtype: string, b: Backend) {
+  if (dtype !== "float32" && dtype !== "int32") {
+    throw new Error(`native kernel: dtype ${dtype} not supported (float32 or int32 expected)`);
+  }
+  return {
+    name,
+    type: b.binding.TF_ATTR_TYPE,
+    value: dtype === "float32" ? b.binding.TF_FLOAT : b.binding.TF_INT32,
+  };
+}
+
 /**
  * Kernels tfjs-node 4.22 lacks or gets wrong on the native backend, mapped onto TensorFlow's own ops:
  * - `Transform` (`tf.image.transform`, used by RandomRotation) is not registered at all: run
@@ -66,17 +83,6 @@ export function tensorflowVersion(): string {
  *   different resize (and took the wrong shape for non-square images).
  */
 function registerNativeKernels(t: NodeTf) {
-  type Backend = {
-    binding: Record<string, number>;
-    executeSingleOutput(name: string, attrs: unknown[], inputs: unknown[]): unknown;
-  };
-  const typeAttr = (name: string, dtype: string, b: Backend) => ({
-    name,
-    type: b.binding.TF_ATTR_TYPE,
-    value: dtype === "float32" ? b.binding.TF_FLOAT : dtype === "int32" ? b.binding.TF_INT32 : (() => {
-      throw new Error(`native kernel: dtype ${dtype} not supported (float32 or int32 expected)`);
-    })(),
-  });
   t.registerKernel({
     kernelName: "Transform",
     backendName: "tensorflow",
@@ -147,14 +153,9 @@ function nativeRelu6(t: NodeTf) {
     kernelName: "Relu6GradNative",
     backendName: "tensorflow",
     kernelFunc: ({ inputs, backend }) => {
-      const b = backend as unknown as {
-        binding: Record<string, number>;
-        executeSingleOutput(name: string, attrs: unknown[], inputs: unknown[]): unknown;
-      };
+      const b = backend as unknown as Backend;
       const { dy, x } = inputs as unknown as { dy: Tensor; x: Tensor };
-      return b.executeSingleOutput("Relu6Grad", [
-        { name: "T", type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT },
-      ], [dy, x]) as never;
+      return b.executeSingleOutput("Relu6Grad", [typeAttr("T", x.dtype, b)], [dy, x]) as never;
     },
   });
   // Gradients are global; other backends (the CPU parity tests) get the same rule from tfjs ops.
