@@ -140,25 +140,18 @@ async function timeSteps(model: LayersModel, x: Tensor, y: Tensor) {
 async function stepOnly() {
   const { x, y } = await fixedBatch();
   const { model, base } = await tutorialModel(settings, seed);
-  const frozen = await timeSteps(model, x, y);
-  emit({
-    kind: "step",
-    side: "ours",
-    phase: "frozen",
-    batch_size: x.shape[0],
-    ...frozen,
-    environment: environment(),
-  });
+  const emitStep = async (phase: "frozen" | "finetune") =>
+    emit({
+      kind: "step",
+      side: "ours",
+      phase,
+      batch_size: x.shape[0],
+      ...await timeSteps(model, x, y),
+      environment: environment(),
+    });
+  await emitStep("frozen");
   startFineTuning(model, base);
-  const finetune = await timeSteps(model, x, y);
-  emit({
-    kind: "step",
-    side: "ours",
-    phase: "finetune",
-    batch_size: x.shape[0],
-    ...finetune,
-    environment: environment(),
-  });
+  await emitStep("finetune");
 }
 
 /** Median milliseconds of `f` over `steps` runs after `warmup`; `f`'s tensors are disposed. */
