@@ -18,6 +18,7 @@ import { tf } from "./tf.ts";
 import type { LayersModel, Optimizer, Sequential, SymbolicTensor, Tensor } from "./tf.ts";
 import { dataAugmentation } from "./augment.ts";
 import { accuracy, binaryCrossentropyFromLogits } from "./losses.ts";
+import { dependsOnTrainableVariable, FrozenGraph, frozenRegion, runFrom } from "./frozen_graph.ts";
 
 /** The tutorial's `base_learning_rate`. */
 export const BASE_LEARNING_RATE = 1e-4;
@@ -26,12 +27,48 @@ export const FINE_TUNE_AT = 100;
 
 type Kwargs = Record<string, unknown>;
 
-/** A functional model that always runs in inference mode (`training: false`), whatever its caller asks. */
+/**
+ * A functional model that always runs in inference mode (`training: false`), whatever its caller asks.
+ *
+ * Its frozen part — every layer computable without a trainable weight: the whole base while it is
+ * frozen, the layers before `fineTuneAt` while fine-tuning — runs as one TensorFlow graph
+ * ({@link FrozenGraph}: BatchNormalization folded into the convolutions, grappler-optimized, 4× faster
+ * than op-by-op here); the rest runs eagerly from the graph's outputs, so gradients reach every trainable
+ * weight. The graph is rebuilt when the frozen layers or their weights change, and skipped when the input
+ * itself depends on a trainable variable. Gradients with respect to the model's *input* (e.g. saliency
+ * maps) need `frozenGraph = false`.
+ */
 export class InferenceModel extends tf.LayersModel {
   static override className = "InferenceModel";
+  /** Run the frozen part as one TensorFlow graph (default true); false: op by op, as tfjs does. */
+  frozenGraph = true;
+  private compiled: FrozenGraph | null = null;
 
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
-    return super.call(inputs, { ...kwargs, training: false });
+    const args = { ...kwargs, training: false };
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const graph = this.frozenGraph && !dependsOnTrainableVariable(x) ? this.currentGraph() : null;
+    if (!graph) return super.call(inputs, args);
+    return tf.tidy(() => {
+      const boundary = graph.run(x);
+      const outputs = runFrom(this, new Map(graph.region.boundary.map((t, i) => [t.id, boundary[i]])), args);
+      return outputs.length === 1 ? outputs[0] : outputs;
+    });
+  }
+
+  /** The compiled frozen part for the current trainable flags and weights (`null`: nothing to compile). */
+  private currentGraph(): FrozenGraph | null {
+    const region = frozenRegion(this);
+    if (this.compiled?.matches(region)) return this.compiled;
+    this.compiled?.dispose();
+    this.compiled = region ? FrozenGraph.compile(this, region) : null;
+    return this.compiled;
+  }
+
+  override dispose() {
+    this.compiled?.dispose();
+    this.compiled = null;
+    return super.dispose();
   }
 }
 tf.serialization.registerClass(InferenceModel);

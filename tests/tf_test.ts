@@ -229,3 +229,36 @@ Deno.test("ReLU(maxValue 6) layers: one native Relu6 op, relu + clip's values, T
   tf.dispose([x, weights, g6, g3, g3Ref]);
   assertEquals(tf.memory().numTensors, before);
 });
+
+Deno.test("batchNorm: one multiply and one add on the native backend; gradients equal the plain formula's", async () => {
+  const before = tf.memory().numTensors;
+  const x = tf.tensor4d(random(2 * 3 * 4 * 5, 40), [2, 3, 4, 5]);
+  const mean = tf.tensor1d(random(5, 41)), variance = tf.tensor1d(random(5, 42, 0.5, 2));
+  const offset = tf.tensor1d(random(5, 43)), scale = tf.tensor1d(random(5, 44, 0.5, 1.5));
+  const profile = await tf.profile(() => tf.batchNorm(x, mean, variance, offset, scale, 1e-3));
+  const big = profile.kernels.filter((k) => k.outputShapes.some((s) => s?.length === 4)).map((k) => k.name);
+  assert(big.includes("FusedBatchNorm"), `kernels: ${big}`);
+  // FusedBatchNorm is the op's outer kernel; inside it, two passes over the activation.
+  assertEquals(big.filter((k) => k !== "FusedBatchNorm" && k !== "Reshape"), ["Multiply", "Add"]);
+  tf.dispose(profile.result as Tensor);
+  const w = tf.tensor4d(random(2 * 3 * 4 * 5, 45), [2, 3, 4, 5]);
+  const plain = (x: Tensor, m: Tensor, v: Tensor, o?: Tensor, s?: Tensor) => {
+    let inv = tf.rsqrt(tf.add(v, 1e-3));
+    if (s) inv = tf.mul(inv, s);
+    const y = tf.mul(tf.sub(x, m), inv);
+    return o ? tf.add(y, o) : y;
+  };
+  // (tfjs can differentiate batchNorm only with both scale and offset given: it records the missing ones.)
+  const args = [x, mean, variance, offset, scale];
+  const loss = (f: typeof plain) => (...a: Tensor[]) => tf.sum(tf.mul(f(a[0], a[1], a[2], a[3], a[4]), w));
+  const ours = tf.grads(loss((x, m, v, o, s) => tf.batchNorm(x, m, v, o, s, 1e-3)))(args);
+  const reference = tf.grads(loss(plain))(args);
+  ours.forEach((g, i) => {
+    assertEquals(g.shape, reference[i].shape);
+    const d = maxAbsDiff(g.dataSync() as Float32Array, reference[i].dataSync() as Float32Array);
+    assert(d <= 1e-4, `gradient with respect to input ${i}: max |Δ| ${d}`);
+  });
+  tf.dispose([...ours, ...reference]);
+  tf.dispose([x, mean, variance, offset, scale, w]);
+  assertEquals(tf.memory().numTensors, before);
+});

@@ -1,0 +1,536 @@
+/**
+ * The frozen part of a functional model as one TensorFlow graph, run by a TensorFlow session.
+ *
+ * tfjs-node executes a model op by op (eager mode): every convolution, batch normalization and activation
+ * is a separate native call with its own output buffer. Keras runs the tutorial's model as a graph that
+ * TensorFlow's optimizer (grappler) rewrites first — BatchNormalization with fixed statistics folded into
+ * the convolution before it, convolution + bias + ReLU6 fused into one oneDNN kernel. For the part of a
+ * model that nothing trains, this module does the same: {@link frozenRegion} finds the layers whose output
+ * depends on no trainable weight, {@link FrozenGraph.compile} writes them as a GraphDef (inference-mode
+ * BatchNormalization folded into the preceding convolution's kernel and bias: `W·s`, `(b − mean)·s + β`
+ * with `s = γ/√(var + ε)`), loads it into a session through tfjs-node's SavedModel support, and
+ * {@link FrozenGraph.run} feeds a batch and returns the region's boundary tensors. {@link runFrom}
+ * continues eagerly from them through the trainable layers, so gradients reach every trainable weight.
+ *
+ * The weights are constants of the graph: it is a snapshot, valid while the region's weights keep their
+ * values (see {@link FrozenGraph.matches}).
+ *
+ * @module
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { tf } from "./tf.ts";
+import type { LayersModel, SymbolicTensor, Tensor } from "./tf.ts";
+
+type Layer = LayersModel["layers"][number];
+/** tfjs-layers' graph node (one call of a layer inside a functional model). */
+interface GraphNode {
+  outboundLayer: Layer;
+  inputTensors: SymbolicTensor[];
+  outputTensors: SymbolicTensor[];
+  callArgs?: Record<string, unknown>;
+}
+type Functional = LayersModel & { nodesByDepth: Record<string, GraphNode[]> };
+type Config = Record<string, any>;
+
+/** tfjs-node's generated protobuf classes for TensorFlow's GraphDef / SavedModel messages. */
+// deno-lint-ignore no-explicit-any
+const pb: any = createRequire(import.meta.resolve("@tensorflow/tfjs-node"))("./proto/api_pb");
+
+/** The nodes of `model`'s graph in execution order (deepest first, as tfjs-layers runs them). */
+function nodesInOrder(model: LayersModel): GraphNode[] {
+  const byDepth = (model as Functional).nodesByDepth;
+  return Object.keys(byDepth).map(Number).sort((a, b) => b - a).flatMap((d) => byDepth[d]);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Which layers can be compiled
+
+const CONVOLUTIONS = new Set(["Conv2D", "DepthwiseConv2D"]);
+const ACTIVATIONS: Record<string, string | null> = { linear: null, relu: "Relu", relu6: "Relu6" };
+
+/** Why `layer` cannot be part of a compiled graph, or `null` if it can. */
+function unsupported(layer: Layer): string | null {
+  const c = layer.getConfig() as Config;
+  const cls = layer.getClassName();
+  const channelsLast = c.dataFormat === undefined || c.dataFormat === "channelsLast";
+  switch (cls) {
+    case "InputLayer":
+    case "Add":
+      return null;
+    case "Conv2D":
+    case "DepthwiseConv2D":
+      if (!channelsLast) return "channels-first";
+      if (!(c.activation in ACTIVATIONS)) return `activation ${c.activation}`;
+      if (c.padding !== "same" && c.padding !== "valid") return `padding ${c.padding}`;
+      return null;
+    case "BatchNormalization": {
+      const axis = Array.isArray(c.axis) ? c.axis : [c.axis];
+      return axis.length === 1 && (axis[0] === -1 || axis[0] === 3) ? null : `axis ${c.axis}`;
+    }
+    case "ReLU":
+      return c.maxValue == null || c.maxValue === 6 ? null : `maxValue ${c.maxValue}`;
+    case "Activation":
+      return c.activation in ACTIVATIONS ? null : `activation ${c.activation}`;
+    case "ZeroPadding2D":
+      return channelsLast ? null : "channels-first";
+    case "GlobalAveragePooling2D":
+      return channelsLast && !c.keepDims ? null : "keepDims or channels-first";
+    case "Rescaling":
+      return null;
+    default:
+      return `layer class ${cls}`;
+  }
+}
+
+/** The compilable frozen part of a model: its graph nodes and the tensors that leave it. */
+export interface FrozenRegion {
+  /** Nodes in execution order. */
+  nodes: GraphNode[];
+  /** Tensors computed inside the region and used outside it (or model outputs), in a fixed order. */
+  boundary: SymbolicTensor[];
+  /** Layers of the region (for weight fingerprints). */
+  layers: Layer[];
+}
+
+/**
+ * The layers of single-input `model` computable without any trainable weight: a layer belongs to the region
+ * when it has no trainable weights, it can be compiled (convolutions, BatchNormalization along the last
+ * axis, ReLU/ReLU6, Add, ZeroPadding2D, GlobalAveragePooling2D, Rescaling) and all its inputs come from
+ * the model's input or from the region. `null` when the region holds no weights (nothing worth compiling).
+ */
+export function frozenRegion(model: LayersModel): FrozenRegion | null {
+  if (model.inputs.length !== 1) return null;
+  const available = new Set<number>([model.inputs[0].id]);
+  const nodes: GraphNode[] = [];
+  const outside: GraphNode[] = [];
+  for (const node of nodesInOrder(model)) {
+    const layer = node.outboundLayer;
+    if (layer.getClassName() === "InputLayer") continue;
+    const inRegion = layer.trainableWeights.length === 0 && unsupported(layer) === null &&
+      node.inputTensors.every((t) => available.has(t.id));
+    if (inRegion) {
+      nodes.push(node);
+      for (const t of node.outputTensors) available.add(t.id);
+    } else {
+      outside.push(node);
+    }
+  }
+  if (!nodes.some((n) => n.outboundLayer.weights.length > 0)) return null;
+  const produced = new Set(nodes.flatMap((n) => n.outputTensors.map((t) => t.id)));
+  const boundary = new Map<number, SymbolicTensor>();
+  for (const t of [...outside.flatMap((n) => n.inputTensors), ...model.outputs]) {
+    if (produced.has(t.id)) boundary.set(t.id, t);
+  }
+  return { nodes, boundary: [...boundary.values()], layers: nodes.map((n) => n.outboundLayer) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// GraphDef writing
+
+const DT_FLOAT = pb.DataType.DT_FLOAT as number;
+const DT_INT32 = pb.DataType.DT_INT32 as number;
+const utf8 = new TextEncoder();
+
+type Attr = { type: number } | { s: string } | { ints: number[] } | { b: boolean } | { shape: number[] };
+
+function attrValue(a: Attr) {
+  const v = new pb.AttrValue();
+  if ("type" in a) v.setType(a.type);
+  else if ("s" in a) v.setS(utf8.encode(a.s));
+  else if ("b" in a) v.setB(a.b);
+  else if ("ints" in a) {
+    const list = new pb.AttrValue.ListValue();
+    list.setIList(a.ints);
+    v.setList(list);
+  } else v.setShape(shapeProto(a.shape));
+  return v;
+}
+
+function shapeProto(shape: number[]) {
+  const s = new pb.TensorShape();
+  for (const size of shape) {
+    const dim = new pb.TensorShape.Dim();
+    dim.setSize(size);
+    s.addDim(dim);
+  }
+  return s;
+}
+
+/** Builds a GraphDef node by node; names are made unique and valid for TensorFlow. */
+class GraphWriter {
+  readonly graph = new pb.GraphDef();
+  private readonly names = new Set<string>();
+
+  constructor() {
+    const versions = new pb.VersionDef();
+    // Any TensorFlow from 2.0 on reads producer 1000; none of the ops used here changed since.
+    versions.setProducer(1000);
+    this.graph.setVersions(versions);
+  }
+
+  /** Adds a node; returns its (unique) name, which is also its first output. */
+  op(name: string, op: string, inputs: string[], attrs: Record<string, Attr> = {}): string {
+    let unique = name.replace(/[^A-Za-z0-9_.\-/]/g, "_").replace(/^[^A-Za-z0-9.]/, "n");
+    for (let i = 1; this.names.has(unique); i++) unique = `${name}_${i}`;
+    this.names.add(unique);
+    const node = new pb.NodeDef();
+    node.setName(unique);
+    node.setOp(op);
+    node.setInputList(inputs);
+    const map = node.getAttrMap();
+    for (const [k, a] of Object.entries(attrs)) map.set(k, attrValue(a));
+    this.graph.addNode(node);
+    return unique;
+  }
+
+  /** A float32 or int32 constant. */
+  constant(name: string, values: Float32Array | Int32Array, shape: number[]): string {
+    const dtype = values instanceof Float32Array ? DT_FLOAT : DT_INT32;
+    const tensor = new pb.Tensor();
+    tensor.setDtype(dtype);
+    tensor.setTensorShape(shapeProto(shape));
+    const le = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+    tensor.setTensorContent(le);
+    const v = new pb.AttrValue();
+    v.setTensor(tensor);
+    const node = this.op(name, "Const", [], { dtype: { type: dtype } });
+    this.graph.getNodeList().at(-1).getAttrMap().set("value", v);
+    return node;
+  }
+
+  /** `x · scale + shift` per channel (BatchNormalization / Rescaling without a convolution to fold into). */
+  scaleShift(name: string, x: string, scale: Float32Array, shift: Float32Array, shape: number[]): string {
+    const t = { T: { type: DT_FLOAT } };
+    const y = this.op(`${name}/mul`, "Mul", [x, this.constant(`${name}/scale`, scale, shape)], t);
+    return this.op(`${name}/add`, "AddV2", [y, this.constant(`${name}/shift`, shift, shape)], t);
+  }
+}
+
+/** Little-endian check: tensor_content is little-endian, as are the typed arrays on every platform here. */
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error("lib/frozen_graph.ts: big-endian platforms are not supported");
+}
+
+const valuesOf = (w: Tensor) => w.dataSync() as Float32Array;
+
+/** A convolution whose output goes only into a BatchNormalization: emitted by the BN with folded weights. */
+interface PendingConv {
+  layer: Layer;
+  input: string;
+}
+
+/** BatchNormalization's per-channel `s = γ/√(var + ε)` and `t = β − mean·s` (inference statistics). */
+function batchNormScaleShift(layer: Layer): { s: Float32Array; t: Float32Array } {
+  const c = layer.getConfig() as Config;
+  const ws = layer.getWeights();
+  let i = 0;
+  const gamma = c.scale ? valuesOf(ws[i++]) : null;
+  const beta = c.center ? valuesOf(ws[i++]) : null;
+  const mean = valuesOf(ws[i++]);
+  const variance = valuesOf(ws[i++]);
+  const s = new Float32Array(mean.length);
+  const t = new Float32Array(mean.length);
+  for (let k = 0; k < s.length; k++) {
+    s[k] = (gamma ? gamma[k] : 1) / Math.sqrt(variance[k] + c.epsilon);
+    t[k] = (beta ? beta[k] : 0) - mean[k] * s[k];
+  }
+  return { s, t };
+}
+
+/** Emits a Conv2D / DepthwiseConv2D layer, optionally followed by a folded BatchNormalization. */
+function emitConvolution(g: GraphWriter, layer: Layer, x: string, bn?: Layer): string {
+  const c = layer.getConfig() as Config;
+  const ws = layer.getWeights();
+  const kernel = valuesOf(ws[0]).slice();
+  const [, , inChannels, outOrMultiplier] = ws[0].shape;
+  const channels = layer.getClassName() === "Conv2D" ? outOrMultiplier : inChannels * outOrMultiplier;
+  let bias: Float32Array | null = c.useBias ? valuesOf(ws[1]).slice() : null;
+  if (bn) {
+    const { s, t } = batchNormScaleShift(bn);
+    if (s.length !== channels) throw new Error(`${bn.name}: ${s.length} channels after ${channels}`);
+    for (let k = 0; k < kernel.length; k++) kernel[k] *= s[k % channels];
+    const b = new Float32Array(channels);
+    for (let k = 0; k < channels; k++) b[k] = (bias ? bias[k] : 0) * s[k] + t[k];
+    bias = b;
+  }
+  const [sh, sw] = c.strides;
+  const [dh, dw] = Array.isArray(c.dilationRate) ? c.dilationRate : [c.dilationRate, c.dilationRate];
+  const op = layer.getClassName() === "Conv2D" ? "Conv2D" : "DepthwiseConv2dNative";
+  let y = g.op(`${layer.name}/${op}`, op, [x, g.constant(`${layer.name}/kernel`, kernel, ws[0].shape)], {
+    T: { type: DT_FLOAT },
+    strides: { ints: [1, sh, sw, 1] },
+    padding: { s: c.padding.toUpperCase() },
+    data_format: { s: "NHWC" },
+    dilations: { ints: [1, dh, dw, 1] },
+  });
+  const name = bn?.name ?? layer.name;
+  if (bias) {
+    y = g.op(`${name}/BiasAdd`, "BiasAdd", [y, g.constant(`${name}/bias`, bias, [channels])], {
+      T: { type: DT_FLOAT },
+      data_format: { s: "NHWC" },
+    });
+  }
+  const activation = ACTIVATIONS[c.activation];
+  return activation ? g.op(`${layer.name}/${activation}`, activation, [y], { T: { type: DT_FLOAT } }) : y;
+}
+
+/** Writes the region as a GraphDef with one float32 input `input` and outputs in boundary order. */
+function writeGraph(model: LayersModel, region: FrozenRegion): { graph: unknown; outputs: string[] } {
+  const g = new GraphWriter();
+  const input = model.inputs[0];
+  const T = { T: { type: DT_FLOAT } };
+  const names = new Map<number, string>();
+  names.set(
+    input.id,
+    g.op("input", "Placeholder", [], {
+      dtype: { type: DT_FLOAT },
+      shape: { shape: input.shape.map((d) => d ?? -1) },
+    }),
+  );
+  // How many times each tensor is consumed, inside the model or as its output.
+  const uses = new Map<number, number>();
+  for (const n of nodesInOrder(model)) {
+    for (const t of n.inputTensors) uses.set(t.id, (uses.get(t.id) ?? 0) + 1);
+  }
+  for (const t of model.outputs) uses.set(t.id, (uses.get(t.id) ?? 0) + 1);
+  const boundaryIds = new Set(region.boundary.map((t) => t.id));
+  const consumers = new Map<number, Layer>();
+  for (const n of region.nodes) for (const t of n.inputTensors) consumers.set(t.id, n.outboundLayer);
+  const pending = new Map<number, PendingConv>();
+
+  for (const node of region.nodes) {
+    const layer = node.outboundLayer;
+    const cls = layer.getClassName();
+    const out = node.outputTensors[0];
+    const xs = node.inputTensors.map((t) => names.get(t.id)!);
+    const c = layer.getConfig() as Config;
+    let y: string;
+    if (CONVOLUTIONS.has(cls)) {
+      const next = consumers.get(out.id);
+      const foldable = c.activation === "linear" && uses.get(out.id) === 1 && !boundaryIds.has(out.id) &&
+        next?.getClassName() === "BatchNormalization";
+      if (foldable) {
+        pending.set(out.id, { layer, input: xs[0] });
+        continue;
+      }
+      y = emitConvolution(g, layer, xs[0]);
+    } else if (cls === "BatchNormalization") {
+      const conv = pending.get(node.inputTensors[0].id);
+      if (conv) {
+        y = emitConvolution(g, conv.layer, conv.input, layer);
+      } else {
+        const { s, t } = batchNormScaleShift(layer);
+        y = g.scaleShift(layer.name, xs[0], s, t, [s.length]);
+      }
+    } else if (cls === "ReLU" || cls === "Activation") {
+      const op = cls === "ReLU" ? (c.maxValue === 6 ? "Relu6" : "Relu") : ACTIVATIONS[c.activation];
+      y = op ? g.op(`${layer.name}/${op}`, op, xs, T) : g.op(`${layer.name}/Identity`, "Identity", xs, T);
+    } else if (cls === "Add") {
+      y = xs.slice(1).reduce(
+        (a, b, i) => g.op(`${layer.name}/add${i ? `_${i}` : ""}`, "AddV2", [a, b], T),
+        xs[0],
+      );
+    } else if (cls === "ZeroPadding2D") {
+      const [[top, bottom], [left, right]] = c.padding as number[][];
+      const paddings = g.constant(
+        `${layer.name}/paddings`,
+        new Int32Array([0, 0, top, bottom, left, right, 0, 0]),
+        [4, 2],
+      );
+      y = g.op(`${layer.name}/Pad`, "Pad", [xs[0], paddings], { ...T, Tpaddings: { type: DT_INT32 } });
+    } else if (cls === "GlobalAveragePooling2D") {
+      const axes = g.constant(`${layer.name}/axes`, new Int32Array([1, 2]), [2]);
+      y = g.op(`${layer.name}/Mean`, "Mean", [xs[0], axes], {
+        ...T,
+        Tidx: { type: DT_INT32 },
+        keep_dims: { b: false },
+      });
+    } else if (cls === "Rescaling") {
+      y = g.scaleShift(layer.name, xs[0], new Float32Array([c.scale]), new Float32Array([c.offset ?? 0]), []);
+    } else {
+      throw new Error(`frozen graph: no emitter for ${cls} (${layer.name})`);
+    }
+    names.set(out.id, y);
+  }
+  const outputs = region.boundary.map((t, i) => g.op(`output_${i}`, "Identity", [names.get(t.id)!], T));
+  return { graph: g.graph, outputs };
+}
+
+/** A SavedModel holding `graph` (tag `serve`, signature `serving_default`), as tfjs-node can load it. */
+function savedModelBytes(graph: unknown, inputShape: number[], outputs: string[]): Uint8Array {
+  const info = (name: string, shape?: number[]) => {
+    const t = new pb.TensorInfo();
+    t.setName(`${name}:0`);
+    t.setDtype(DT_FLOAT);
+    if (shape) t.setTensorShape(shapeProto(shape));
+    return t;
+  };
+  const signature = new pb.SignatureDef();
+  signature.getInputsMap().set("input", info("input", inputShape));
+  outputs.forEach((o) => signature.getOutputsMap().set(o, info(o)));
+  signature.setMethodName("tensorflow/serving/predict");
+  const meta = new pb.MetaGraphDef();
+  const metaInfo = new pb.MetaGraphDef.MetaInfoDef();
+  metaInfo.addTags("serve");
+  meta.setMetaInfoDef(metaInfo);
+  meta.setGraphDef(graph);
+  meta.getSignatureDefMap().set("serving_default", signature);
+  const saved = new pb.SavedModel();
+  saved.setSavedModelSchemaVersion(1);
+  saved.addMetaGraphs(meta);
+  return saved.serializeBinary();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Running
+
+/** tfjs-node's SavedModel session API on its backend. */
+interface SessionBackend {
+  loadSavedModelMetaGraph(path: string, tags: string): number;
+  runSavedModel(id: number, inputs: Tensor[], infos: unknown[], outputs: string[]): Tensor[];
+  deleteSavedModel(id: number): void;
+}
+
+/** Identity of each weight's current value (a tfjs `Variable` gets a new `dataId` on every `assign`). */
+function fingerprint(layers: Layer[]): unknown[] {
+  return layers.flatMap((l) => l.weights.map((w) => (w as unknown as { read(): Tensor }).read().dataId));
+}
+
+/** A compiled frozen region: a TensorFlow session that maps the model's input to the boundary tensors. */
+export class FrozenGraph {
+  private disposed = false;
+
+  private constructor(
+    private readonly session: number,
+    private readonly backend: SessionBackend,
+    private readonly outputNames: string[],
+    /** The region this graph computes. */
+    readonly region: FrozenRegion,
+    private readonly weightIds: unknown[],
+    private readonly inputShape: number[],
+    /** Nodes in the written GraphDef (before TensorFlow's own optimizations). */
+    readonly graphNodes: number,
+  ) {}
+
+  /**
+   * Compiles `region` of `model` (default: {@link frozenRegion}); `null` when the model has no frozen
+   * region worth compiling. The SavedModel is written to a temporary folder, loaded, and deleted.
+   */
+  static compile(model: LayersModel, region = frozenRegion(model)): FrozenGraph | null {
+    if (!region) return null;
+    const { graph, outputs } = writeGraph(model, region);
+    const inputShape = model.inputs[0].shape.map((d) => d ?? -1);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tl-frozen-graph-"));
+    const backend = tf.backend() as unknown as SessionBackend;
+    let session: number;
+    try {
+      fs.writeFileSync(path.join(dir, "saved_model.pb"), savedModelBytes(graph, inputShape, outputs));
+      session = backend.loadSavedModelMetaGraph(dir, "serve");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const nodes = (graph as { getNodeList(): unknown[] }).getNodeList().length;
+    return new FrozenGraph(session, backend, outputs, region, fingerprint(region.layers), inputShape, nodes);
+  }
+
+  /** Whether this graph still computes `region` with the weights its layers hold now. */
+  matches(region: FrozenRegion | null): boolean {
+    if (this.disposed || !region || region.nodes.length !== this.region.nodes.length) return false;
+    if (region.nodes.some((n, i) => n !== this.region.nodes[i])) return false;
+    const now = fingerprint(region.layers);
+    return now.length === this.weightIds.length && now.every((id, i) => id === this.weightIds[i]);
+  }
+
+  /** The boundary tensors for a float32 batch `x` of the model's input shape, in `region.boundary` order. */
+  run(x: Tensor): Tensor[] {
+    if (this.disposed) throw new Error("FrozenGraph.run: the graph was disposed");
+    const expected = this.inputShape;
+    if (
+      x.dtype !== "float32" || x.rank !== expected.length ||
+      expected.some((d, i) => d !== -1 && d !== x.shape[i])
+    ) {
+      throw new Error(
+        `FrozenGraph.run: expected a float32 tensor of shape [${expected.map((d) => d === -1 ? "*" : d)}], ` +
+          `got ${x.dtype} [${x.shape}]`,
+      );
+    }
+    return this.backend.runSavedModel(
+      this.session,
+      [x],
+      [{ name: "input:0", dtype: "float32", tfDtype: "DT_FLOAT", shape: this.inputShape }],
+      this.outputNames.map((n) => `${n}:0`),
+    );
+  }
+
+  /** Closes the TensorFlow session. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.backend.deleteSavedModel(this.session);
+  }
+}
+
+/**
+ * Runs `model` from `feeds` (boundary tensors by symbolic-tensor id) through the layers that are not
+ * fed, as tfjs-layers' own executor does; returns the model's outputs. `kwargs` go to every layer call.
+ */
+export function runFrom(
+  model: LayersModel,
+  feeds: Map<number, Tensor>,
+  kwargs: Record<string, unknown>,
+): Tensor[] {
+  const values = new Map(feeds);
+  const needed = new Set(model.outputs.map((t) => t.id));
+  for (const node of nodesInOrder(model)) {
+    if (node.outputTensors.every((t) => values.has(t.id))) continue;
+    if (node.outboundLayer.getClassName() === "InputLayer") continue;
+    const inputs = node.inputTensors.map((t) => values.get(t.id));
+    if (inputs.some((t) => t === undefined)) continue;
+    const args = { ...node.callArgs, ...kwargs };
+    const y = node.outboundLayer.apply(inputs.length === 1 ? inputs[0]! : inputs as Tensor[], args);
+    const ys = Array.isArray(y) ? y : [y];
+    node.outputTensors.forEach((t, i) => values.set(t.id, ys[i] as Tensor));
+  }
+  return [...needed].map((id) => {
+    const t = values.get(id);
+    if (!t) {
+      throw new Error(`runFrom: model "${model.name}" output ${id} could not be computed from the feeds`);
+    }
+    return t;
+  });
+}
+
+/**
+ * Whether `x` was computed (on the active gradient tape) from a trainable variable — then gradients must
+ * flow through the frozen part and it has to run eagerly. Outside a gradient computation: `false`.
+ */
+export function dependsOnTrainableVariable(x: Tensor): boolean {
+  const state = (tf.engine() as unknown as {
+    state?: { gradientDepth: number; activeTape?: { inputs: Record<string, Tensor>; outputs: Tensor[] }[] };
+  }).state;
+  if (!state || state.gradientDepth === 0) return false;
+  if (!state.activeTape) return true;
+  const trainable = new Set<number>();
+  for (const v of Object.values(tf.engine().registeredVariables)) if (v.trainable) trainable.add(v.id);
+  if (trainable.has(x.id)) return true;
+  const producer = new Map<number, Tensor[]>();
+  for (const node of state.activeTape) {
+    for (const o of node.outputs) if (o) producer.set(o.id, Object.values(node.inputs));
+  }
+  const seen = new Set<number>();
+  const stack = [x.id];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const input of producer.get(id) ?? []) {
+      if (!input) continue;
+      if (trainable.has(input.id)) return true;
+      stack.push(input.id);
+    }
+  }
+  return false;
+}
