@@ -60,7 +60,7 @@ if (!args["no-keras"] && !haveKeras) {
   console.error(`No ${python}: Keras side skipped (create it with \`bash tools/keras_venv.sh\`).`);
 }
 const results: Row[] = [];
-/** `--experiment relu6,valcache`: also run our side with those speed-ups patched in (see train_bench.ts). */
+/** `--experiment eager`: also run our side without the compiled frozen graph (see train_bench.ts). */
 const exp = args.experiment ? ["--experiment", args.experiment] : [];
 
 /** Runs one side as a subprocess; returns its JSON lines (stderr goes to ours). */

@@ -6,7 +6,7 @@
  *     deno run -A bench/train_bench.ts --decode-only        # the input pipeline alone, cold and cached
  *     deno run -A bench/train_bench.ts --step-only          # one training step on a fixed batch
  *     deno run -A bench/train_bench.ts --profile            # where a step's time goes
- *     deno run -A bench/train_bench.ts --experiment relu6,valcache   # proposed speed-ups, this process only
+ *     deno run -A bench/train_bench.ts --experiment eager   # without the compiled frozen graph (baseline)
  *
  * Stdout: one JSON line per epoch (`kind: "epoch"`), one per phase (`kind: "phase"`: median/min/max epoch
  * seconds, training images/s, peak RSS, `tf.memory().numTensors` before/after each epoch, backend and
@@ -22,7 +22,6 @@ import type { ImageDataset } from "../lib/data.ts";
 import { fit } from "../lib/train.ts";
 import { accuracy, binaryCrossentropyFromLogits } from "../lib/losses.ts";
 import type { InferenceModel } from "../lib/classifier.ts";
-import { CachedValidation } from "../lib/validation_cache.ts";
 import {
   benchSettings,
   cpuSeconds,
@@ -73,6 +72,13 @@ const config = {
   weights: settings.weightsUrl ?? "imagenet",
   seed,
 };
+
+/** The tutorial's model; `--experiment eager` runs its frozen part op by op instead of as one graph. */
+async function benchModel() {
+  const m = await tutorialModel(settings, seed);
+  m.base.frozenGraph = !experiments.includes("eager");
+  return m;
+}
 
 function rssFields() {
   const { rss, peak } = rssMB();
@@ -139,7 +145,7 @@ async function timeSteps(model: LayersModel, x: Tensor, y: Tensor) {
 
 async function stepOnly() {
   const { x, y } = await fixedBatch();
-  const { model, base } = await tutorialModel(settings, seed);
+  const { model, base } = await benchModel();
   const emitStep = async (phase: "frozen" | "finetune") =>
     emit({
       kind: "step",
@@ -242,7 +248,7 @@ async function profile(model: LayersModel, base: InferenceModel, phaseName: stri
 
 async function profileBoth() {
   const { x, y } = await fixedBatch();
-  const { model, base } = await tutorialModel(settings, seed);
+  const { model, base } = await benchModel();
   await profile(model, base, "frozen", x, y);
   startFineTuning(model, base);
   await profile(model, base, "finetune", x, y);
@@ -282,26 +288,10 @@ class EpochTimer extends tf.Callback {
   }
 }
 
-/**
- * `--experiment relu6`: the ReLU layers with `maxValue: 6` run one native `Relu6` op instead of
- * `relu` + `clipByValue` (as Keras 3 does) — patched in this process only, to measure the proposal.
- */
-function patchRelu6() {
-  const proto = Object.getPrototypeOf(tf.layers.reLU({ maxValue: 6 })) as {
-    call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor;
-    maxValue?: number;
-  };
-  const call = proto.call;
-  proto.call = function (inputs, kwargs) {
-    if (this.maxValue !== 6) return call.call(this, inputs, kwargs);
-    return tf.relu6(Array.isArray(inputs) ? inputs[0] : inputs);
-  };
-}
-
 async function train() {
   const loadStart = performance.now();
   const { train, validation } = await tutorialData(settings, seed);
-  const { model, base } = await tutorialModel(settings, seed);
+  const { model, base } = await benchModel();
   const trainImages = train.filePaths.length;
   note(
     `[ours] set-up ${((performance.now() - loadStart) / 1e3).toFixed(1)}s; ${trainImages} training images` +
@@ -340,15 +330,13 @@ async function train() {
           } tensors ${t.tensorsBefore}→${record.num_tensors_after}`,
       );
     });
-    const cache = experiments.includes("valcache") ? CachedValidation.create(model, validation) : null;
     await fit(model, train, {
       epochs: initialEpoch + epochs,
       initialEpoch,
-      validationData: cache ? undefined : validation,
+      validationData: validation,
       verbose: 0,
-      callbacks: cache ? [cache.callback(), timer] : [timer],
+      callbacks: [timer],
     });
-    cache?.dispose();
     const seconds = records.map((r) => r.seconds as number);
     const trainSeconds = records.map((r) => r.train_seconds as number);
     const s = stats(seconds);
@@ -381,9 +369,8 @@ async function train() {
 
 const experiments = args.experiment ? args.experiment.split(",") : [];
 for (const e of experiments) {
-  if (e !== "relu6" && e !== "valcache") throw new Error(`--experiment ${e}: expected relu6 and/or valcache`);
+  if (e !== "eager") throw new Error(`--experiment ${e}: expected eager`);
 }
-if (experiments.includes("relu6")) patchRelu6();
 if (args["decode-only"]) await decodeOnly();
 else if (args["step-only"]) await stepOnly();
 else if (args.profile) await profileBoth();

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { tf } from "./tf.ts";
+import { selectBroadcast, tf } from "./tf.ts";
 import type { Sequential, Shape, Tensor, Tensor1D, Tensor2D, Tensor4D } from "./tf.ts";
 
 type Kwargs = Record<string, unknown>;
@@ -94,7 +94,7 @@ export class RandomFlip extends tf.layers.Layer {
       if (kwargs?.training !== true) return x;
       const axes = this.mode === "horizontal" ? [2] : this.mode === "vertical" ? [1] : [1, 2];
       const flip = tf.lessEqual(this.draws.uniform(x.shape[0], 0, 1), 0.5).reshape([-1, 1, 1, 1]);
-      return tf.where(tf.broadcastTo(flip, x.shape), tf.reverse(x, axes), x);
+      return selectBroadcast(flip, tf.reverse(x, axes), x);
     });
   }
 

@@ -18,6 +18,7 @@ import { tf } from "./tf.ts";
 import type { LayersModel, Optimizer, Sequential, SymbolicTensor, Tensor } from "./tf.ts";
 import { dataAugmentation } from "./augment.ts";
 import { accuracy, binaryCrossentropyFromLogits } from "./losses.ts";
+import { rmsprop } from "./optimizers.ts";
 import { dependsOnTrainableVariable, FrozenGraph, frozenRegion, runFrom } from "./frozen_graph.ts";
 
 /** The tutorial's `base_learning_rate`. */
@@ -194,9 +195,12 @@ export function compileForTransferLearning(model: LayersModel, learningRate = BA
   compileClassifier(model, tf.train.adam(learningRate));
 }
 
-/** The tutorial's fine-tuning compile: RMSprop(`learningRate`, default 1e-5). */
+/**
+ * The tutorial's fine-tuning compile: RMSprop(`learningRate`, default 1e-5) — tfjs' RMSprop with its
+ * update run as one TensorFlow graph (`GraphRMSPropOptimizer`, `optimizers.ts`).
+ */
 export function compileForFineTuning(model: LayersModel, learningRate = BASE_LEARNING_RATE / 10): void {
-  compileClassifier(model, tf.train.rmsprop(learningRate));
+  compileClassifier(model, rmsprop(learningRate));
 }
 
 /** Keras' `len(model.trainable_variables)`. */

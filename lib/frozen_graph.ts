@@ -17,12 +17,9 @@
  *
  * @module
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { createRequire } from "node:module";
 import { tf } from "./tf.ts";
 import type { LayersModel, SymbolicTensor, Tensor } from "./tf.ts";
+import { DT_FLOAT, DT_INT32, FLOAT_T, GraphSession, GraphWriter } from "./graph_session.ts";
 
 type Layer = LayersModel["layers"][number];
 /** tfjs-layers' graph node (one call of a layer inside a functional model). */
@@ -34,10 +31,6 @@ interface GraphNode {
 }
 type Functional = LayersModel & { nodesByDepth: Record<string, GraphNode[]> };
 type Config = Record<string, any>;
-
-/** tfjs-node's generated protobuf classes for TensorFlow's GraphDef / SavedModel messages. */
-// deno-lint-ignore no-explicit-any
-const pb: any = createRequire(import.meta.resolve("@tensorflow/tfjs-node"))("./proto/api_pb");
 
 /** The nodes of `model`'s graph in execution order (deepest first, as tfjs-layers runs them). */
 function nodesInOrder(model: LayersModel): GraphNode[] {
@@ -130,88 +123,17 @@ export function frozenRegion(model: LayersModel): FrozenRegion | null {
 // ---------------------------------------------------------------------------------------------------
 // GraphDef writing
 
-const DT_FLOAT = pb.DataType.DT_FLOAT as number;
-const DT_INT32 = pb.DataType.DT_INT32 as number;
-const utf8 = new TextEncoder();
-
-type Attr = { type: number } | { s: string } | { ints: number[] } | { b: boolean } | { shape: number[] };
-
-function attrValue(a: Attr) {
-  const v = new pb.AttrValue();
-  if ("type" in a) v.setType(a.type);
-  else if ("s" in a) v.setS(utf8.encode(a.s));
-  else if ("b" in a) v.setB(a.b);
-  else if ("ints" in a) {
-    const list = new pb.AttrValue.ListValue();
-    list.setIList(a.ints);
-    v.setList(list);
-  } else v.setShape(shapeProto(a.shape));
-  return v;
-}
-
-function shapeProto(shape: number[]) {
-  const s = new pb.TensorShape();
-  for (const size of shape) {
-    const dim = new pb.TensorShape.Dim();
-    dim.setSize(size);
-    s.addDim(dim);
-  }
-  return s;
-}
-
-/** Builds a GraphDef node by node; names are made unique and valid for TensorFlow. */
-class GraphWriter {
-  readonly graph = new pb.GraphDef();
-  private readonly names = new Set<string>();
-
-  constructor() {
-    const versions = new pb.VersionDef();
-    // Any TensorFlow from 2.0 on reads producer 1000; none of the ops used here changed since.
-    versions.setProducer(1000);
-    this.graph.setVersions(versions);
-  }
-
-  /** Adds a node; returns its (unique) name, which is also its first output. */
-  op(name: string, op: string, inputs: string[], attrs: Record<string, Attr> = {}): string {
-    let unique = name.replace(/[^A-Za-z0-9_.\-/]/g, "_").replace(/^[^A-Za-z0-9.]/, "n");
-    for (let i = 1; this.names.has(unique); i++) unique = `${name}_${i}`;
-    this.names.add(unique);
-    const node = new pb.NodeDef();
-    node.setName(unique);
-    node.setOp(op);
-    node.setInputList(inputs);
-    const map = node.getAttrMap();
-    for (const [k, a] of Object.entries(attrs)) map.set(k, attrValue(a));
-    this.graph.addNode(node);
-    return unique;
-  }
-
-  /** A float32 or int32 constant. */
-  constant(name: string, values: Float32Array | Int32Array, shape: number[]): string {
-    const dtype = values instanceof Float32Array ? DT_FLOAT : DT_INT32;
-    const tensor = new pb.Tensor();
-    tensor.setDtype(dtype);
-    tensor.setTensorShape(shapeProto(shape));
-    const le = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
-    tensor.setTensorContent(le);
-    const v = new pb.AttrValue();
-    v.setTensor(tensor);
-    const node = this.op(name, "Const", [], { dtype: { type: dtype } });
-    this.graph.getNodeList().at(-1).getAttrMap().set("value", v);
-    return node;
-  }
-
-  /** `x · scale + shift` per channel (BatchNormalization / Rescaling without a convolution to fold into). */
-  scaleShift(name: string, x: string, scale: Float32Array, shift: Float32Array, shape: number[]): string {
-    const t = { T: { type: DT_FLOAT } };
-    const y = this.op(`${name}/mul`, "Mul", [x, this.constant(`${name}/scale`, scale, shape)], t);
-    return this.op(`${name}/add`, "AddV2", [y, this.constant(`${name}/shift`, shift, shape)], t);
-  }
-}
-
-/** Little-endian check: tensor_content is little-endian, as are the typed arrays on every platform here. */
-if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
-  throw new Error("lib/frozen_graph.ts: big-endian platforms are not supported");
+/** `x · scale + shift` per channel (BatchNormalization / Rescaling without a convolution to fold into). */
+function scaleShift(
+  g: GraphWriter,
+  name: string,
+  x: string,
+  scale: Float32Array,
+  shift: Float32Array,
+  shape: number[],
+) {
+  const y = g.op(`${name}/mul`, "Mul", [x, g.constant(`${name}/scale`, scale, shape)], FLOAT_T);
+  return g.op(`${name}/add`, "AddV2", [y, g.constant(`${name}/shift`, shift, shape)], FLOAT_T);
 }
 
 const valuesOf = (w: Tensor) => w.dataSync() as Float32Array;
@@ -277,19 +199,13 @@ function emitConvolution(g: GraphWriter, layer: Layer, x: string, bn?: Layer): s
   return activation ? g.op(`${layer.name}/${activation}`, activation, [y], { T: { type: DT_FLOAT } }) : y;
 }
 
-/** Writes the region as a GraphDef with one float32 input `input` and outputs in boundary order. */
-function writeGraph(model: LayersModel, region: FrozenRegion): { graph: unknown; outputs: string[] } {
+/** Writes the region as a graph with one float32 input `input` and outputs in boundary order. */
+function writeGraph(model: LayersModel, region: FrozenRegion): { graph: GraphWriter; outputs: string[] } {
   const g = new GraphWriter();
   const input = model.inputs[0];
-  const T = { T: { type: DT_FLOAT } };
+  const T = FLOAT_T;
   const names = new Map<number, string>();
-  names.set(
-    input.id,
-    g.op("input", "Placeholder", [], {
-      dtype: { type: DT_FLOAT },
-      shape: { shape: input.shape.map((d) => d ?? -1) },
-    }),
-  );
+  names.set(input.id, g.placeholder("input", input.shape.map((d) => d ?? -1)));
   // How many times each tensor is consumed, inside the model or as its output.
   const uses = new Map<number, number>();
   for (const n of nodesInOrder(model)) {
@@ -323,7 +239,7 @@ function writeGraph(model: LayersModel, region: FrozenRegion): { graph: unknown;
         y = emitConvolution(g, conv.layer, conv.input, layer);
       } else {
         const { s, t } = batchNormScaleShift(layer);
-        y = g.scaleShift(layer.name, xs[0], s, t, [s.length]);
+        y = scaleShift(g, layer.name, xs[0], s, t, [s.length]);
       }
     } else if (cls === "ReLU" || cls === "Activation") {
       const op = cls === "ReLU" ? (c.maxValue === 6 ? "Relu6" : "Relu") : ACTIVATIONS[c.activation];
@@ -349,49 +265,21 @@ function writeGraph(model: LayersModel, region: FrozenRegion): { graph: unknown;
         keep_dims: { b: false },
       });
     } else if (cls === "Rescaling") {
-      y = g.scaleShift(layer.name, xs[0], new Float32Array([c.scale]), new Float32Array([c.offset ?? 0]), []);
+      y = scaleShift(
+        g,
+        layer.name,
+        xs[0],
+        new Float32Array([c.scale]),
+        new Float32Array([c.offset ?? 0]),
+        [],
+      );
     } else {
       throw new Error(`frozen graph: no emitter for ${cls} (${layer.name})`);
     }
     names.set(out.id, y);
   }
   const outputs = region.boundary.map((t, i) => g.op(`output_${i}`, "Identity", [names.get(t.id)!], T));
-  return { graph: g.graph, outputs };
-}
-
-/** A SavedModel holding `graph` (tag `serve`, signature `serving_default`), as tfjs-node can load it. */
-function savedModelBytes(graph: unknown, inputShape: number[], outputs: string[]): Uint8Array {
-  const info = (name: string, shape?: number[]) => {
-    const t = new pb.TensorInfo();
-    t.setName(`${name}:0`);
-    t.setDtype(DT_FLOAT);
-    if (shape) t.setTensorShape(shapeProto(shape));
-    return t;
-  };
-  const signature = new pb.SignatureDef();
-  signature.getInputsMap().set("input", info("input", inputShape));
-  outputs.forEach((o) => signature.getOutputsMap().set(o, info(o)));
-  signature.setMethodName("tensorflow/serving/predict");
-  const meta = new pb.MetaGraphDef();
-  const metaInfo = new pb.MetaGraphDef.MetaInfoDef();
-  metaInfo.addTags("serve");
-  meta.setMetaInfoDef(metaInfo);
-  meta.setGraphDef(graph);
-  meta.getSignatureDefMap().set("serving_default", signature);
-  const saved = new pb.SavedModel();
-  saved.setSavedModelSchemaVersion(1);
-  saved.addMetaGraphs(meta);
-  return saved.serializeBinary();
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Running
-
-/** tfjs-node's SavedModel session API on its backend. */
-interface SessionBackend {
-  loadSavedModelMetaGraph(path: string, tags: string): number;
-  runSavedModel(id: number, inputs: Tensor[], infos: unknown[], outputs: string[]): Tensor[];
-  deleteSavedModel(id: number): void;
+  return { graph: g, outputs };
 }
 
 /** Identity of each weight's current value (a tfjs `Variable` gets a new `dataId` on every `assign`). */
@@ -401,39 +289,28 @@ function fingerprint(layers: Layer[]): unknown[] {
 
 /** A compiled frozen region: a TensorFlow session that maps the model's input to the boundary tensors. */
 export class FrozenGraph {
-  private disposed = false;
-
   private constructor(
-    private readonly session: number,
-    private readonly backend: SessionBackend,
-    private readonly outputNames: string[],
+    private readonly session: GraphSession,
     /** The region this graph computes. */
     readonly region: FrozenRegion,
     private readonly weightIds: unknown[],
     private readonly inputShape: number[],
-    /** Nodes in the written GraphDef (before TensorFlow's own optimizations). */
-    readonly graphNodes: number,
   ) {}
 
   /**
    * Compiles `region` of `model` (default: {@link frozenRegion}); `null` when the model has no frozen
-   * region worth compiling. The SavedModel is written to a temporary folder, loaded, and deleted.
+   * region worth compiling.
    */
   static compile(model: LayersModel, region = frozenRegion(model)): FrozenGraph | null {
     if (!region) return null;
     const { graph, outputs } = writeGraph(model, region);
     const inputShape = model.inputs[0].shape.map((d) => d ?? -1);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tl-frozen-graph-"));
-    const backend = tf.backend() as unknown as SessionBackend;
-    let session: number;
-    try {
-      fs.writeFileSync(path.join(dir, "saved_model.pb"), savedModelBytes(graph, inputShape, outputs));
-      session = backend.loadSavedModelMetaGraph(dir, "serve");
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-    const nodes = (graph as { getNodeList(): unknown[] }).getNodeList().length;
-    return new FrozenGraph(session, backend, outputs, region, fingerprint(region.layers), inputShape, nodes);
+    return new FrozenGraph(GraphSession.load(graph, outputs), region, fingerprint(region.layers), inputShape);
+  }
+
+  /** Nodes in the written graph (before TensorFlow's own optimizations). */
+  get graphNodes(): number {
+    return this.session.nodes;
   }
 
   /** Whether this graph still computes `region` with the weights its layers hold now. */
@@ -457,19 +334,16 @@ export class FrozenGraph {
           `got ${x.dtype} [${x.shape}]`,
       );
     }
-    return this.backend.runSavedModel(
-      this.session,
-      [x],
-      [{ name: "input:0", dtype: "float32", tfDtype: "DT_FLOAT", shape: this.inputShape }],
-      this.outputNames.map((n) => `${n}:0`),
-    );
+    return this.session.run([x]);
   }
+
+  private disposed = false;
 
   /** Closes the TensorFlow session. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.backend.deleteSavedModel(this.session);
+    this.session.dispose();
   }
 }
 

@@ -59,6 +59,22 @@ export function tensorflowVersion(): string {
   return version;
 }
 
+/**
+ * `condition ? a : b` with `condition` broadcast against `a` and `b` (TensorFlow's `SelectV2`), e.g. a
+ * `[batch, 1, 1, 1]` mask choosing whole images — without materializing the mask at full size, which
+ * `tf.where` does.
+ */
+export function selectBroadcast<T extends import("@tensorflow/tfjs-node").Tensor>(
+  condition: import("@tensorflow/tfjs-node").Tensor,
+  a: T,
+  b: T,
+): T {
+  if (condition.dtype !== "bool") {
+    throw new Error(`selectBroadcast: condition must be bool, got ${condition.dtype}`);
+  }
+  return tf.engine().runKernel("SelectV2", { condition, t: a, e: b }) as T;
+}
+
 /** What the kernels below use of tfjs-node's backend: its C binding and eager op execution. */
 type Backend = {
   binding: Record<string, number>;
@@ -78,6 +94,7 @@ function typeAttr(name: string, dtype: string, b: Backend) {
 
 /**
  * Kernels tfjs-node 4.22 lacks or gets wrong on the native backend, mapped onto TensorFlow's own ops:
+ * - `SelectV2` (for {@link selectBroadcast}): TensorFlow's broadcasting select, which tfjs lacks.
  * - `Transform` (`tf.image.transform`, used by RandomRotation) is not registered at all: run
  *   `ImageProjectiveTransformV3`, the op Keras' augmentation layers use.
  * - `ResizeBilinearGrad` drops `half_pixel_centers`, so gradients of a half-pixel resize were those of a
@@ -112,6 +129,24 @@ function registerNativeKernels(t: NodeTf) {
         shape.dispose();
         fill.dispose();
       }
+    },
+  });
+  t.registerKernel({
+    kernelName: "SelectV2",
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as Backend;
+      const { condition, t: a, e } = inputs as unknown as Record<string, { dtype: string }>;
+      return b.executeSingleOutput("SelectV2", [typeAttr("T", a.dtype, b)], [condition, a, e]) as never;
+    },
+  });
+  t.registerGradient({
+    kernelName: "SelectV2",
+    inputsToSave: ["condition"],
+    gradFunc: (dy, saved) => {
+      const g = dy as import("@tensorflow/tfjs-node").Tensor;
+      const mask = t.cast(saved[0], g.dtype);
+      return { t: () => t.mul(g, mask), e: () => t.mul(g, t.sub(1, mask)) };
     },
   });
   t.unregisterKernel("ResizeBilinearGrad", "tensorflow");

@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
-import { NativeBackendError, tensorflowVersion, tf } from "../lib/tf.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
+import { NativeBackendError, selectBroadcast, tensorflowVersion, tf } from "../lib/tf.ts";
 import type { Tensor, Tensor2D, Tensor4D } from "../lib/tf.ts";
 
 Deno.test("the backend is TensorFlow's native C library", () => {
@@ -260,5 +260,28 @@ Deno.test("batchNorm: one multiply and one add on the native backend; gradients 
   });
   tf.dispose([...ours, ...reference]);
   tf.dispose([x, mean, variance, offset, scale, w]);
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("selectBroadcast picks whole images by a [batch, 1, 1, 1] mask, as where(broadcastTo(…)) does", () => {
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    const a = tf.tensor4d(random(3 * 2 * 2 * 2, 50), [3, 2, 2, 2]),
+      b = tf.tensor4d(random(24, 51), [3, 2, 2, 2]);
+    const mask = tf.tensor1d([true, false, true], "bool").reshape([3, 1, 1, 1]);
+    const y = selectBroadcast(mask, a, b);
+    assertEquals(
+      Array.from(y.dataSync()),
+      Array.from(tf.where(tf.broadcastTo(mask, a.shape), a, b).dataSync()),
+    );
+    const [ga, gb] = tf.grads((x: Tensor, z: Tensor) => tf.sum(tf.mul(selectBroadcast(mask, x, z), 3)))([
+      a,
+      b,
+    ]);
+    const m = tf.broadcastTo(tf.cast(mask, "float32"), a.shape);
+    assertEquals(Array.from(ga.dataSync()), Array.from(tf.mul(m, 3).dataSync()));
+    assertEquals(Array.from(gb.dataSync()), Array.from(tf.mul(tf.sub(1, m), 3).dataSync()));
+    assertThrows(() => selectBroadcast(tf.ones([3, 1, 1, 1]), a, b), Error, "condition must be bool");
+  });
   assertEquals(tf.memory().numTensors, before);
 });
