@@ -93,9 +93,13 @@ export class RandomFlip extends tf.layers.Layer {
       const x = imageBatch("RandomFlip", inputs);
       if (kwargs?.training !== true) return x;
       const axes = this.mode === "horizontal" ? [2] : this.mode === "vertical" ? [1] : [1, 2];
-      const flip = tf.lessEqual(this.draws.uniform(x.shape[0], 0, 1), 0.5).reshape([-1, 1, 1, 1]);
-      return selectBroadcast(flip, tf.reverse(x, axes), x);
+      return selectBroadcast(this.drawFlips(x.shape[0]).reshape([-1, 1, 1, 1]), tf.reverse(x, axes), x);
     });
+  }
+
+  /** @internal This call's per-image decisions `[b]` (bool): flip or not. */
+  drawFlips(b: number): Tensor1D {
+    return tf.lessEqual(this.draws.uniform(b, 0, 1), 0.5) as Tensor1D;
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
@@ -172,18 +176,22 @@ export class RandomRotation extends tf.layers.Layer {
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
     return tf.tidy(() => {
       const x = imageBatch("RandomRotation", inputs);
-      if (kwargs?.training !== true) return x;
-      const [b, h, w] = x.shape;
-      const angles = this.draws.uniform(b, this.lower * 2 * Math.PI, this.upper * 2 * Math.PI);
-      const image = x.dtype === "float32" ? x : tf.cast(x, "float32");
-      return tf.image.transform(
-        image,
-        rotationTransforms(angles, h, w),
-        this.interpolation,
-        this.fillMode,
-        this.fillValue,
-      );
+      return kwargs?.training === true ? this.rotate(x) : x;
     });
+  }
+
+  /**
+   * @internal Rotates each image by a fresh draw; with `flip`, images whose `flips` entry is true are first
+   * flipped (`flip.mode`) — in the same resampling, since a flip of the pixel grid composes exactly with the
+   * sampling transform.
+   */
+  rotate(x: Tensor4D, flip?: { mode: FlipMode; flips: Tensor1D }): Tensor4D {
+    const [b, h, w] = x.shape;
+    const angles = this.draws.uniform(b, this.lower * 2 * Math.PI, this.upper * 2 * Math.PI);
+    let transforms = rotationTransforms(angles, h, w);
+    if (flip) transforms = flippedTransforms(transforms, flip.flips, flip.mode, h, w);
+    const image = x.dtype === "float32" ? x : tf.cast(x, "float32");
+    return tf.image.transform(image, transforms, this.interpolation, this.fillMode, this.fillValue);
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
@@ -221,16 +229,59 @@ export function rotationTransforms(angles: Tensor1D, h: number, w: number): Tens
   });
 }
 
+/**
+ * `transforms` `[b, 8]` (output → input pixel) preceded, for the images where `flips` is true, by a flip of the
+ * input: the input x coordinate `u` becomes `w − 1 − u` (horizontal), `v` becomes `h − 1 − v` (vertical).
+ */
+function flippedTransforms(transforms: Tensor2D, flips: Tensor1D, mode: FlipMode, h: number, w: number) {
+  return tf.tidy(() => {
+    const sign = tf.sub(1, tf.mul(2, tf.cast(flips, "float32"))).reshape([-1, 1]); // −1 where flipped
+    const flipped = tf.cast(flips, "float32").reshape([-1, 1]);
+    const [a, b, rest] = tf.split(transforms, [3, 3, 2], 1);
+    const flipRow = (row: Tensor, size: number) =>
+      tf.add(tf.mul(row, sign), tf.mul(flipped, tf.tensor2d([[0, 0, size - 1]])));
+    return tf.concat([
+      mode === "vertical" ? a : flipRow(a, w),
+      mode === "horizontal" ? b : flipRow(b, h),
+      rest,
+    ], 1) as Tensor2D;
+  });
+}
+
+/**
+ * Runs `Sequential([RandomFlip, RandomRotation])` in training as one resampling: the rotation's transform with
+ * the flip folded in (one `ImageProjectiveTransformV3`, no reverse or select over the batch). Same draws, same
+ * images up to the float rounding of the sample coordinates; any other layer list or `training: false` runs
+ * the layers as they are. Applied to the instance by {@link dataAugmentation}.
+ */
+export function fuseFlipAndRotation(model: Sequential): Sequential {
+  const call = model.call.bind(model);
+  model.call = (inputs: Tensor | Tensor[], kwargs: Kwargs) => {
+    const [flip, rotation] = model.layers;
+    if (
+      kwargs?.training !== true || model.layers.length !== 2 || !(flip instanceof RandomFlip) ||
+      !(rotation instanceof RandomRotation)
+    ) {
+      return call(inputs, kwargs);
+    }
+    return tf.tidy(() => {
+      const x = imageBatch("RandomFlip", inputs);
+      return rotation.rotate(x, { mode: flip.mode, flips: flip.drawFlips(x.shape[0]) });
+    });
+  };
+  return model;
+}
+
 /** The tutorial's `data_augmentation`: `Sequential([RandomFlip("horizontal"), RandomRotation(0.2)])`. */
 export function dataAugmentation(
   options: { inputShape?: number[]; seed?: number; name?: string } = {},
 ): Sequential {
   const { inputShape, seed, name = "sequential" } = options;
-  return tf.sequential({
+  return fuseFlipAndRotation(tf.sequential({
     name,
     layers: [
       new RandomFlip({ mode: "horizontal", seed, ...(inputShape ? { inputShape } : {}) }),
       new RandomRotation({ factor: 0.2, seed: seed === undefined ? undefined : seed + 1 }),
     ],
-  });
+  }));
 }

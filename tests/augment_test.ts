@@ -1,7 +1,7 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./_assert.ts";
 import { tf } from "../lib/tf.ts";
 import type { Tensor4D } from "../lib/tf.ts";
-import { dataAugmentation, RandomFlip, RandomRotation } from "../lib/augment.ts";
+import { dataAugmentation, fuseFlipAndRotation, RandomFlip, RandomRotation } from "../lib/augment.ts";
 
 const fixture = JSON.parse(
   Deno.readTextFileSync(new URL("./fixtures/rotation_keras.json", import.meta.url)),
@@ -179,4 +179,38 @@ Deno.test("dataAugmentation is the tutorial's Sequential of flip and rotation", 
   const r = aug.layers[1] as RandomRotation;
   assertEquals([r.lower, r.upper, r.fillMode, r.interpolation], [-0.2, 0.2, "reflect", "bilinear"]);
   assertAlmostEquals(aug.countParams(), 0);
+});
+
+Deno.test("fused flip + rotation (dataAugmentation) gives the layers' own images in one resampling", async () => {
+  const before = tf.memory().numTensors;
+  const x = images(16, 9, 11);
+  for (const mode of ["horizontal", "vertical", "horizontal_and_vertical"] as const) {
+    for (const fillMode of ["reflect", "constant"] as const) {
+      const layers = () => [
+        new RandomFlip({ mode, seed: 5, inputShape: [9, 11, 3] }),
+        new RandomRotation({ factor: 0.2, seed: 6, fillMode }),
+      ];
+      const plain = tf.sequential({ layers: layers() });
+      const fused = fuseFlipAndRotation(tf.sequential({ layers: layers() }));
+      for (let call = 0; call < 2; call++) { // the second call checks that both advance their seeds alike
+        const a = plain.apply(x, { training: true }) as Tensor4D;
+        const b = fused.apply(x, { training: true }) as Tensor4D;
+        const d = maxAbsDiff(a.dataSync(), b.dataSync());
+        assert(d < 0.05, `${mode}, ${fillMode}, call ${call}: max |Δ| ${d} (pixel values 0..250)`);
+        tf.dispose([a, b]);
+      }
+      // Inference passes through untouched.
+      const same = fused.apply(x, { training: false }) as Tensor4D;
+      assertEquals(maxAbsDiff(same.dataSync(), x.dataSync()), 0);
+      same.dispose();
+    }
+  }
+  // One transform kernel, no reverse or select.
+  const aug = dataAugmentation({ inputShape: [9, 11, 3], seed: 1 });
+  const profile = await tf.profile(() => aug.apply(x, { training: true }) as Tensor4D);
+  const names = profile.kernels.map((k) => k.name);
+  assertEquals(names.filter((k) => k === "Transform").length, 1);
+  assert(!names.includes("Reverse") && !names.includes("SelectV2"), `kernels: ${names}`);
+  tf.dispose([x, profile.result as Tensor4D]);
+  assertEquals(tf.memory().numTensors, before);
 });
