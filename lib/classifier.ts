@@ -48,7 +48,7 @@ export class InferenceModel extends tf.LayersModel {
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
     const args = { ...kwargs, training: false };
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    const graph = this.frozenGraph && !dependsOnTrainableVariable(x) ? this.currentGraph() : null;
+    const graph = this.frozenGraph && !dependsOnTrainableVariable(x) ? this.frozenPart() : null;
     if (!graph) return super.call(inputs, args);
     return tf.tidy(() => {
       const boundary = graph.run(x);
@@ -57,8 +57,12 @@ export class InferenceModel extends tf.LayersModel {
     });
   }
 
-  /** The compiled frozen part for the current trainable flags and weights (`null`: nothing to compile). */
-  private currentGraph(): FrozenGraph | null {
+  /**
+   * The compiled frozen part for the current trainable flags and weights, compiled now if needed; `null`
+   * when `frozenGraph` is off or nothing is frozen. Owned by this model: do not dispose it.
+   */
+  frozenPart(): FrozenGraph | null {
+    if (!this.frozenGraph) return null;
     const region = frozenRegion(this);
     if (this.compiled?.matches(region)) return this.compiled;
     this.compiled?.dispose();

@@ -41,9 +41,9 @@ export interface FitOptions {
   /** Where the progress goes (default: notebook output, terminal or plain lines). */
   progressSink?: ProgressSink;
   /**
-   * While everything before the head is frozen (the tutorial's first phase), compute the validation images'
-   * features once and validate each epoch on the head alone — same numbers, a fraction of the time
-   * (`CachedValidation`); default true.
+   * Compute the frozen part of the model once for the validation images and validate each epoch from there
+   * (`CachedValidation`): on the head alone while the base is frozen, from the base's frozen layers' outputs
+   * while fine-tuning — same numbers, a fraction of the time; default true.
    */
   cacheValidation?: boolean;
 }

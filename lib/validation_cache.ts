@@ -1,19 +1,25 @@
 /**
- * Validation from cached features while everything before the trainable head is frozen — the tutorial's
- * first phase.
+ * Validation from cached intermediate results of the frozen part of a model.
  *
- * With the base frozen, the classifier up to its first trainable layer (augmentation — off outside
- * training —, `preprocess_input`, the base in inference mode, pooling, dropout) is a fixed function of the
- * image. {@link CachedValidation} runs it once over the validation set, keeps the features (a few KB per
- * image), and evaluates each epoch with the head alone: the same loss and metrics as `evaluateDataset` on
- * the whole model (per-example means over the set), for the cost of a Dense layer. Every epoch it checks
- * that no weight before the head was replaced (a tfjs `Variable` gets a new `dataId` on every `assign`)
- * and recomputes the features if one was.
+ * The validation images never change and nothing before the first trainable weight changes during `fit`,
+ * so everything up to there is a fixed function of the image. {@link CachedValidation} runs it once over
+ * the validation set, keeps the results, and evaluates each epoch from them: the same loss and metrics as
+ * `evaluateDataset` on the whole model (per-example means over the set), without recomputing the frozen
+ * part. Two cuts:
+ * - frozen base (the tutorial's first phase): the pooled features before the Dense head (a few KB per
+ *   image); an epoch's validation costs one Dense layer;
+ * - fine-tuning: the outputs of the base's compiled frozen part (`InferenceModel.frozenPart()`, the layers
+ *   before `fineTuneAt`; ≈ 70 KB per 160×160 image at alpha 0.35, 270 KB at alpha 1.0), from which the
+ *   trainable layers and the head run each epoch.
+ * Every epoch it checks that no weight before the cut was replaced (a tfjs `Variable` gets a new `dataId`
+ * on every `assign`) and recomputes the cache if one was.
  *
  * @module
  */
 import { tf } from "./tf.ts";
 import type { data, LayersModel, Logs, SymbolicTensor, Tensor } from "./tf.ts";
+import { InferenceModel } from "./classifier.ts";
+import { runFrom } from "./frozen_graph.ts";
 
 type Dataset = data.Dataset<any>;
 type LayerT = LayersModel["layers"][number];
@@ -23,8 +29,12 @@ type CompiledModel = LayersModel & {
   metricsNames?: string[];
 };
 
-/** Above this many values per example the cache is not worth its memory (and the head is not light). */
+/** Above this many values per example the pooled-feature cache is not worth its memory. */
 const MAX_FEATURES = 16384;
+/** The same for the fine-tuning cut: 512 KB per example (the boundary of MobileNetV2's layer 100 at 160×160, alpha 1.0, is 268 KB). */
+const MAX_INNER_FEATURES = 131072;
+/** Examples per evaluation chunk in the fine-tuning cut (the trainable layers run on these). */
+const CHUNK = 64;
 
 /** The layers after the cut, when they form a single chain ending at the model's output. */
 function headChain(model: LayersModel, cut: number): LayerT[] | null {
@@ -42,7 +52,8 @@ function headChain(model: LayersModel, cut: number): LayerT[] | null {
 
 /** Cached-feature validation of a compiled single-input, single-output model; see the module notes. */
 export class CachedValidation {
-  private features?: Tensor;
+  /** One tensor per cut tensor, all examples along the first axis. */
+  private features?: Tensor[];
   private labels?: Tensor;
   private fingerprint: unknown[] = [];
 
@@ -52,12 +63,15 @@ export class CachedValidation {
     private readonly trunk: LayersModel,
     private readonly frozen: LayerT[],
     private readonly head: LayerT[],
+    /** Fine-tuning cut: the base whose frozen part's outputs are cached (the first layer of `head`). */
+    private readonly base?: InferenceModel,
   ) {}
 
   /**
    * A cache for `model` (compiled) and `validation` (`{xs, ys}` batches), or `null` when it does not apply:
-   * the first trainable layer is the first layer or inside a nested model (fine-tuning), the layers from it
-   * on are not a plain chain, or the features would be large (> 16384 values per example).
+   * the first trainable layer is the first layer, or a nested model other than an `InferenceModel` with a
+   * compiled frozen part, the layers after the cut are not a plain chain, or the cached values would be
+   * large (> 16384 values per example for pooled features, > 131072 inside the base).
    */
   static create(model: LayersModel, validation: Dataset): CachedValidation | null {
     const m = model as CompiledModel;
@@ -66,6 +80,21 @@ export class CachedValidation {
     if (first <= 0) return null;
     const frozen = model.layers.slice(0, first);
     if (frozen.some((l) => l.trainable && l.trainableWeights.length > 0)) return null;
+    const trunk = () =>
+      tf.model({ inputs: model.inputs, outputs: model.layers[first - 1].output as SymbolicTensor });
+    const base = model.layers[first];
+    if (base instanceof InferenceModel) {
+      // Fine-tuning: cut at the base's compiled frozen part.
+      const after = headChain(model, first);
+      const region = base.frozenPart()?.region;
+      if (!after || after.some((l) => l instanceof tf.LayersModel) || !region) return null;
+      const perExample = region.boundary.reduce(
+        (sum, t) => sum + t.shape.slice(1).reduce((a: number, d) => a * (d ?? Infinity), 1),
+        0,
+      );
+      if (!(perExample <= MAX_INNER_FEATURES)) return null;
+      return new CachedValidation(m, validation, trunk(), frozen, [base, ...after], base);
+    }
     const head = headChain(model, first - 1);
     if (head === null || head.some((l) => l instanceof tf.LayersModel)) return null;
     const perExample = (model.layers[first - 1].output as SymbolicTensor).shape.slice(1);
@@ -75,17 +104,16 @@ export class CachedValidation {
     ) {
       return null;
     }
-    const trunk = tf.model({
-      inputs: model.inputs,
-      outputs: model.layers[first - 1].output as SymbolicTensor,
-    });
-    return new CachedValidation(m, validation, trunk, frozen, head);
+    return new CachedValidation(m, validation, trunk(), frozen, head);
   }
 
   private currentFingerprint(): unknown[] {
-    return this.frozen.flatMap((l) =>
-      l.weights.map((w) => (w as unknown as { read(): Tensor }).read().dataId)
-    );
+    const dataIds = (layers: LayerT[]) =>
+      layers.flatMap((l) => l.weights.map((w) => (w as unknown as { read(): Tensor }).read().dataId));
+    const ids: unknown[] = dataIds(this.frozen);
+    // The compiled part is rebuilt (a new object) whenever its layers or weights change.
+    if (this.base) ids.push(this.base.frozenPart());
+    return ids;
   }
 
   private stale(): boolean {
@@ -94,20 +122,48 @@ export class CachedValidation {
       now.some((id, i) => id !== this.fingerprint[i]);
   }
 
+  /** The cached tensors for one batch of images: the trunk's output, or the base's frozen-part outputs. */
+  private cut(xs: Tensor): Tensor[] {
+    return tf.tidy(() => {
+      const y = this.trunk.apply(xs, { training: false }) as Tensor;
+      if (!this.base) return [y];
+      const graph = this.base.frozenPart();
+      if (!graph) throw new Error("CachedValidation: the base no longer has a frozen part");
+      return graph.run(y);
+    });
+  }
+
   private async computeFeatures(): Promise<void> {
     this.disposeFeatures();
-    const features: Tensor[] = [];
+    const batches: Tensor[][] = [];
     const labels: Tensor[] = [];
     await this.validation.forEachAsync((batch: { xs: Tensor; ys: Tensor }) => {
       // forEachAsync disposes each element afterwards: keep copies.
-      features.push(tf.tidy(() => this.trunk.apply(batch.xs, { training: false }) as Tensor));
+      batches.push(this.cut(batch.xs));
       labels.push(batch.ys.clone());
     });
-    if (features.length === 0) throw new Error("CachedValidation: the validation dataset is empty");
-    this.features = tf.concat(features);
+    if (batches.length === 0) throw new Error("CachedValidation: the validation dataset is empty");
+    this.features = batches[0].map((_, k) => tf.concat(batches.map((b) => b[k])));
     this.labels = tf.concat(labels);
-    tf.dispose([...features, ...labels]);
+    tf.dispose([...batches.flat(), ...labels]);
     this.fingerprint = this.currentFingerprint();
+  }
+
+  /** The model's outputs for examples [start, start + size) of the cache. */
+  private headOutput(start: number, size: number): Tensor {
+    const slices = this.features!.map((f) => f.slice(start, size));
+    let y: Tensor;
+    let rest = this.head;
+    if (this.base) {
+      const region = this.base.frozenPart()!.region;
+      y =
+        runFrom(this.base, new Map(region.boundary.map((t, i) => [t.id, slices[i]])), { training: false })[0];
+      rest = this.head.slice(1);
+    } else {
+      y = slices[0];
+    }
+    for (const layer of rest) y = layer.apply(y, { training: false }) as Tensor;
+    return y;
   }
 
   /** `{val_loss, val_<metric>…}` over the whole validation set, as `fit` reports them. */
@@ -115,13 +171,22 @@ export class CachedValidation {
     if (this.stale()) await this.computeFeatures();
     const m = this.model;
     const names = m.metricsNames ?? ["loss"];
-    const values = tf.tidy(() => {
-      let y = this.features!;
-      for (const layer of this.head) y = layer.apply(y, { training: false }) as Tensor;
-      const out = [tf.mean(m.lossFunctions![0](this.labels!, y))];
-      for (const [fn] of m.metricsTensors ?? []) out.push(tf.mean(fn(this.labels!, y)));
-      return out;
-    });
+    const n = this.labels!.shape[0];
+    const chunk = this.base ? CHUNK : n;
+    const fns = [m.lossFunctions![0], ...(m.metricsTensors ?? []).map(([fn]) => fn)];
+    // Per-example values summed chunk by chunk, then divided by the count: the means over the whole set.
+    const sums: Tensor[] = fns.map(() => tf.scalar(0));
+    for (let start = 0; start < n; start += chunk) {
+      const size = Math.min(chunk, n - start);
+      const next = tf.tidy(() => {
+        const y = this.headOutput(start, size);
+        const labels = this.labels!.slice(start, size);
+        return fns.map((fn, k) => tf.add(sums[k], tf.sum(fn(labels, y))));
+      });
+      tf.dispose(sums.splice(0, sums.length, ...next));
+    }
+    const values = sums.map((s) => tf.div(s, n));
+    tf.dispose(sums);
     const numbers = await Promise.all(values.map(async (v) => (await v.data())[0]));
     tf.dispose(values);
     return Object.fromEntries(numbers.map((v, i) => [`val_${names[i]}`, v]));
@@ -139,11 +204,11 @@ export class CachedValidation {
 
   /** Images currently cached. */
   get size(): number {
-    return this.features?.shape[0] ?? 0;
+    return this.labels?.shape[0] ?? 0;
   }
 
   private disposeFeatures() {
-    tf.dispose([this.features!, this.labels!].filter(Boolean));
+    tf.dispose([...this.features ?? [], ...this.labels ? [this.labels] : []]);
     this.features = this.labels = undefined;
   }
 

@@ -53,13 +53,46 @@ Deno.test("CachedValidation: a replaced base weight invalidates the features", a
   val.dispose();
 });
 
-Deno.test("CachedValidation: not applicable while fine-tuning (trainable layers inside the base)", () => {
-  const val = tinySet(8, 16, 16, 1);
+Deno.test("CachedValidation while fine-tuning: caches the base's frozen part, same numbers as evaluate", async () => {
+  const train = tinySet(32, 16, 16, 0), val = tinySet(40, 16, 16, 1);
   const { model, base } = buildClassifier({ base: tinyBase(), seed: 6 });
   compileClassifier(model, tf.train.adam(0.01));
   unfreezeForFineTuning(base, 4);
+  compileClassifier(model, tf.train.rmsprop(1e-3));
+  const cache = CachedValidation.create(model, val.dataset);
+  assert(cache !== null, "applies at the base's frozen part");
+  const counts: number[] = [];
+  for (let epoch = 0; epoch < 3; epoch++) {
+    const cached = await cache.evaluate();
+    const [loss, accuracy] = await evaluate(model, val.dataset);
+    assertAlmostEquals(cached.val_loss, loss, 1e-5);
+    assertAlmostEquals(cached.val_accuracy, accuracy, 1e-6);
+    assertEquals(cache.size, 40);
+    counts.push(tf.memory().numTensors);
+    await fit(model, train.dataset, { epochs: 1, verbose: 0 }); // trains layers 4… only
+  }
+  assert(counts.slice(2).every((c) => c === counts[1]), `tensor count per epoch: ${counts}`);
+  // Moving the cut rebuilds the compiled part, and the cache follows it.
+  unfreezeForFineTuning(base, 2);
+  const moved = await cache.evaluate();
+  const [loss] = await evaluate(model, val.dataset);
+  assertAlmostEquals(moved.val_loss, loss, 1e-5);
+  cache.dispose();
+  model.dispose();
+  train.dispose();
+  val.dispose();
+});
+
+Deno.test("CachedValidation: not applicable when the first layer trains or the base runs op by op", () => {
+  const val = tinySet(8, 16, 16, 1);
+  const { model, base } = buildClassifier({ base: tinyBase(), seed: 6, augmentation: null });
+  base.frozenGraph = false;
+  unfreezeForFineTuning(base, 4);
   compileClassifier(model, tf.train.rmsprop(1e-5));
-  assertEquals(CachedValidation.create(model, val.dataset), null);
+  assert(CachedValidation.create(model, val.dataset) === null, "no compiled frozen part: no cache");
+  base.frozenGraph = true;
+  unfreezeForFineTuning(base, 0);
+  assert(CachedValidation.create(model, val.dataset) === null, "nothing frozen inside the base: no cache");
   model.dispose();
   val.dispose();
 });
