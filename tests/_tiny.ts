@@ -50,12 +50,12 @@ export function tinyBase(inputShape = [16, 16, 3], seed = 1): LayersModel {
   for (const layer of model.layers) {
     if (layer.getClassName() !== "BatchNormalization") continue;
     const [gamma, beta, mean, variance] = layer.getWeights();
-    layer.setWeights([
-      gamma,
-      beta,
-      tf.tidy(() => tf.randomUniform(mean.shape, -0.5, 0.5, "float32", seed)),
-      tf.tidy(() => tf.randomUniform(variance.shape, 0.5, 2, "float32", seed + 1)),
-    ]);
+    const stats = [
+      tf.randomUniform(mean.shape, -0.5, 0.5, "float32", seed),
+      tf.randomUniform(variance.shape, 0.5, 2, "float32", seed + 1),
+    ];
+    layer.setWeights([gamma, beta, ...stats]);
+    tf.dispose(stats);
   }
   return model;
 }
