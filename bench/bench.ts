@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: this project against Python Keras, the tutorial's workload on the same machine.
  *
- *     deno task bench [--epochs 3] [--rounds 1] [--threads] [--profile] [--no-keras] [--no-cpu]
+ *     deno task bench [--epochs 3] [--rounds 1] [--threads] [--profile] [--experiment eager] [--no-keras] [--no-cpu]
  *
  * Runs, each in its own process, alternating our side (`bench/train_bench.ts`) and Keras' side
  * (`tools/keras_tutorial.py` in `.venv-keras`, made by `bash tools/keras_venv.sh`) on the same `TL_*`
@@ -13,7 +13,8 @@
  * 4. one frozen training step of the same script on the pure-JS `cpu` backend and on the native backend
  *    (`bench/backend_step.ts`; `--cpu-finetune` adds a fine-tuning step, minutes on `cpu`);
  * 5. with `--threads`, the step times again under `TF_NUM_INTRAOP_THREADS` / `TF_NUM_INTEROP_THREADS`
- *    settings; with `--profile`, where our step's time goes.
+ *    settings; with `--profile`, where our step's time goes; with `--experiment eager`, steps and epochs of
+ *    our side once more without the compiled frozen graph (`ours+eager`), to show what it buys.
  *
  * Prints every result as a JSON line, then one `ratio` line per phase (ours/Keras, medians of the epoch
  * seconds) and a Markdown table; everything is also written to `out/bench.json`.
