@@ -49,10 +49,16 @@ export class InferenceModel extends tf.LayersModel {
     const args = { ...kwargs, training: false };
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const graph = this.frozenGraph && !dependsOnTrainableVariable(x) ? this.frozenPart() : null;
-    if (!graph) return super.call(inputs, args);
+    // Inputs the graph was not written for (another dtype or image size) run op by op, as before.
+    const declared = this.inputs[0].shape;
+    const fits = x.dtype === "float32" && x.rank === declared.length &&
+      declared.every((d, i) => d === null || d === x.shape[i]);
+    if (!graph || !fits) return super.call(inputs, args);
     return tf.tidy(() => {
       const boundary = graph.run(x);
-      const outputs = runFrom(this, new Map(graph.region.boundary.map((t, i) => [t.id, boundary[i]])), args);
+      const feeds = new Map(graph.region.boundary.map((t, i) => [t.id, boundary[i]]));
+      feeds.set(this.inputs[0].id, x); // for layers outside the region that read the input directly
+      const outputs = runFrom(this, feeds, args, new Set(graph.region.nodes));
       return outputs.length === 1 ? outputs[0] : outputs;
     });
   }

@@ -350,16 +350,18 @@ export class FrozenGraph {
 /**
  * Runs `model` from `feeds` (boundary tensors by symbolic-tensor id) through the layers that are not
  * fed, as tfjs-layers' own executor does; returns the model's outputs. `kwargs` go to every layer call.
+ * The nodes of `skip` (a compiled region, whose used outputs are fed) are never run.
  */
 export function runFrom(
   model: LayersModel,
   feeds: Map<number, Tensor>,
   kwargs: Record<string, unknown>,
+  skip: ReadonlySet<unknown> = new Set(),
 ): Tensor[] {
   const values = new Map(feeds);
   const needed = new Set(model.outputs.map((t) => t.id));
   for (const node of nodesInOrder(model)) {
-    if (node.outputTensors.every((t) => values.has(t.id))) continue;
+    if (skip.has(node) || node.outputTensors.every((t) => values.has(t.id))) continue;
     if (node.outboundLayer.getClassName() === "InputLayer") continue;
     const inputs = node.inputTensors.map((t) => values.get(t.id));
     if (inputs.some((t) => t === undefined)) continue;

@@ -156,8 +156,8 @@ export class CachedValidation {
     let rest = this.head;
     if (this.base) {
       const region = this.base.frozenPart()!.region;
-      y =
-        runFrom(this.base, new Map(region.boundary.map((t, i) => [t.id, slices[i]])), { training: false })[0];
+      const feeds = new Map(region.boundary.map((t, i) => [t.id, slices[i]]));
+      y = runFrom(this.base, feeds, { training: false }, new Set(region.nodes))[0];
       rest = this.head.slice(1);
     } else {
       y = slices[0];
