@@ -50,10 +50,7 @@ export class InferenceModel extends tf.LayersModel {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const graph = this.frozenGraph && !dependsOnTrainableVariable(x) ? this.frozenPart() : null;
     // Inputs the graph was not written for (another dtype or image size) run op by op, as before.
-    const declared = this.inputs[0].shape;
-    const fits = x.dtype === "float32" && x.rank === declared.length &&
-      declared.every((d, i) => d === null || d === x.shape[i]);
-    if (!graph || !fits) return super.call(inputs, args);
+    if (!graph?.accepts(x)) return super.call(inputs, args);
     return tf.tidy(() => {
       const boundary = graph.run(x);
       const feeds = new Map(graph.region.boundary.map((t, i) => [t.id, boundary[i]]));

@@ -283,7 +283,7 @@ function writeGraph(model: LayersModel, region: FrozenRegion): { graph: GraphWri
 }
 
 /** Identity of each weight's current value (a tfjs `Variable` gets a new `dataId` on every `assign`). */
-function fingerprint(layers: Layer[]): unknown[] {
+export function weightFingerprint(layers: Layer[]): unknown[] {
   return layers.flatMap((l) => l.weights.map((w) => (w as unknown as { read(): Tensor }).read().dataId));
 }
 
@@ -305,7 +305,12 @@ export class FrozenGraph {
     if (!region) return null;
     const { graph, outputs } = writeGraph(model, region);
     const inputShape = model.inputs[0].shape.map((d) => d ?? -1);
-    return new FrozenGraph(GraphSession.load(graph, outputs), region, fingerprint(region.layers), inputShape);
+    return new FrozenGraph(
+      GraphSession.load(graph, outputs),
+      region,
+      weightFingerprint(region.layers),
+      inputShape,
+    );
   }
 
   /** Nodes in the written graph (before TensorFlow's own optimizations). */
@@ -317,18 +322,22 @@ export class FrozenGraph {
   matches(region: FrozenRegion | null): boolean {
     if (this.disposed || !region || region.nodes.length !== this.region.nodes.length) return false;
     if (region.nodes.some((n, i) => n !== this.region.nodes[i])) return false;
-    const now = fingerprint(region.layers);
+    const now = weightFingerprint(region.layers);
     return now.length === this.weightIds.length && now.every((id, i) => id === this.weightIds[i]);
+  }
+
+  /** Whether `x` is a batch this graph was written for: float32, of the model's input shape. */
+  accepts(x: Tensor): boolean {
+    const expected = this.inputShape;
+    return x.dtype === "float32" && x.rank === expected.length &&
+      expected.every((d, i) => d === -1 || d === x.shape[i]);
   }
 
   /** The boundary tensors for a float32 batch `x` of the model's input shape, in `region.boundary` order. */
   run(x: Tensor): Tensor[] {
     if (this.disposed) throw new Error("FrozenGraph.run: the graph was disposed");
-    const expected = this.inputShape;
-    if (
-      x.dtype !== "float32" || x.rank !== expected.length ||
-      expected.some((d, i) => d !== -1 && d !== x.shape[i])
-    ) {
+    if (!this.accepts(x)) {
+      const expected = this.inputShape;
       throw new Error(
         `FrozenGraph.run: expected a float32 tensor of shape [${expected.map((d) => d === -1 ? "*" : d)}], ` +
           `got ${x.dtype} [${x.shape}]`,

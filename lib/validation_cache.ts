@@ -19,7 +19,7 @@
 import { tf } from "./tf.ts";
 import type { data, LayersModel, Logs, SymbolicTensor, Tensor } from "./tf.ts";
 import { InferenceModel } from "./classifier.ts";
-import { runFrom } from "./frozen_graph.ts";
+import { runFrom, weightFingerprint } from "./frozen_graph.ts";
 
 type Dataset = data.Dataset<any>;
 type LayerT = LayersModel["layers"][number];
@@ -108,9 +108,7 @@ export class CachedValidation {
   }
 
   private currentFingerprint(): unknown[] {
-    const dataIds = (layers: LayerT[]) =>
-      layers.flatMap((l) => l.weights.map((w) => (w as unknown as { read(): Tensor }).read().dataId));
-    const ids: unknown[] = dataIds(this.frozen);
+    const ids = weightFingerprint(this.frozen);
     // The compiled part is rebuilt (a new object) whenever its layers or weights change.
     if (this.base) ids.push(this.base.frozenPart());
     return ids;
