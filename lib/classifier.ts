@@ -1,102 +1,31 @@
 /**
- * The tutorial's cats-vs-dogs classifier around a pre-trained base, with Keras' training semantics:
+ * The tutorial's classifier around a pre-trained base, with Keras' training semantics, for any number of
+ * classes:
  *
  * `Input → data augmentation → preprocess_input → base (inference mode) → GlobalAveragePooling2D →
- * Dropout(0.2) → Dense(1)` (one logit), as one functional model.
+ * Dropout(0.2) → Dense(units)` as one functional model, where `units` is 1 for two classes (the
+ * tutorial's single logit: binary cross-entropy from logits, accuracy at logit 0) and `numClasses`
+ * otherwise (sparse categorical cross-entropy from logits, argmax accuracy). The compile helpers pick the
+ * loss from the output width, so a loaded model compiles the same way.
  *
- * Inference mode: the tutorial calls `base_model(x, training=False)` so the base's BatchNormalization
- * layers keep using (and never update) their ImageNet moving statistics, frozen or fine-tuned.
- * TensorFlow.js drops that call argument (tfjs issue 7250): `fit` runs every layer of the graph, nested
- * models included, with `training: true`, and its BatchNormalization then normalizes by batch statistics
- * and updates its moving mean/variance even when not trainable. {@link InferenceModel} is the base model
- * with its `call` pinned to `training: false`; it is a registered class, so the pinning survives
- * save/load. Gradients still flow through it to whatever weights are trainable.
+ * The base runs as an {@link InferenceModel} (`inference_model.ts`): the tutorial's
+ * `base_model(x, training=False)`, which TensorFlow.js cannot express in a functional graph.
  *
  * @module
  */
 import { tf } from "./tf.ts";
-import type { LayersModel, Optimizer, Sequential, SymbolicTensor, Tensor } from "./tf.ts";
+import type { LayersModel, Optimizer, Sequential, SymbolicTensor } from "./tf.ts";
 import { dataAugmentation } from "./augment.ts";
 import { accuracy, binaryCrossentropyFromLogits } from "./losses.ts";
 import { rmsprop } from "./optimizers.ts";
-import { dependsOnTrainableVariable, FrozenGraph, frozenRegion, runFrom } from "./frozen_graph.ts";
+import { inferenceMode, InferenceModel } from "./inference_model.ts";
+
+export { inferenceMode, InferenceModel };
 
 /** The tutorial's `base_learning_rate`. */
 export const BASE_LEARNING_RATE = 1e-4;
 /** The tutorial's `fine_tune_at`: base layers before this index stay frozen while fine-tuning. */
 export const FINE_TUNE_AT = 100;
-
-type Kwargs = Record<string, unknown>;
-
-/**
- * A functional model that always runs in inference mode (`training: false`), whatever its caller asks.
- *
- * Its frozen part — every layer computable without a trainable weight: the whole base while it is
- * frozen, the layers before `fineTuneAt` while fine-tuning — runs as one TensorFlow graph
- * ({@link FrozenGraph}: BatchNormalization folded into the convolutions, grappler-optimized, 4× faster
- * than op-by-op here); the rest runs eagerly from the graph's outputs, so gradients reach every trainable
- * weight. The graph is rebuilt when the frozen layers or their weights change, and skipped when the input
- * itself depends on a trainable variable. Gradients with respect to the model's *input* (e.g. saliency
- * maps) need `frozenGraph = false`.
- */
-export class InferenceModel extends tf.LayersModel {
-  static override className = "InferenceModel";
-  /** Run the frozen part as one TensorFlow graph (default true); false: op by op, as tfjs does. */
-  frozenGraph = true;
-  private compiled: FrozenGraph | null = null;
-
-  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
-    const args = { ...kwargs, training: false };
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    const graph = this.frozenGraph && !dependsOnTrainableVariable(x) ? this.frozenPart() : null;
-    // Inputs the graph was not written for (another dtype or image size) run op by op, as before.
-    if (!graph?.accepts(x)) return super.call(inputs, args);
-    return tf.tidy(() => {
-      const boundary = graph.run(x);
-      const feeds = new Map(graph.region.boundary.map((t, i) => [t.id, boundary[i]]));
-      feeds.set(this.inputs[0].id, x); // for layers outside the region that read the input directly
-      const outputs = runFrom(this, feeds, args, new Set(graph.region.nodes));
-      return outputs.length === 1 ? outputs[0] : outputs;
-    });
-  }
-
-  /**
-   * The compiled frozen part for the current trainable flags and weights, compiled now if needed; `null`
-   * when `frozenGraph` is off or nothing is frozen. Owned by this model: do not dispose it.
-   */
-  frozenPart(): FrozenGraph | null {
-    if (!this.frozenGraph) return null;
-    const region = frozenRegion(this);
-    if (this.compiled?.matches(region)) return this.compiled;
-    this.compiled?.dispose();
-    this.compiled = region ? FrozenGraph.compile(this, region) : null;
-    return this.compiled;
-  }
-
-  override dispose() {
-    this.compiled?.dispose();
-    this.compiled = null;
-    return super.dispose();
-  }
-}
-tf.serialization.registerClass(InferenceModel);
-
-/**
- * `base` as an {@link InferenceModel}: the same layers and weights (nothing is copied), the same name,
- * always called with `training: false` — the tutorial's `base_model(x, training=False)`.
- */
-export function inferenceMode(base: LayersModel): InferenceModel {
-  if (base instanceof InferenceModel) return base;
-  if (base.inputs.length !== 1 || base.outputs.length !== 1) {
-    throw new Error(
-      `inferenceMode: expected a base model with one input and one output, got ${base.inputs.length} and ` +
-        `${base.outputs.length}`,
-    );
-  }
-  const wrapped = new InferenceModel({ inputs: base.inputs, outputs: base.outputs, name: base.name });
-  wrapped.trainable = base.trainable;
-  return wrapped;
-}
 
 /** Options of {@link buildClassifier}. */
 export interface ClassifierOptions {

@@ -18,7 +18,7 @@
  */
 import { tf } from "./tf.ts";
 import type { data, LayersModel, Logs, SymbolicTensor, Tensor } from "./tf.ts";
-import { InferenceModel } from "./classifier.ts";
+import { InferenceModel } from "./inference_model.ts";
 import { runFrom, weightFingerprint } from "./frozen_graph.ts";
 
 type Dataset = data.Dataset<any>;

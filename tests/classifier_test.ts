@@ -8,14 +8,12 @@ import {
   compileForTransferLearning,
   countTrainableVariables,
   findBase,
-  inferenceMode,
-  InferenceModel,
   paramCounts,
   unfreezeForFineTuning,
 } from "../lib/classifier.ts";
 import { mobileNetV2 } from "../lib/mobilenet_v2.ts";
 import { printSummary } from "../lib/summary.ts";
-import { maxAbsDiff, tinyBase } from "./_tiny.ts";
+import { tinyBase } from "./_tiny.ts";
 
 Deno.test("the classifier has the tutorial's layers, a frozen base and 2 trainable variables (tiny base)", () => {
   const { model, base } = buildClassifier({ base: tinyBase(), seed: 1 });
@@ -59,23 +57,6 @@ Deno.test("fine-tuning unfreezes the base from fineTuneAt on (tiny base: 6 + 2 v
   assertEquals(countTrainableVariables(model), 2 + 2);
   assertThrows(() => unfreezeForFineTuning(base, 11), Error, "fineTuneAt must be an integer in [0, 10]");
   model.dispose();
-});
-
-Deno.test("InferenceModel runs BatchNormalization on moving statistics even when called with training: true", () => {
-  const raw = tinyBase();
-  const x = tf.randomUniform([4, 16, 16, 3], -1, 1, "float32", 3);
-  const plain = (t: boolean) => raw.apply(x, { training: t }) as Tensor;
-  const wrapped = inferenceMode(raw);
-  assert(wrapped instanceof InferenceModel && wrapped.name === raw.name);
-  assertEquals(wrapped.layers.length, raw.layers.length);
-  assert(wrapped.layers.every((l, i) => l === raw.layers[i]), "the wrapper shares the base's layers");
-  const inference = plain(false);
-  const pinned = wrapped.apply(x, { training: true }) as Tensor;
-  const training = plain(true);
-  assert(maxAbsDiff(inference.dataSync(), training.dataSync()) > 1e-2, "control: training mode differs");
-  assertEquals(maxAbsDiff(inference.dataSync(), pinned.dataSync()), 0);
-  tf.dispose([x, inference, training, pinned]);
-  raw.dispose();
 });
 
 Deno.test("preprocessing maps 0..255 to -1..1 inside the model", () => {
