@@ -1,0 +1,158 @@
+/**
+ * The one output path for everything `lib/` and the notebooks print.
+ *
+ * Why: the Deno Jupyter kernel queues outputs and files each one under the cell that is running when the
+ * message is *sent*, not when it was written. A burst of messages (a summary printed line by line, a
+ * progress line redrawn per batch) is still being sent when Run All has moved on, so its tail lands under
+ * later cells. A single message of the same text lands under its own cell, even for thousands of lines;
+ * a large `console.log` is split into several stream messages and can spill, a `display_data` message is
+ * not. So, inside the kernel:
+ * - {@link print} sends a printed block as ONE `display_data` message (`text/plain`);
+ * - {@link progressLine} is one display updated in place by `display_id`, at most every `intervalMs`
+ *   (default 500 ms), the final state always sent.
+ * Elsewhere (terminals, the CLI, pipes, tests) `print` is `console.log` and a progress line is redrawn with
+ * `\r` in a terminal, or printed once, finished, when stdout is not a terminal.
+ *
+ * @module
+ */
+
+/** The part of `Deno.jupyter` used here (a fake in tests). */
+export interface JupyterApi {
+  display(
+    obj: unknown,
+    options?: { raw?: boolean; update?: boolean; display_id?: string },
+  ): Promise<void> | void;
+}
+
+let override: JupyterApi | null | undefined;
+
+/** The Deno kernel's `Deno.jupyter` when running inside `deno jupyter`, else `undefined`. */
+export function jupyterApi(): JupyterApi | undefined {
+  if (override !== undefined) return override ?? undefined;
+  try {
+    // Reading `Deno.jupyter` throws outside the kernel (it is an unstable, kernel-only namespace).
+    const api = (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
+    return typeof api?.display === "function" ? api : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Routes output to `api` (a fake kernel in tests; `null` = not in a kernel) until the returned function is
+ * called, which restores detection.
+ */
+export function useJupyterApi(api: JupyterApi | null): () => void {
+  const previous = override;
+  override = api;
+  return () => {
+    override = previous;
+  };
+}
+
+/** Sends without awaiting; a failed send is reported once on stderr rather than as an unhandled rejection. */
+function send(api: JupyterApi, obj: unknown, options: Parameters<JupyterApi["display"]>[1]): void {
+  try {
+    const sent = api.display(obj, options);
+    if (sent instanceof Promise) sent.catch((e) => console.error(`output: could not send to Jupyter: ${e}`));
+  } catch (e) {
+    console.error(`output: could not send to Jupyter: ${e}`);
+  }
+}
+
+/** The text `console.log(...parts)` would print (strings as they are, other values inspected). */
+export function formatParts(parts: unknown[]): string {
+  return parts.map((p) => typeof p === "string" ? p : Deno.inspect(p, { colors: false, depth: 4 })).join(" ");
+}
+
+/**
+ * Prints a block of text (one or many lines): ONE message in the Jupyter kernel, `console.log` elsewhere.
+ * Build the whole block first and print it once; several short prints in a cell are fine, a print per line
+ * of a long listing is not.
+ */
+export function print(...parts: unknown[]): void {
+  const api = jupyterApi();
+  if (!api) {
+    console.log(...parts);
+    return;
+  }
+  send(api, { "text/plain": formatParts(parts) }, { raw: true });
+}
+
+/** A live status line, e.g. a progress bar. */
+export interface ProgressLine {
+  /** Shows `text` as the current state (throttled: intermediate states may be skipped). */
+  update(text: string): void;
+  /** Shows the final state (`text`, else the last update) — always sent; later calls are ignored. */
+  done(text?: string): void;
+}
+
+/** Options of {@link progressLine}. */
+export interface ProgressLineOptions {
+  /** Minimum time between two shown updates; default 500 ms in the kernel, 100 ms in a terminal. */
+  intervalMs?: number;
+  /** Where it goes; default detected (kernel, terminal, or final line only). */
+  mode?: "jupyter" | "terminal" | "final";
+  /** Terminal writer (tests); default stdout. */
+  write?: (s: string) => void;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+const encoder = new TextEncoder();
+
+function detectMode(): "jupyter" | "terminal" | "final" {
+  if (jupyterApi()) return "jupyter";
+  try {
+    return Deno.stdout.isTerminal() ? "terminal" : "final";
+  } catch {
+    return "final";
+  }
+}
+
+/**
+ * A status line updated in place: one display updated by `display_id` in the kernel (a couple of messages a
+ * second at most), `\r`-rewritten in a terminal, only the final text when piped.
+ */
+export function progressLine(options: ProgressLineOptions = {}): ProgressLine {
+  const mode = options.mode ?? detectMode();
+  const now = options.now ?? (() => performance.now());
+  const interval = options.intervalMs ?? (mode === "jupyter" ? 500 : 100);
+  const write = options.write ?? ((s: string) => Deno.stdout.writeSync(encoder.encode(s)));
+  const id = `progress-${crypto.randomUUID()}`;
+  let created = false;
+  let finished = false;
+  let last = "";
+  let lastShown = -Infinity;
+
+  const show = (text: string) => {
+    if (mode === "jupyter") {
+      const api = jupyterApi();
+      if (!api) return;
+      send(api, { "text/plain": text }, { raw: true, display_id: id, ...(created ? { update: true } : {}) });
+      created = true;
+    } else if (mode === "terminal") {
+      write(`\r${text}\x1b[K`);
+    }
+  };
+
+  return {
+    update(text: string) {
+      if (finished) return;
+      last = text;
+      if (mode === "final") return;
+      const t = now();
+      if (t - lastShown < interval) return;
+      lastShown = t;
+      show(text);
+    },
+    done(text?: string) {
+      if (finished) return;
+      finished = true;
+      const final = text ?? last;
+      if (mode === "jupyter") show(final);
+      else if (mode === "terminal") write(`\r${final}\x1b[K\n`);
+      else console.log(final);
+    },
+  };
+}
