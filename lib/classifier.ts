@@ -14,9 +14,9 @@
  * @module
  */
 import { tf } from "./tf.ts";
-import type { LayersModel, Optimizer, Sequential, SymbolicTensor } from "./tf.ts";
+import type { LayersModel, Optimizer, Sequential, SymbolicTensor, Tensor, Tensor2D } from "./tf.ts";
 import { dataAugmentation } from "./augment.ts";
-import { accuracy, binaryCrossentropyFromLogits } from "./losses.ts";
+import { lossAndMetricFor } from "./losses.ts";
 import { rmsprop } from "./optimizers.ts";
 import { inferenceMode, InferenceModel } from "./inference_model.ts";
 
@@ -31,6 +31,11 @@ export const FINE_TUNE_AT = 100;
 export interface ClassifierOptions {
   /** The feature extractor (e.g. `mobileNetV2({includeTop: false, …})`); it becomes an {@link InferenceModel}. */
   base: LayersModel;
+  /**
+   * Classes to tell apart (default 2, the tutorial's): 2 → one logit (> 0 means class 1), more → one
+   * logit per class. Usually `dataset.classNames.length`.
+   */
+  numClasses?: number;
   /** Default: the base's input shape without the batch, e.g. `[160, 160, 3]`. */
   inputShape?: number[];
   /** Default: the tutorial's {@link dataAugmentation}; `null` for none. */
@@ -50,11 +55,17 @@ export interface Classifier {
 }
 
 /**
- * Builds the tutorial's model: inputs 0..255 RGB, output one logit per image (> 0 means class 1).
- * The preprocessing is MobileNetV2's `preprocess_input` (`x / 127.5 − 1`) as a `Rescaling` layer.
+ * Builds the tutorial's model: inputs 0..255 RGB, output one logit per image (> 0 means class 1) for two
+ * classes, else one logit per class. The preprocessing is MobileNetV2's `preprocess_input`
+ * (`x / 127.5 − 1`) as a `Rescaling` layer.
  */
 export function buildClassifier(options: ClassifierOptions): Classifier {
-  const { base: rawBase, dropout = 0.2, freeze = true, seed } = options;
+  const { base: rawBase, dropout = 0.2, freeze = true, seed, numClasses = 2 } = options;
+  if (!Number.isInteger(numClasses) || numClasses < 2) {
+    throw new Error(
+      `buildClassifier: numClasses must be an integer ≥ 2 (the number of class folders), got ${numClasses}`,
+    );
+  }
   if (!rawBase || !(rawBase instanceof tf.LayersModel)) {
     throw new Error("buildClassifier: options.base must be a tf.LayersModel (e.g. from mobileNetV2())");
   }
@@ -85,7 +96,8 @@ export function buildClassifier(options: ClassifierOptions): Classifier {
   x = tf.layers.globalAveragePooling2d({ name: "global_average_pooling2d" }).apply(x) as SymbolicTensor;
   x = tf.layers.dropout({ rate: dropout, name: "dropout" }).apply(x) as SymbolicTensor;
   const kernelInitializer = seed === undefined ? undefined : tf.initializers.glorotUniform({ seed });
-  const outputs = tf.layers.dense({ units: 1, name: "dense", kernelInitializer }).apply(x) as SymbolicTensor;
+  const units = numClasses === 2 ? 1 : numClasses;
+  const outputs = tf.layers.dense({ units, name: "dense", kernelInitializer }).apply(x) as SymbolicTensor;
   return { model: tf.model({ inputs, outputs, name: "model" }), base };
 }
 
@@ -121,9 +133,46 @@ export function unfreezeForFineTuning(base: LayersModel, fineTuneAt = FINE_TUNE_
   base.layers.forEach((layer, i) => layer.trainable = i >= fineTuneAt);
 }
 
-/** Compiles with the tutorial's loss (cross-entropy from logits) and `accuracy` metric. */
+/** Logits per image of a classifier: 1 (two classes) or the number of classes. */
+export function headUnits(model: LayersModel): number {
+  const shape = model.outputs[0]?.shape;
+  const units = shape?.[shape.length - 1];
+  if (model.outputs.length !== 1 || shape.length !== 2 || typeof units !== "number") {
+    throw new Error(
+      `model "${model.name}" is not a classifier: expected one output of shape [batch, logits], got ` +
+        `${model.outputs.map((o) => `[${o.shape.map((d) => d ?? "null")}]`).join(", ")}`,
+    );
+  }
+  return units;
+}
+
+/** Classes a classifier tells apart: 2 for one logit, else one per logit. */
+export function numClassesOf(model: LayersModel): number {
+  const units = headUnits(model);
+  return units === 1 ? 2 : units;
+}
+
+/**
+ * Class probabilities `[b, numClasses]` from logits: `[1 − σ(z), σ(z)]` for one logit, softmax otherwise.
+ */
+export function classProbabilities(logits: Tensor): Tensor2D {
+  return tf.tidy(() => {
+    if (logits.rank !== 2) {
+      throw new Error(`classProbabilities: expected logits [batch, logits], got shape [${logits.shape}]`);
+    }
+    if (logits.shape[1] !== 1) return tf.softmax(logits) as Tensor2D;
+    const p = tf.sigmoid(logits);
+    return tf.concat([tf.sub(1, p), p], 1) as Tensor2D;
+  });
+}
+
+/**
+ * Compiles with the head's loss (cross-entropy from logits: binary for one logit, sparse categorical for
+ * more) and the `accuracy` metric.
+ */
 export function compileClassifier(model: LayersModel, optimizer: Optimizer): void {
-  model.compile({ optimizer, loss: binaryCrossentropyFromLogits, metrics: [accuracy] });
+  const { loss, metric } = lossAndMetricFor(headUnits(model));
+  model.compile({ optimizer, loss, metrics: [metric] });
 }
 
 /** The tutorial's first compile: Adam(`learningRate`, default 1e-4). */

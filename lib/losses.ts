@@ -1,14 +1,22 @@
 /**
- * The tutorial's loss and metric for a one-logit binary classifier: Keras'
- * `BinaryCrossentropy(from_logits=True)` and `accuracy` with the logit thresholded at 0.
+ * The classifier's losses and metrics, Keras' semantics on logits:
+ * - one logit (two classes, the tutorial): `BinaryCrossentropy(from_logits=True)` and `accuracy` with the
+ *   logit thresholded at 0;
+ * - `n ≥ 3` logits: `SparseCategoricalCrossentropy(from_logits=True)` and `accuracy` as the argmax's
+ *   match with the integer label (Keras' `sparse_categorical_accuracy`).
+ * Both accuracies are named `accuracy`, so `fit` reports `accuracy` / `val_accuracy` whatever the head.
  *
- * Labels may be int32 `[b]` (as `imageDatasetFromDirectory` yields them) or any shape with `b` elements;
- * they are reshaped to the logits' `[b, 1]`.
+ * Labels may be int32 `[b]` (as `imageDatasetFromDirectory` yields them) or any shape with `b` elements
+ * (`b` per logit for the binary head, one per row for the categorical head). Out-of-range labels are
+ * caught at the boundary (`fit` / `evaluate` in `train.ts`), not here: these run every step.
  *
  * @module
  */
 import { tf } from "./tf.ts";
 import type { Tensor } from "./tf.ts";
+
+/** A per-example loss or metric `(yTrue, logits) → [b]`, as `model.compile` takes them. */
+export type LossOrMetric = (yTrue: Tensor, logits: Tensor) => Tensor;
 
 function aligned(fn: string, yTrue: Tensor, logits: Tensor): Tensor {
   if (yTrue.size !== logits.size) {
@@ -44,4 +52,58 @@ export function accuracy(yTrue: Tensor, logits: Tensor): Tensor {
     const hit = tf.cast(tf.equal(tf.cast(tf.greater(logits, 0), "float32"), y), "float32");
     return hit.rank > 1 ? tf.mean(hit, -1) : hit;
   });
+}
+
+/** Integer labels `[b]` for `[b, n]` logits. */
+function sparseLabels(fn: string, yTrue: Tensor, logits: Tensor): Tensor {
+  if (logits.rank !== 2 || yTrue.size !== logits.shape[0]) {
+    throw new Error(
+      `${fn}: labels of shape [${yTrue.shape}] do not match logits of shape [${logits.shape}] ` +
+        `(expected one integer class index per row of [batch, classes] logits)`,
+    );
+  }
+  const y = yTrue.reshape([logits.shape[0]]);
+  return y.dtype === "int32" ? y : tf.cast(y, "int32");
+}
+
+/**
+ * Per-example sparse categorical cross-entropy from logits `z` `[b, n]` and class indices `[b]`:
+ * `logsumexp(z) − z[y]` (TensorFlow's `sparse_softmax_cross_entropy_with_logits`, stable for large logits).
+ */
+export function sparseCategoricalCrossentropyFromLogits(yTrue: Tensor, logits: Tensor): Tensor {
+  return tf.tidy(() => {
+    const y = sparseLabels("sparseCategoricalCrossentropyFromLogits", yTrue, logits);
+    const z = logits.dtype === "float32" ? logits : tf.cast(logits, "float32");
+    const picked = tf.sum(tf.mul(z, tf.oneHot(y, z.shape[1]!)), -1);
+    return tf.sub(tf.logSumExp(z, -1), picked);
+  });
+}
+
+/**
+ * Per-example accuracy `[b]` (1 or 0) of `[b, n]` logits against class indices: the argmax is the
+ * prediction (ties: the first index, as Keras' `sparse_categorical_accuracy`).
+ */
+function sparseCategoricalAccuracy(yTrue: Tensor, logits: Tensor): Tensor {
+  return tf.tidy(() => {
+    const y = sparseLabels("sparseCategoricalAccuracy", yTrue, logits);
+    return tf.cast(tf.equal(tf.argMax(logits, -1), y), "float32");
+  });
+}
+/** {@link sparseCategoricalAccuracy} named `accuracy`, for Keras' history keys. */
+export const categoricalAccuracy: LossOrMetric = Object.defineProperty(
+  sparseCategoricalAccuracy,
+  "name",
+  { value: "accuracy" },
+);
+
+/** The loss and the `accuracy` metric for a head of `units` logits (1: binary; ≥ 3: sparse categorical). */
+export function lossAndMetricFor(units: number): { loss: LossOrMetric; metric: LossOrMetric } {
+  if (units === 1) return { loss: binaryCrossentropyFromLogits, metric: accuracy };
+  if (Number.isInteger(units) && units >= 3) {
+    return { loss: sparseCategoricalCrossentropyFromLogits, metric: categoricalAccuracy };
+  }
+  throw new Error(
+    `lossAndMetricFor: expected a head of 1 logit (two classes) or at least 3 logits (one per class), ` +
+      `got ${units}`,
+  );
 }

@@ -107,3 +107,32 @@ export function tinySet(n: number, size = 16, batchSize = 16, seed = 0): TinySet
   }) as data.Dataset<TensorContainer>;
   return { images, labels, dataset, dispose: () => tf.dispose([images, labels]) };
 }
+
+/** Base colours of {@link tinyClassSet}'s classes (RGB, before noise). */
+export const CLASS_COLOURS: [number, number, number][] = [
+  [170, 40, 40], // red
+  [40, 160, 50], // green
+  [40, 60, 170], // blue
+  [170, 160, 30], // yellow
+  [150, 40, 160], // magenta
+  [30, 150, 150], // cyan
+];
+
+/** Generated images of `numClasses` (≤ 6) colour classes with uniform noise; labels `i mod numClasses`. */
+export function tinyClassSet(n: number, numClasses: number, size = 16, batchSize = 16, seed = 0): TinySet {
+  if (numClasses > CLASS_COLOURS.length) {
+    throw new Error(`tinyClassSet: at most ${CLASS_COLOURS.length} classes`);
+  }
+  const [images, labels] = tf.tidy(() => {
+    const ids = Array.from({ length: n }, (_, i) => (i * 7 + seed) % numClasses);
+    const labels = tf.tensor1d(ids, "int32");
+    const colours = tf.tensor2d(ids.map((c) => CLASS_COLOURS[c])).reshape([n, 1, 1, 3]);
+    const noise = tf.randomUniform([n, size, size, 3], -40, 40, "float32", seed + 1);
+    return [tf.clipByValue(tf.add(colours, noise), 0, 255) as Tensor4D, labels as Tensor1D];
+  });
+  const dataset = tf.data.array(Array.from({ length: n }, (_, i) => i)).batch(batchSize).map((idx) => {
+    const i = (idx as Tensor).cast("int32");
+    return { xs: tf.gather(images, i), ys: tf.gather(labels, i) };
+  }) as data.Dataset<TensorContainer>;
+  return { images, labels, dataset, dispose: () => tf.dispose([images, labels]) };
+}

@@ -3,11 +3,14 @@ import { tf } from "../lib/tf.ts";
 import type { LayersModel, Tensor } from "../lib/tf.ts";
 import {
   buildClassifier,
+  classProbabilities,
   compileClassifier,
   compileForFineTuning,
   compileForTransferLearning,
   countTrainableVariables,
   findBase,
+  headUnits,
+  numClassesOf,
   paramCounts,
   unfreezeForFineTuning,
 } from "../lib/classifier.ts";
@@ -111,4 +114,40 @@ Deno.test("MobileNetV2 alpha 1.0 at 160: the tutorial's 2,259,265 parameters, 1,
   assertEquals(base.layers[100].name, "block_11_expand_relu");
   assertEquals(model.trainableWeights[0].originalName, "block_11_depthwise/depthwise_kernel");
   model.dispose();
+});
+
+Deno.test("numClasses: 2 → one logit and binary cross-entropy; 5 → five logits and sparse categorical", () => {
+  const two = buildClassifier({ base: tinyBase(), numClasses: 2 }).model;
+  const five = buildClassifier({ base: tinyBase(), numClasses: 5 }).model;
+  assertEquals(two.outputs[0].shape, [null, 1]);
+  assertEquals(five.outputs[0].shape, [null, 5]);
+  assertEquals([headUnits(two), numClassesOf(two), headUnits(five), numClassesOf(five)], [1, 2, 5, 5]);
+  compileForTransferLearning(two);
+  compileForTransferLearning(five);
+  const lossName = (m: LayersModel) =>
+    (m as unknown as { lossFunctions: { name: string }[] }).lossFunctions[0].name;
+  assertEquals(lossName(two), "binaryCrossentropyFromLogits");
+  assertEquals(lossName(five), "sparseCategoricalCrossentropyFromLogits");
+  assertEquals(five.metricsNames, ["loss", "accuracy"]);
+  assertThrows(
+    () => buildClassifier({ base: tinyBase(), numClasses: 1 }),
+    Error,
+    "numClasses must be an integer ≥ 2",
+  );
+  two.dispose();
+  five.dispose();
+});
+
+Deno.test("classProbabilities: [1 − σ, σ] for one logit, softmax for more; rows sum to 1", () => {
+  const before = tf.memory().numTensors;
+  const z1 = tf.tensor2d([[0], [2]]);
+  const p1 = classProbabilities(z1);
+  const s = 1 / (1 + Math.exp(-2));
+  Array.from(p1.dataSync()).forEach((v, i) => assertAlmostEquals(v, [0.5, 0.5, 1 - s, s][i], 1e-6));
+  const z3 = tf.tensor2d([[1, 2, 3]]);
+  const p3 = classProbabilities(z3);
+  const e = [1, 2, 3].map(Math.exp), sum = e.reduce((a, b) => a + b);
+  Array.from(p3.dataSync()).forEach((v, i) => assertAlmostEquals(v, e[i] / sum, 1e-6));
+  tf.dispose([z1, p1, z3, p3]);
+  assertEquals(tf.memory().numTensors, before);
 });

@@ -18,7 +18,7 @@ import { loadModel, saveModel } from "../lib/model_io.ts";
 import { getFile } from "../lib/get_file.ts";
 import { imageDatasetFromDirectory } from "../lib/data.ts";
 import { mobileNetV2 } from "../lib/mobilenet_v2.ts";
-import { maxAbsDiff, movingStats, tinyBase, tinySet, weightsOf } from "./_tiny.ts";
+import { maxAbsDiff, movingStats, tinyBase, tinyClassSet, tinySet, weightsOf } from "./_tiny.ts";
 import { haveShared, SHARED_WEIGHTS_035, SHARED_ZIP } from "./_shared.ts";
 
 function maxStatsChange(before: Float32Array[], after: Float32Array[]): number {
@@ -249,4 +249,41 @@ Deno.test("[integration, slow: ~1–2 min] ../shared data, alpha 0.35 ImageNet w
   );
   assertEquals(maxStatsChange(stats0, movingStats(base)), 0, "ImageNet BN statistics untouched");
   model.dispose();
+});
+
+Deno.test("four classes: frozen then fine-tuned, the tiny base learns the colour set (> 90 %); cached validation agrees", async () => {
+  const before = tf.memory().numTensors;
+  const train = tinyClassSet(128, 4, 16, 16, 0), val = tinyClassSet(48, 4, 16, 16, 5);
+  const { model, base } = buildClassifier({ base: tinyBase(), numClasses: 4, seed: 2 });
+  assertEquals(model.outputs[0].shape, [null, 4]);
+  const adam = tf.train.adam(0.05), rmsprop = tf.train.rmsprop(1e-3);
+  compileClassifier(model, adam);
+  const frozen = await fit(model, train.dataset, { epochs: 6, validationData: val.dataset, verbose: 0 });
+  assertEquals(Object.keys(frozen.history).sort(), ["accuracy", "loss", "val_accuracy", "val_loss"]);
+  assert(frozen.history.loss.every((l) => l > 0), `cross-entropy stays positive: ${frozen.history.loss}`);
+  const valAcc = frozen.history.val_accuracy.at(-1)!;
+  assert(valAcc > 0.9, `validation accuracy ${valAcc} (curve ${frozen.history.val_accuracy})`);
+  let [loss, acc] = await evaluate(model, val.dataset);
+  assertAlmostEquals(loss, frozen.history.val_loss.at(-1)!, 1e-5);
+  assertAlmostEquals(acc, valAcc, 1e-6);
+
+  unfreezeForFineTuning(base, 4);
+  compileClassifier(model, rmsprop);
+  const fine = await fit(model, train.dataset, {
+    epochs: 8,
+    initialEpoch: 6,
+    validationData: val.dataset,
+    verbose: 0,
+  });
+  [loss, acc] = await evaluate(model, val.dataset);
+  // The fine-tuning epochs validated from the base's cached frozen part: the same numbers as evaluate.
+  assertAlmostEquals(loss, fine.history.val_loss.at(-1)!, 1e-4);
+  assertAlmostEquals(acc, fine.history.val_accuracy.at(-1)!, 1e-6);
+  assert(acc > 0.9, `fine-tuned accuracy ${acc}`);
+  model.dispose();
+  adam.dispose();
+  rmsprop.dispose();
+  train.dispose();
+  val.dispose();
+  assertEquals(tf.memory().numTensors, before, "no tensor leaks");
 });
