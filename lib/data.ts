@@ -16,7 +16,6 @@
  * @module
  */
 import fs from "node:fs";
-import path from "node:path";
 import { tf } from "./tf.ts";
 import type { Tensor } from "./tf.ts";
 import {
@@ -26,6 +25,7 @@ import {
   type Interpolation,
   loadImage,
 } from "./image_decode.ts";
+import { isDirectory, listClassFiles } from "./image_files.ts";
 
 /** `tf.data.AUTOTUNE` for {@link ImageDataset.prefetch}: a small fixed buffer here. */
 export const AUTOTUNE = -1;
@@ -88,25 +88,48 @@ export interface CacheInfo {
   budgetBytes: number;
 }
 
+/** @internal What an {@link ImageSource} reads and how it decodes. */
+export interface SourceOptions {
+  files: string[];
+  labels: Int32Array | null;
+  classNames: string[];
+  labelMode: LabelMode;
+  imageSize: [number, number];
+  colorMode: ColorMode;
+  interpolation: Interpolation;
+  cropToAspectRatio: boolean;
+  onError: "raise" | "skip";
+  cacheMode: CacheMode;
+}
+
 /** @internal State shared by a dataset and everything derived from it (`take`, `skip`, splits): files and cache. */
 export class ImageSource {
   readonly cache = new Map<number, Float32Array | Uint8ClampedArray>();
   readonly skipped = new Map<number, string>();
   readonly pixelsPerImage: number;
+  readonly files: string[];
+  readonly labels: Int32Array | null;
+  readonly classNames: string[];
+  readonly labelMode: LabelMode;
+  readonly imageSize: [number, number];
+  readonly colorMode: ColorMode;
+  readonly interpolation: Interpolation;
+  readonly cropToAspectRatio: boolean;
+  readonly onError: "raise" | "skip";
+  readonly cacheMode: CacheMode;
 
-  constructor(
-    readonly files: string[],
-    readonly labels: Int32Array | null,
-    readonly classNames: string[],
-    readonly labelMode: LabelMode,
-    readonly imageSize: [number, number],
-    readonly colorMode: ColorMode,
-    readonly interpolation: Interpolation,
-    readonly cropToAspectRatio: boolean,
-    readonly onError: "raise" | "skip",
-    readonly cacheMode: CacheMode,
-  ) {
-    this.pixelsPerImage = imageSize[0] * imageSize[1] * channelsOf(colorMode);
+  constructor(o: SourceOptions) {
+    this.files = o.files;
+    this.labels = o.labels;
+    this.classNames = o.classNames;
+    this.labelMode = o.labelMode;
+    this.imageSize = o.imageSize;
+    this.colorMode = o.colorMode;
+    this.interpolation = o.interpolation;
+    this.cropToAspectRatio = o.cropToAspectRatio;
+    this.onError = o.onError;
+    this.cacheMode = o.cacheMode;
+    this.pixelsPerImage = o.imageSize[0] * o.imageSize[1] * channelsOf(o.colorMode);
   }
 
   /** The bytes of the files of `indices` that still need decoding. */
@@ -200,27 +223,49 @@ export class ImageSource {
 /** Which files, grouped in elements, one epoch yields. */
 type Plan = (epoch: number) => number[][];
 
+/** @internal How an {@link ImageDataset} yields its source's files. */
+export interface DatasetParts {
+  source: ImageSource;
+  /** The elements of each epoch. */
+  plan: Plan;
+  /** Elements per epoch. */
+  size: number;
+  batchSize: number | null;
+  /** Reshuffled every epoch. */
+  shuffled: boolean;
+  seed: number;
+  /** The files in their seeded order, when the plan is not derived by `take`/`skip`. */
+  items?: number[];
+  /** Elements prepared ahead. */
+  prefetchSize?: number;
+}
+
 /**
  * A batched image dataset: a tfjs-data `Dataset` that knows its `classNames` and `cardinality()`, whose
  * `take`, `skip` and `prefetch` keep them. Each iteration is one epoch, reshuffled when shuffling is on.
  */
 export class ImageDataset extends tf.data.Dataset<ImageBatch> {
   override readonly size: number;
+  /** @internal */ readonly source: ImageSource;
+  readonly batchSize: number | null;
+  readonly shuffled: boolean;
+  readonly seed: number;
+  private readonly plan: Plan;
+  private readonly items?: number[];
+  private readonly prefetchSize: number;
   private epochs = 0;
 
   /** @internal Built by {@link imageDatasetFromDirectory}, {@link splitValidationTest} and the methods. */
-  constructor(
-    /** @internal */ readonly source: ImageSource,
-    private readonly plan: Plan,
-    size: number,
-    readonly batchSize: number | null,
-    readonly shuffled: boolean,
-    readonly seed: number,
-    private readonly items?: number[],
-    private readonly prefetchSize = 0,
-  ) {
+  constructor(parts: DatasetParts) {
     super();
-    this.size = size;
+    this.source = parts.source;
+    this.plan = parts.plan;
+    this.size = parts.size;
+    this.batchSize = parts.batchSize;
+    this.shuffled = parts.shuffled;
+    this.seed = parts.seed;
+    this.items = parts.items;
+    this.prefetchSize = parts.prefetchSize ?? 0;
   }
 
   /** Class names, label `i` being `classNames[i]`. */
@@ -262,16 +307,16 @@ export class ImageDataset extends tf.data.Dataset<ImageBatch> {
   }
 
   private derive(plan: Plan, size: number, prefetchSize = this.prefetchSize): ImageDataset {
-    return new ImageDataset(
-      this.source,
+    return new ImageDataset({
+      source: this.source,
       plan,
       size,
-      this.batchSize,
-      this.shuffled,
-      this.seed,
-      plan === this.plan ? this.items : undefined,
+      batchSize: this.batchSize,
+      shuffled: this.shuffled,
+      seed: this.seed,
+      items: plan === this.plan ? this.items : undefined,
       prefetchSize,
-    );
+    });
   }
 
   /** The first `count` elements of every epoch (all of them when `count < 0`), as `tf.data`'s `take`. */
@@ -361,40 +406,6 @@ function epochPlan(
   return (epoch) => chunk(shuffle ? shuffled(items, random(seed, stream, epoch)) : items, batchSize);
 }
 
-function isDirectory(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** Keras' `index_subdirectory`: image files under `dir`, folders in sorted path order, files sorted. */
-function listImages(dir: string, followLinks: boolean): string[] {
-  const folders: Array<{ root: string; files: string[] }> = [];
-  const walk = (root: string) => {
-    const files: string[] = [];
-    for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
-      const full = path.join(root, entry.name);
-      const isDir = entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(full));
-      if (isDir) {
-        if (!entry.isSymbolicLink() || followLinks) walk(full);
-      } else if (ALLOWED_FORMATS.some((ext) => entry.name.toLowerCase().endsWith(ext))) {
-        files.push(entry.name);
-      }
-    }
-    folders.push({ root, files: files.sort(compare) });
-  };
-  walk(dir);
-  folders.sort((a, b) => compare(a.root, b.root));
-  return folders.flatMap(({ root, files }) => files.map((f) => path.join(root, f)));
-}
-
-/** Code-point order, as Python's `sorted`. */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function checkOptions(dir: string, o: ImageDatasetOptions) {
   const fail = (message: string) => {
     throw new Error(`imageDatasetFromDirectory(${JSON.stringify(dir)}): ${message}`);
@@ -447,6 +458,74 @@ function formatMB(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
+/** The options of {@link imageDatasetFromDirectory} with their defaults filled in. */
+interface Resolved {
+  labelMode: LabelMode;
+  verbose: boolean;
+  shuffle: boolean;
+  seed: number;
+  batchSize: number | null;
+  imageSize: [number, number];
+}
+
+function resolveOptions(options: ImageDatasetOptions): Resolved {
+  return {
+    labelMode: options.labelMode === undefined ? "int" : options.labelMode,
+    verbose: options.verbose ?? true,
+    shuffle: options.shuffle ?? true,
+    seed: options.seed ?? Math.floor(Math.random() * 1e6),
+    batchSize: options.batchSize === undefined ? 32 : options.batchSize,
+    imageSize: typeof options.imageSize === "number"
+      ? [options.imageSize, options.imageSize]
+      : options.imageSize ?? [256, 256],
+  };
+}
+
+/** Keras' `validation_split`: the last `split` of the (shuffled) files are the validation subset. */
+export function splitSubsets(order: number[], split: number): { training: number[]; validation: number[] } {
+  const numVal = Math.floor(split * order.length);
+  return {
+    training: order.slice(0, order.length - numVal),
+    validation: numVal === 0 ? [] : order.slice(order.length - numVal),
+  };
+}
+
+/** How {@link buildDataset} batches and orders its files. */
+interface BuildOptions {
+  batchSize: number | null;
+  /** Reshuffle every epoch. */
+  shuffle: boolean;
+  seed: number;
+  /** The random stream of the per-epoch reshuffle (distinct for each part of a split). */
+  stream: number;
+}
+
+/** A dataset yielding the files `items` of `source` (in this order, or reshuffled every epoch). */
+function buildDataset(source: ImageSource, items: number[], o: BuildOptions): ImageDataset {
+  return new ImageDataset({
+    source,
+    plan: epochPlan(items, o.batchSize, o.shuffle, o.seed, o.stream),
+    size: o.batchSize === null ? items.length : Math.ceil(items.length / o.batchSize),
+    batchSize: o.batchSize,
+    shuffled: o.shuffle,
+    seed: o.seed,
+    items,
+  });
+}
+
+function checkDirectory(dir: string) {
+  if (!fs.existsSync(dir)) throw new Error(`imageDatasetFromDirectory: directory ${dir} does not exist`);
+  if (!isDirectory(dir)) throw new Error(`imageDatasetFromDirectory: ${dir} is not a directory`);
+}
+
+function describeCache(source: ImageSource): string {
+  const info = source.cacheInfo();
+  return `Decoded images are kept in memory (cache: "${info.mode}"): up to ${
+    formatMB(info.budgetBytes)
+  } for ` +
+    `${source.files.length} images of ${source.imageSize.join("×")}×${channelsOf(source.colorMode)}.`;
+}
+
 /**
  * Builds a dataset from `dir/<class>/**` image files, like Keras' `image_dataset_from_directory`.
  * With `subset: "both"` it returns `[training, validation]` (validation unshuffled, as in Keras).
@@ -462,48 +541,21 @@ export async function imageDatasetFromDirectory(
   options: ImageDatasetOptions = {},
 ): Promise<ImageDataset | [ImageDataset, ImageDataset]> {
   checkOptions(dir, options);
-  if (!fs.existsSync(dir)) throw new Error(`imageDatasetFromDirectory: directory ${dir} does not exist`);
-  if (!isDirectory(dir)) throw new Error(`imageDatasetFromDirectory: ${dir} is not a directory`);
-  const labelMode = options.labelMode === undefined ? "int" : options.labelMode;
-  const verbose = options.verbose ?? true;
-  const shuffle = options.shuffle ?? true;
-  const seed = options.seed ?? Math.floor(Math.random() * 1e6);
-  const batchSize = options.batchSize === undefined ? 32 : options.batchSize;
-  const imageSize: [number, number] = typeof options.imageSize === "number"
-    ? [options.imageSize, options.imageSize]
-    : options.imageSize ?? [256, 256];
-
-  const subdirs = fs.readdirSync(dir).filter((d) => !d.startsWith(".") && isDirectory(path.join(dir, d)))
-    .sort(compare);
-  let classNames: string[] = [];
-  let files: string[];
-  let labels: Int32Array | null = null;
-  if (labelMode !== null) {
-    if (options.classNames !== undefined) {
-      const unknown = options.classNames.filter((c) => !subdirs.includes(c));
-      if (unknown.length > 0 || new Set(options.classNames).size !== options.classNames.length) {
-        throw new Error(
-          `imageDatasetFromDirectory: classNames ${JSON.stringify(options.classNames)} must be distinct ` +
-            `sub-folders of ${dir}; found ${JSON.stringify(subdirs)}`,
-        );
-      }
-    }
-    classNames = options.classNames ?? subdirs;
-    if (classNames.length === 0) {
-      throw new Error(
-        `imageDatasetFromDirectory: ${dir} has no class sub-folders; expected one folder of images per ` +
-          `class (e.g. ${path.join(dir, "cats")}, ${path.join(dir, "dogs")})`,
-      );
-    }
-    const perClass = classNames.map((c) => listImages(path.join(dir, c), options.followLinks ?? false));
-    files = perClass.flat();
-    labels = Int32Array.from(perClass.flatMap((f, k) => f.map(() => k)));
-    if (verbose) console.log(`Found ${files.length} files belonging to ${classNames.length} classes.`);
-  } else {
-    files = listImages(dir, options.followLinks ?? false);
-    if (verbose) console.log(`Found ${files.length} files.`);
+  checkDirectory(dir);
+  const o = resolveOptions(options);
+  const { files, labels, classNames } = listClassFiles(dir, {
+    labelled: o.labelMode !== null,
+    classNames: options.classNames,
+    followLinks: options.followLinks,
+  });
+  if (o.verbose) {
+    console.log(
+      o.labelMode === null
+        ? `Found ${files.length} files.`
+        : `Found ${files.length} files belonging to ${classNames.length} classes.`,
+    );
   }
-  if (labelMode === "binary" && classNames.length !== 2) {
+  if (o.labelMode === "binary" && classNames.length !== 2) {
     throw new Error(
       `imageDatasetFromDirectory: labelMode "binary" needs exactly 2 classes, found ${
         JSON.stringify(classNames)
@@ -513,62 +565,46 @@ export async function imageDatasetFromDirectory(
   if (files.length === 0) {
     throw new Error(`No images found in directory ${dir}. Allowed formats: ${ALLOWED_FORMATS.join(", ")}`);
   }
-
-  let order = files.map((_, i) => i);
-  if (shuffle) order = shuffled(order, random(seed, STREAM_FILES, 0));
-
-  const source = new ImageSource(
+  const order = files.map((_, i) => i);
+  const shuffledOrder = o.shuffle ? shuffled(order, random(o.seed, STREAM_FILES, 0)) : order;
+  const source = new ImageSource({
     files,
     labels,
     classNames,
-    labelMode,
-    imageSize,
-    options.colorMode ?? "rgb",
-    options.interpolation ?? "bilinear",
-    options.cropToAspectRatio ?? false,
-    options.onError ?? "raise",
-    options.cache ?? "float32",
-  );
-  const make = (items: number[], shuffleEpochs: boolean, what: string) => {
+    labelMode: o.labelMode,
+    imageSize: o.imageSize,
+    colorMode: options.colorMode ?? "rgb",
+    interpolation: options.interpolation ?? "bilinear",
+    cropToAspectRatio: options.cropToAspectRatio ?? false,
+    onError: options.onError ?? "raise",
+    cacheMode: options.cache ?? "float32",
+  });
+  if (o.verbose && source.cacheMode !== false) console.log(describeCache(source));
+  const make = (items: number[], shuffle: boolean, what: string) => {
     if (items.length === 0) {
       throw new Error(
         `No ${what} images in directory ${dir} (${files.length} files, validationSplit too small?)`,
       );
     }
-    const size = batchSize === null ? items.length : Math.ceil(items.length / batchSize);
-    return new ImageDataset(
-      source,
-      epochPlan(items, batchSize, shuffleEpochs, seed, STREAM_EPOCHS),
-      size,
-      batchSize,
-      shuffleEpochs,
-      seed,
-      items,
-    );
+    return buildDataset(source, items, {
+      batchSize: o.batchSize,
+      shuffle,
+      seed: o.seed,
+      stream: STREAM_EPOCHS,
+    });
   };
-
-  if (verbose && source.cacheMode !== false) {
-    const info = source.cacheInfo();
-    console.log(
-      `Decoded images are kept in memory (cache: "${info.mode}"): up to ${formatMB(info.budgetBytes)} for ` +
-        `${files.length} images of ${imageSize.join("×")}×${channelsOf(source.colorMode)}.`,
-    );
-  }
-
   const split = options.validationSplit;
-  if (split === undefined) return make(order, shuffle, "");
-  const numVal = Math.floor(split * order.length);
-  const training = order.slice(0, order.length - numVal);
-  const validation = numVal === 0 ? [] : order.slice(order.length - numVal);
-  if (options.subset === "training" || options.subset === "both") {
-    if (verbose) console.log(`Using ${training.length} files for training.`);
+  if (split === undefined) return make(shuffledOrder, o.shuffle, "");
+  const { training, validation } = splitSubsets(shuffledOrder, split);
+  if (o.verbose && options.subset !== "validation") {
+    console.log(`Using ${training.length} files for training.`);
   }
-  if (options.subset === "validation" || options.subset === "both") {
-    if (verbose) console.log(`Using ${validation.length} files for validation.`);
+  if (o.verbose && options.subset !== "training") {
+    console.log(`Using ${validation.length} files for validation.`);
   }
-  if (options.subset === "training") return make(training, shuffle, "training");
-  if (options.subset === "validation") return make(validation, shuffle, "validation");
-  return [make(training, shuffle, "training"), make(validation, false, "validation")];
+  if (options.subset === "training") return make(training, o.shuffle, "training");
+  if (options.subset === "validation") return make(validation, o.shuffle, "validation");
+  return [make(training, o.shuffle, "training"), make(validation, false, "validation")];
 }
 
 /**
@@ -593,18 +629,13 @@ export function splitValidationTest(
       `splitValidationTest: ${dataset.cardinality()} batches × testFraction ${testFraction} leaves an empty part`,
     );
   }
-  const part = (items: number[], stream: number) => {
-    const size = dataset.batchSize === null ? items.length : Math.ceil(items.length / dataset.batchSize);
-    return new ImageDataset(
-      dataset.source,
-      epochPlan(items, dataset.batchSize, dataset.shuffled, dataset.seed, stream),
-      size,
-      dataset.batchSize,
-      dataset.shuffled,
-      dataset.seed,
-      items,
-    );
-  };
+  const part = (items: number[], stream: number) =>
+    buildDataset(dataset.source, items, {
+      batchSize: dataset.batchSize,
+      shuffle: dataset.shuffled,
+      seed: dataset.seed,
+      stream,
+    });
   return {
     test: part(groups.slice(0, testBatches).flat(), 2),
     validation: part(groups.slice(testBatches).flat(), 3),

@@ -1,0 +1,139 @@
+/**
+ * Which image files a dataset folder holds, in Keras' order: the listing step of
+ * `imageDatasetFromDirectory` (Keras' `index_directory` / `index_subdirectory`), kept apart from decoding and
+ * batching so that it can be tested, sharded and reused (e.g. by prediction over a folder) on its own.
+ *
+ * With `followLinks`, each real folder is listed once: a symbolic link back to a parent (a loop) or a second
+ * link to an already listed folder would otherwise list the same images again and again (Python's `os.walk`
+ * repeats them until the path grows too long); the repeats are skipped and reported in
+ * {@link ClassFiles.repeatedFolders}.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { ALLOWED_FORMATS } from "./image_decode.ts";
+
+/** `true` when `p` is a directory (following links); `false` when it is not or cannot be read. */
+export function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Code-point order, as Python's `sorted`. */
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/** Images under one folder, and the linked folders left out because their real folder was already listed. */
+export interface FolderListing {
+  files: string[];
+  repeatedFolders: string[];
+}
+
+/**
+ * Keras' `index_subdirectory`: image files under `dir`, folders in sorted path order, files sorted.
+ * `seen` holds the real paths of folders already listed (shared by the calls of one listing).
+ */
+export function listImages(dir: string, followLinks: boolean, seen = new Set<string>()): FolderListing {
+  const folders: Array<{ root: string; files: string[] }> = [];
+  const repeatedFolders: string[] = [];
+  const walk = (root: string) => {
+    const real = realPath(root);
+    if (seen.has(real)) {
+      repeatedFolders.push(root);
+      return;
+    }
+    seen.add(real);
+    const files: string[] = [];
+    for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
+      const full = path.join(root, entry.name);
+      const isDir = entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(full));
+      if (isDir) {
+        if (!entry.isSymbolicLink() || followLinks) walk(full);
+      } else if (ALLOWED_FORMATS.some((ext) => entry.name.toLowerCase().endsWith(ext))) {
+        files.push(entry.name);
+      }
+    }
+    folders.push({ root, files: files.sort(compare) });
+  };
+  walk(dir);
+  folders.sort((a, b) => compare(a.root, b.root));
+  return {
+    files: folders.flatMap(({ root, files }) => files.map((f) => path.join(root, f))),
+    repeatedFolders,
+  };
+}
+
+/** What {@link listClassFiles} found. */
+export interface ClassFiles {
+  /** Class names, label `k` being `classNames[k]` (empty without labels). */
+  classNames: string[];
+  /** Image files, class by class, each class in Keras' order. */
+  files: string[];
+  /** Label of each file, or `null` without labels. */
+  labels: Int32Array | null;
+  /** Linked folders skipped with `followLinks` because their real folder was already listed. */
+  repeatedFolders: string[];
+}
+
+/** How {@link listClassFiles} reads a folder. */
+export interface ListOptions {
+  /** `false`: the images anywhere under `dir`, no labels. */
+  labelled: boolean;
+  /** Sub-folders to use, in this order; default: all, sorted. */
+  classNames?: string[];
+  followLinks?: boolean;
+}
+
+/** The class sub-folders of `dir` (not hidden), sorted. */
+export function classFolders(dir: string): string[] {
+  return fs.readdirSync(dir).filter((d) => !d.startsWith(".") && isDirectory(path.join(dir, d))).sort(
+    compare,
+  );
+}
+
+/** Keras' `index_directory`: the images of `dir/<class>/**` with their labels (or of `dir/**` unlabelled). */
+export function listClassFiles(dir: string, options: ListOptions): ClassFiles {
+  const followLinks = options.followLinks ?? false;
+  if (!options.labelled) {
+    const { files, repeatedFolders } = listImages(dir, followLinks);
+    return { classNames: [], files, labels: null, repeatedFolders };
+  }
+  const subdirs = classFolders(dir);
+  const given = options.classNames;
+  if (given !== undefined) {
+    const unknown = given.filter((c) => !subdirs.includes(c));
+    if (unknown.length > 0 || new Set(given).size !== given.length) {
+      throw new Error(
+        `imageDatasetFromDirectory: classNames ${JSON.stringify(given)} must be distinct ` +
+          `sub-folders of ${dir}; found ${JSON.stringify(subdirs)}`,
+      );
+    }
+  }
+  const classNames = given ?? subdirs;
+  if (classNames.length === 0) {
+    throw new Error(
+      `imageDatasetFromDirectory: ${dir} has no class sub-folders; expected one folder of images per ` +
+        `class (e.g. ${path.join(dir, "cats")}, ${path.join(dir, "dogs")})`,
+    );
+  }
+  const perClass = classNames.map((c) => listImages(path.join(dir, c), followLinks));
+  return {
+    classNames,
+    files: perClass.flatMap((l) => l.files),
+    labels: Int32Array.from(perClass.flatMap((l, k) => l.files.map(() => k))),
+    repeatedFolders: perClass.flatMap((l) => l.repeatedFolders),
+  };
+}
