@@ -26,6 +26,7 @@ import {
   loadImage,
 } from "./image_decode.ts";
 import { isDirectory, listClassFiles } from "./image_files.ts";
+import { print } from "./output.ts";
 
 /** `tf.data.AUTOTUNE` for {@link ImageDataset.prefetch}: a small fixed buffer here. */
 export const AUTOTUNE = -1;
@@ -549,7 +550,7 @@ export async function imageDatasetFromDirectory(
     followLinks: options.followLinks,
   });
   if (o.verbose) {
-    console.log(
+    print(
       o.labelMode === null
         ? `Found ${files.length} files.`
         : `Found ${files.length} files belonging to ${classNames.length} classes.`,
@@ -579,7 +580,7 @@ export async function imageDatasetFromDirectory(
     onError: options.onError ?? "raise",
     cacheMode: options.cache ?? "float32",
   });
-  if (o.verbose && source.cacheMode !== false) console.log(describeCache(source));
+  if (o.verbose && source.cacheMode !== false) print(describeCache(source));
   const make = (items: number[], shuffle: boolean, what: string) => {
     if (items.length === 0) {
       throw new Error(
@@ -597,10 +598,10 @@ export async function imageDatasetFromDirectory(
   if (split === undefined) return make(shuffledOrder, o.shuffle, "");
   const { training, validation } = splitSubsets(shuffledOrder, split);
   if (o.verbose && options.subset !== "validation") {
-    console.log(`Using ${training.length} files for training.`);
+    print(`Using ${training.length} files for training.`);
   }
   if (o.verbose && options.subset !== "training") {
-    console.log(`Using ${validation.length} files for validation.`);
+    print(`Using ${validation.length} files for validation.`);
   }
   if (options.subset === "training") return make(training, o.shuffle, "training");
   if (options.subset === "validation") return make(validation, o.shuffle, "validation");

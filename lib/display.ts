@@ -9,6 +9,8 @@
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
+import { jupyterApi, print } from "./output.ts";
+import type { JupyterApi } from "./output.ts";
 
 /** The MIME bundle of one chart. */
 export interface ChartBundle {
@@ -53,19 +55,9 @@ export async function chartBundle(spec: TopLevelSpec): Promise<ChartBundle> {
   };
 }
 
-interface JupyterApi {
-  display(obj: unknown, options?: { raw?: boolean; update?: boolean; display_id?: string }): Promise<void>;
-}
-
 /** The Deno kernel's `Deno.jupyter` namespace, or `undefined` outside `deno jupyter`. */
 export function jupyter(): JupyterApi | undefined {
-  try {
-    // Reading `Deno.jupyter` throws outside the kernel.
-    const api = (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
-    return typeof api?.display === "function" ? api : undefined;
-  } catch {
-    return undefined;
-  }
+  return jupyterApi();
 }
 
 /**
@@ -77,5 +69,5 @@ export async function show(spec: TopLevelSpec): Promise<void> {
   const bundle = await chartBundle(spec);
   const kernel = jupyter();
   if (kernel) await kernel.display(bundle, { raw: true });
-  else console.log(bundle["text/plain"]);
+  else print(bundle["text/plain"]);
 }

@@ -17,6 +17,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from "@zip.js/zip.js";
 import { loadConfig } from "./config.ts";
+import { jupyterApi, progressLine } from "./output.ts";
 
 /** Options of {@link getFile}. */
 export interface GetFileOptions {
@@ -262,6 +263,8 @@ class ProgressBar {
   private readonly start = performance.now();
   private lastDraw = 0;
   private readonly encoder = new TextEncoder();
+  // In the Jupyter kernel: one throttled display (a line per redraw would spill into later cells).
+  private readonly kernelLine = jupyterApi() ? progressLine() : undefined;
 
   constructor(private readonly total?: number) {}
 
@@ -274,7 +277,8 @@ class ProgressBar {
 
   done(received: number) {
     this.draw(received, performance.now(), "\r");
-    Deno.stderr.writeSync(this.encoder.encode("\n"));
+    if (this.kernelLine) this.kernelLine.done();
+    else Deno.stderr.writeSync(this.encoder.encode("\n"));
   }
 
   private draw(received: number, now: number, prefix: string) {
@@ -296,6 +300,7 @@ class ProgressBar {
     } else {
       line = `${formatBytes(received)} ${formatBytes(rate)}/s ${formatSeconds(seconds)}`;
     }
-    Deno.stderr.writeSync(this.encoder.encode(prefix + line.padEnd(78)));
+    if (this.kernelLine) this.kernelLine.update(line);
+    else Deno.stderr.writeSync(this.encoder.encode(prefix + line.padEnd(78)));
   }
 }

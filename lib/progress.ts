@@ -11,6 +11,8 @@
  */
 import { tf } from "./tf.ts";
 import type { Tensor } from "./tf.ts";
+import { jupyterApi } from "./output.ts";
+import type { JupyterApi } from "./output.ts";
 
 type Logs = Record<string, number | Tensor>;
 
@@ -54,18 +56,8 @@ export function lineSink(log: (s: string) => void = console.log): ProgressSink {
   };
 }
 
-interface JupyterApi {
-  display(obj: unknown, options?: { raw?: boolean; update?: boolean; display_id?: string }): Promise<void>;
-}
-
-/** The Deno Jupyter API when running in `deno jupyter`, else undefined (reading it elsewhere throws). */
-export function jupyterApi(): JupyterApi | undefined {
-  try {
-    return (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
-  } catch {
-    return undefined;
-  }
-}
+/** The Deno Jupyter API when running in `deno jupyter`, else undefined (see lib/output.ts). */
+export { jupyterApi };
 
 /** One notebook output, created on the first call and updated in place afterwards. */
 export function jupyterSink(api: JupyterApi, displayId = `progress-${crypto.randomUUID()}`): ProgressSink {

@@ -7,6 +7,7 @@
  * @module
  */
 import type { LayersModel } from "./tf.ts";
+import { print } from "./output.ts";
 
 type Layer = LayersModel["layers"][number];
 type Node = Layer["inboundNodes"][number];
@@ -17,7 +18,7 @@ export interface SummaryOptions {
   lineLength?: number;
   /** Column right edges, as fractions of `lineLength` (≤ 1) or as positions. */
   positions?: number[];
-  /** Called with each line; default `console.log`. */
+  /** Called with each line; default: the whole table printed once as one block (`print` of lib/output.ts). */
   printFn?: (line: string) => void;
 }
 
@@ -105,7 +106,14 @@ function printRow(fields: string[], positions: number[], printFn: (line: string)
 
 /** Prints `model`'s layer table and parameter totals as TF2 Keras' `model.summary()` does. */
 export function printSummary(model: LayersModel, options: SummaryOptions = {}): void {
-  const printFn = options.printFn ?? console.log;
+  if (!options.printFn) {
+    // One block, not a line per row: in the Jupyter kernel a burst of lines spills into later cells.
+    const lines: string[] = [];
+    printSummary(model, { ...options, printFn: (line) => lines.push(line) });
+    print(lines.join("\n"));
+    return;
+  }
+  const printFn = options.printFn;
   const nodes = modelNodes(model);
   const sequential = isSequentialLike(model, nodes);
   const lineLength = options.lineLength ?? (sequential ? 65 : 98);

@@ -2,6 +2,7 @@ import { mobileNetV2 } from "../lib/mobilenet_v2.ts";
 import { printSummary, readableMemorySize } from "../lib/summary.ts";
 import { type SymbolicTensor, tf } from "../lib/tf.ts";
 import { assert, assertEquals } from "./_assert.ts";
+import { useJupyterApi } from "../lib/output.ts";
 
 function capture(print: (printFn: (line: string) => void) => void): string[] {
   const lines: string[] = [];
@@ -74,4 +75,26 @@ Deno.test("printSummary of a chain model: three columns, 65 wide, nested model a
   assertEquals(lines.at(-3), `Trainable params: 1281 (${readableMemorySize(4 * 1281)})`);
   model.dispose();
   assertEquals(tf.memory().numTensors, before, "disposing the model disposes the nested base");
+});
+
+Deno.test("printSummary in the Jupyter kernel sends the whole table as one message", () => {
+  const sent: string[] = [];
+  const restore = useJupyterApi({
+    display: (obj) => void sent.push((obj as Record<string, string>)["text/plain"]),
+  });
+  const input = tf.input({ shape: [4], name: "in" });
+  const out = tf.layers.dense({ units: 2, name: "d1" }).apply(
+    tf.layers.dense({ units: 3, name: "d0" }).apply(input),
+  ) as SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out, name: "m" });
+  try {
+    printSummary(model);
+  } finally {
+    restore();
+  }
+  const lines = capture((printFn) => printSummary(model, { printFn }));
+  assertEquals(sent.length, 1);
+  assertEquals(sent[0], lines.join("\n"));
+  assert(lines.length > 10, `${lines.length} lines`);
+  model.dispose();
 });
