@@ -12,6 +12,7 @@
 import { tf } from "./tf.ts";
 import type { CustomCallbackArgs, data, LayersModel, Tensor } from "./tf.ts";
 import { ProgressLogger } from "./progress.ts";
+import { InterruptWatch } from "./interrupt.ts";
 import { CachedValidation } from "./validation_cache.ts";
 import type { ProgressSink } from "./progress.ts";
 
@@ -97,9 +98,12 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
   // tfjs hands each callback the epoch logs as scalar tensors and disposes them only at the end of fit
   // unless a CustomCallback resolves them to numbers: resolve them first, every epoch.
   callbacks.unshift(new tf.CustomCallback({ onEpochEnd: () => {} }));
+  // Kernel → Interrupt stops after the current batch and throws KeyboardInterrupt (lib/interrupt.ts).
+  const watch = new InterruptWatch("fit", model);
+  callbacks.push(watch.callback());
   let h;
   try {
-    h = await model.fitDataset(dataset, {
+    h = await model.fitDataset(watch.dataset(dataset), {
       epochs,
       initialEpoch,
       validationData: cached ? undefined : validationData,
@@ -108,6 +112,7 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
     });
   } finally {
     cached?.dispose();
+    await watch.finish({ epochs, steps });
   }
   const history: Record<string, number[]> = {};
   for (const [key, values] of Object.entries(h.history)) history[key] = values.map(Number);
@@ -139,11 +144,19 @@ export async function evaluate(model: LayersModel, dataset: Dataset): Promise<nu
     throw new Error(`evaluate: model "${model.name}" is not compiled`);
   }
   if (!isDataset(dataset)) throw new Error("evaluate: dataset must be a tf.data.Dataset of {xs, ys} batches");
-  const out = await model.evaluateDataset(dataset, {});
+  const watch = new InterruptWatch("evaluate", model);
+  let out;
+  try {
+    out = await model.evaluateDataset(watch.dataset(dataset, true), {});
+  } catch (e) {
+    await watch.finish().catch(() => {});
+    throw e;
+  }
   const scalars = Array.isArray(out) ? out : [out];
   const values: number[] = [];
   for (const s of scalars) values.push((await s.data())[0]);
   tf.dispose(scalars);
+  await watch.finish({ steps: knownSize(dataset) });
   return values;
 }
 
