@@ -1,0 +1,104 @@
+/**
+ * Writing to disk so that a crash, a full disk or a second process never leaves something half-written
+ * under the final name: write under a temporary sibling name (`<target>.<tag>-<pid>-<random>`), flush, then
+ * rename. The PID in the temporary name lets a later run remove what a dead process left behind.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { isProcessAlive } from "./file_lock.ts";
+
+/** A fresh temporary name beside `target`: `<target>.<tag>-<pid>-<8 hex digits>`. */
+export function tempSibling(target: string, tag: string): string {
+  return `${target}.${tag}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** The temporary siblings of `target` with one of `tags`, with the PID that made each. */
+export function listTempSiblings(
+  target: string,
+  tags: string[],
+): { path: string; tag: string; pid: number }[] {
+  const dir = path.dirname(target);
+  const base = path.basename(target);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out = [];
+  for (const name of names) {
+    if (!name.startsWith(`${base}.`)) continue;
+    const m = /^([a-z]+)-(\d+)-[0-9a-f]{8}$/.exec(name.slice(base.length + 1));
+    if (m && tags.includes(m[1])) out.push({ path: path.join(dir, name), tag: m[1], pid: Number(m[2]) });
+  }
+  return out;
+}
+
+/**
+ * Removes the temporary siblings of `target` (with one of `tags`) left by processes that no longer run —
+ * or by this process' PID in an earlier life; call it while holding the entry's lock, so that no live
+ * writer of this process is using one. Returns the removed paths.
+ */
+export async function removeDeadLeftovers(target: string, tags: string[]): Promise<string[]> {
+  const removed = [];
+  for (const entry of listTempSiblings(target, tags)) {
+    if (entry.pid !== Deno.pid && isProcessAlive(entry.pid)) continue;
+    await Deno.remove(entry.path, { recursive: true }).catch(() => {});
+    removed.push(entry.path);
+  }
+  return removed;
+}
+
+/** Writes `bytes` to a new file `file` and flushes it to the disk (a full disk is an error here, not later). */
+export async function writeFileSynced(file: string, bytes: Uint8Array | string): Promise<void> {
+  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  using handle = await Deno.open(file, { write: true, createNew: true });
+  for (let offset = 0; offset < data.length;) offset += await handle.write(data.subarray(offset));
+  await handle.sync();
+}
+
+/** Writes `file` atomically: a synced temporary sibling renamed over it. */
+export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
+  const temp = tempSibling(file, "writing");
+  try {
+    await writeFileSynced(temp, bytes);
+    await Deno.rename(temp, file);
+  } catch (e) {
+    await Deno.remove(temp).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Puts the complete folder `fresh` in the place of `dir`: the old `dir` is renamed away first, `fresh`
+ * renamed in, then the old one deleted — if renaming in fails, the old one is put back. Between the two
+ * renames `dir` is briefly absent; the old folder waits at `<dir>.old-<pid>-…` (see `restoreOrphanedOld`).
+ */
+export async function swapFolder(fresh: string, dir: string): Promise<void> {
+  let old: string | undefined;
+  if (fs.existsSync(dir)) {
+    old = tempSibling(dir, "old");
+    await Deno.rename(dir, old);
+  }
+  try {
+    await Deno.rename(fresh, dir);
+  } catch (e) {
+    if (old) await Deno.rename(old, dir).catch(() => {});
+    throw e;
+  }
+  if (old) await Deno.remove(old, { recursive: true }).catch(() => {});
+}
+
+/**
+ * When `dir` is missing but a dead process left `<dir>.old-<pid>-…` (it died between the two renames of
+ * {@link swapFolder}), that old folder is the last complete one: rename it back. Call it under the lock.
+ */
+export async function restoreOrphanedOld(dir: string): Promise<boolean> {
+  if (fs.existsSync(dir)) return false;
+  const olds = listTempSiblings(dir, ["old"]).filter((e) => e.pid === Deno.pid || !isProcessAlive(e.pid));
+  if (olds.length === 0) return false;
+  await Deno.rename(olds[0].path, dir);
+  return true;
+}
