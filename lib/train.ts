@@ -14,6 +14,7 @@ import type { CustomCallbackArgs, data, LayersModel, Tensor } from "./tf.ts";
 import { ProgressLogger } from "./progress.ts";
 import { InterruptWatch } from "./interrupt.ts";
 import { CachedValidation } from "./validation_cache.ts";
+import { checkedDataset, checkImages, emptyDataset, ensureNotEmpty } from "./batch_checks.ts";
 import type { ProgressSink } from "./progress.ts";
 
 /** A tfjs-data Dataset of `{xs, ys}` batches (e.g. `imageDatasetFromDirectory`'s). */
@@ -80,6 +81,12 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
     );
   }
   const steps = options.steps ?? knownSize(dataset);
+  // Every batch is checked against the model (image size, labels fitting the head) on its way in.
+  const train = checkedDataset("fit", model, dataset);
+  const validation = validationData === undefined
+    ? undefined
+    : checkedDataset("fit (validationData)", model, validationData);
+  if (validationData !== undefined) await ensureNotEmpty("fit (validationData)", validationData);
   const callbacks: Callback[] = (options.callbacks ?? []).map((c) =>
     c instanceof tf.Callback || c instanceof tf.CustomCallback
       ? c
@@ -91,7 +98,7 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
     );
   }
   const cached = validationData !== undefined && options.cacheValidation !== false
-    ? CachedValidation.create(model, validationData)
+    ? CachedValidation.create(model, validation!.dataset)
     : null;
   // First, so that the progress line and the History see the validation results.
   if (cached) callbacks.unshift(cached.callback());
@@ -103,10 +110,10 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
   callbacks.push(watch.callback());
   let h;
   try {
-    h = await model.fitDataset(watch.dataset(dataset), {
+    h = await model.fitDataset(watch.dataset(train.dataset), {
       epochs,
       initialEpoch,
-      validationData: cached ? undefined : validationData,
+      validationData: cached ? undefined : validation?.dataset,
       callbacks: callbacks as InstanceType<typeof tf.Callback>[],
       verbose: 0,
     });
@@ -114,6 +121,8 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
     cached?.dispose();
     await watch.finish({ epochs, steps });
   }
+  if (train.batches === 0) throw emptyDataset("fit");
+  if (validation && validation.batches === 0) throw emptyDataset("fit (validationData)");
   const history: Record<string, number[]> = {};
   for (const [key, values] of Object.entries(h.history)) history[key] = values.map(Number);
   return { epoch: [...h.epoch], history, params: { epochs, initialEpoch, ...(steps ? { steps } : {}) } };
@@ -144,10 +153,11 @@ export async function evaluate(model: LayersModel, dataset: Dataset): Promise<nu
     throw new Error(`evaluate: model "${model.name}" is not compiled`);
   }
   if (!isDataset(dataset)) throw new Error("evaluate: dataset must be a tf.data.Dataset of {xs, ys} batches");
+  const checked = checkedDataset("evaluate", model, dataset);
   const watch = new InterruptWatch("evaluate", model);
   let out;
   try {
-    out = await model.evaluateDataset(watch.dataset(dataset, true), {});
+    out = await model.evaluateDataset(watch.dataset(checked.dataset, true), {});
   } catch (e) {
     await watch.finish().catch(() => {});
     throw e;
@@ -157,16 +167,12 @@ export async function evaluate(model: LayersModel, dataset: Dataset): Promise<nu
   for (const s of scalars) values.push((await s.data())[0]);
   tf.dispose(scalars);
   await watch.finish({ steps: knownSize(dataset) });
+  if (checked.batches === 0) throw emptyDataset("evaluate");
   return values;
 }
 
-/** Keras' `model.predict_on_batch(x)`: the logits `[b, 1]` for a batch of images (inference mode). */
+/** Keras' `model.predict_on_batch(x)`: the logits `[b, units]` for a batch of images (inference mode). */
 export function predictOnBatch(model: LayersModel, x: Tensor): Tensor {
-  const expected = model.inputs[0].shape;
-  if (x.rank !== expected.length || expected.some((d, i) => i > 0 && d !== null && d !== x.shape[i])) {
-    throw new Error(
-      `predictOnBatch: expected a batch of shape [${expected.map((d) => d ?? "b")}], got [${x.shape}]`,
-    );
-  }
+  checkImages("predictOnBatch", model, x);
   return model.predictOnBatch(x) as Tensor;
 }
