@@ -48,6 +48,8 @@ export interface LearningCurvesOptions {
   accuracyMin?: number;
   /** Panel width in pixels (default 420). */
   width?: number;
+  /** Upper limit of the loss axis (default 1, the tutorial's; cross-entropy over many classes starts higher). */
+  lossMax?: number;
 }
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
@@ -113,7 +115,7 @@ async function imageUrls(
 
 interface Tile {
   url: string;
-  title?: string;
+  title?: string | string[];
   color?: string;
 }
 
@@ -288,9 +290,170 @@ export function learningCurvesSpec(
       (fineTuneAt !== undefined ? `, fine-tuning from epoch ${fineTuneAt + 1}` : ""),
     vconcat: [
       panel("Accuracy", acc, [accMin, 1], width, fineTuneAt),
-      panel("Loss", loss, [0, 1], width, fineTuneAt),
+      panel("Loss", loss, [0, options.lossMax ?? 1], width, fineTuneAt),
     ],
     resolve: { scale: { color: "independent" } },
     spacing: 24,
   } as TopLevelSpec;
+}
+
+/** Options of {@link confusionMatrixSpec}. */
+export interface ConfusionMatrixOptions {
+  title?: string;
+  /** Side of each cell in pixels (default: 300 px over all classes, at least 28). */
+  cellSize?: number;
+}
+
+/**
+ * The confusion matrix as a heatmap with the count in each cell: rows the actual class, columns the
+ * predicted class (sklearn's `ConfusionMatrixDisplay` layout).
+ */
+export function confusionMatrixSpec(
+  matrix: number[][],
+  classNames: readonly string[],
+  options: ConfusionMatrixOptions = {},
+): TopLevelSpec {
+  const n = classNames.length;
+  if (matrix.length !== n || matrix.some((row) => row.length !== n)) {
+    throw new Error(`confusionMatrixSpec: expected a ${n}×${n} matrix (one row and column per class name)`);
+  }
+  const values = matrix.flatMap((row, a) =>
+    row.map((count, p) => ({ actual: classNames[a], predicted: classNames[p], count }))
+  );
+  const max = Math.max(1, ...values.map((v) => v.count));
+  const cell = options.cellSize ?? Math.max(28, Math.round(300 / n));
+  const total = values.reduce((a, v) => a + v.count, 0);
+  const right = matrix.reduce((a, row, k) => a + row[k], 0);
+  const axis = (title: string) => ({
+    field: title.toLowerCase(),
+    type: "ordinal",
+    sort: [...classNames],
+    title,
+  });
+  return {
+    $schema: SCHEMA,
+    title: options.title ?? `Confusion matrix: ${right} of ${total} right`,
+    description: `Confusion matrix over ${n} classes (${classNames.join(", ")})`,
+    width: cell * n,
+    height: cell * n,
+    data: { values },
+    encoding: {
+      x: { ...axis("Predicted"), axis: { orient: "top", labelAngle: -40 } },
+      y: axis("Actual"),
+    },
+    layer: [
+      {
+        mark: { type: "rect", stroke: "white" },
+        encoding: {
+          color: {
+            field: "count",
+            type: "quantitative",
+            title: "images",
+            scale: { scheme: "blues", domain: [0, max] },
+          },
+        },
+      },
+      {
+        mark: { type: "text", fontSize: Math.min(14, Math.max(9, cell / 4)) },
+        encoding: {
+          text: { field: "count", type: "quantitative" },
+          color: { condition: { test: `datum.count > ${max / 2}`, value: "white" }, value: "black" },
+        },
+      },
+    ],
+    config: { view: { stroke: null } },
+  } as TopLevelSpec;
+}
+
+/** Precision and recall of one class, as `interpret.ts`' `perClassMetrics` gives them. */
+export interface ClassMetricsRow {
+  className: string;
+  precision: number | null;
+  recall: number | null;
+  support: number;
+}
+
+/** Per-class precision and recall as grouped horizontal bars. */
+export function perClassMetricsSpec(
+  rows: readonly ClassMetricsRow[],
+  options: { title?: string } = {},
+): TopLevelSpec {
+  const values = rows.flatMap((r) => [
+    { className: r.className, metric: "precision", value: r.precision },
+    { className: r.className, metric: "recall", value: r.recall },
+  ]).filter((v) => v.value !== null);
+  return {
+    $schema: SCHEMA,
+    title: options.title ?? "Precision and recall per class",
+    description: `Per-class precision and recall: ${
+      rows.map((r) => `${r.className} ${fmt(r.precision)}/${fmt(r.recall)}`).join(", ")
+    }`,
+    data: { values },
+    mark: { type: "bar" },
+    width: 300,
+    encoding: {
+      y: { field: "className", type: "nominal", title: null, sort: rows.map((r) => r.className) },
+      yOffset: { field: "metric", type: "nominal" },
+      x: { field: "value", type: "quantitative", title: null, scale: { domain: [0, 1] } },
+      color: { field: "metric", type: "nominal", title: null, scale: { range: [BLUE, ORANGE] } },
+      tooltip: [{ field: "className" }, { field: "metric" }, { field: "value", format: ".3f" }],
+    },
+  } as TopLevelSpec;
+}
+
+function fmt(v: number | null): string {
+  return v === null ? "–" : v.toFixed(2);
+}
+
+/** One tile of {@link topLossesSpec}: the image and what the model said about it. */
+export interface TopLossTile {
+  image: Tensor3D;
+  actual: number;
+  predicted: number;
+  /** Probability of the predicted class. */
+  probability: number;
+  loss: number;
+  file?: string;
+}
+
+/**
+ * The images with the highest loss (fastai's `plot_top_losses`): each titled with the predicted class and
+ * its probability, then the actual class and the loss; wrong predictions in red.
+ */
+export async function topLossesSpec(
+  items: readonly TopLossTile[],
+  classNames: readonly string[],
+  options: ImageGridOptions = {},
+): Promise<TopLevelSpec> {
+  const shown = items.slice(0, options.count ?? 9);
+  if (shown.length === 0) throw new Error("topLossesSpec: expected at least one image");
+  const name = (k: number) => {
+    const n = classNames[k];
+    if (n === undefined) {
+      throw new Error(`topLossesSpec: class index ${k} is outside classNames [${classNames}]`);
+    }
+    return n;
+  };
+  const tiles: Tile[] = [];
+  for (const item of shown) {
+    const wrong = item.predicted !== item.actual;
+    tiles.push({
+      url: await pngDataUrl(item.image),
+      title: [
+        `${name(item.predicted)} ${(item.probability * 100).toFixed(0)}%`,
+        `actual ${name(item.actual)} · loss ${item.loss.toFixed(2)}`,
+      ],
+      color: wrong ? RED : GREEN,
+    });
+  }
+  return gridSpec(
+    tiles,
+    { title: "Top losses: predicted (probability) / actual · loss", size: 128, columns: 3, ...options },
+    `Top losses: ${
+      shown.map((t) =>
+        `${name(t.predicted)}/${name(t.actual)} ${t.loss.toFixed(2)}${t.file ? ` ${t.file}` : ""}`
+      )
+        .join(", ")
+    }`,
+  );
 }

@@ -3,12 +3,16 @@ import * as vegaLite from "vega-lite";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { tf } from "../lib/tf.ts";
 import type { Tensor3D, Tensor4D } from "../lib/tf.ts";
+import { renderSvg } from "../lib/display.ts";
 import {
   augmentationGridSpec,
+  confusionMatrixSpec,
   imageGridSpec,
   learningCurvesSpec,
+  perClassMetricsSpec,
   pngDataUrl,
   predictionGridSpec,
+  topLossesSpec,
 } from "../lib/plot.ts";
 
 type Unit = {
@@ -180,4 +184,44 @@ Deno.test("learningCurvesSpec: the Start Fine Tuning rule and input checks", () 
     Error,
     "fineTuneAt: expected an epoch between 1 and 3",
   );
+});
+
+Deno.test("confusionMatrixSpec: one cell per pair with its count, actual rows × predicted columns; renders", async () => {
+  const spec = confusionMatrixSpec([[5, 1], [2, 7]], ["cats", "dogs"]) as unknown as {
+    title: string;
+    data: { values: { actual: string; predicted: string; count: number }[] };
+  };
+  assertEquals(spec.title, "Confusion matrix: 12 of 15 right");
+  assertEquals(spec.data.values, [
+    { actual: "cats", predicted: "cats", count: 5 },
+    { actual: "cats", predicted: "dogs", count: 1 },
+    { actual: "dogs", predicted: "cats", count: 2 },
+    { actual: "dogs", predicted: "dogs", count: 7 },
+  ]);
+  vegaLite.compile(spec as never);
+  const svg = await renderSvg(spec as never);
+  for (const n of ["5", "1", "2", "7"]) assert(svg.includes(`>${n}</text>`), `count ${n} drawn`);
+  assertThrows(() => confusionMatrixSpec([[1, 2]], ["a", "b"]), Error, "expected a 2×2 matrix");
+});
+
+Deno.test("topLossesSpec: tiles titled predicted (probability) / actual · loss, wrong ones red; perClassMetricsSpec compiles", async () => {
+  const image = tf.zeros([4, 4, 3]) as Tensor3D;
+  const spec = await topLossesSpec([
+    { image, actual: 0, predicted: 1, probability: 0.93, loss: 2.66 },
+    { image, actual: 1, predicted: 1, probability: 0.6, loss: 0.51 },
+  ], ["cats", "dogs"]) as unknown as { concat: { title: { text: string[]; color: string } }[] };
+  assertEquals(spec.concat.map((u) => u.title.text), [
+    ["dogs 93%", "actual cats · loss 2.66"],
+    ["dogs 60%", "actual dogs · loss 0.51"],
+  ]);
+  assertEquals(spec.concat[0].title.color, "#d62728");
+  assertEquals(spec.concat[1].title.color, "#2ca02c");
+  await renderSvg(spec as never);
+  image.dispose();
+  const bars = perClassMetricsSpec([
+    { className: "a", precision: 0.5, recall: 1, support: 2 },
+    { className: "b", precision: null, recall: 0, support: 1 },
+  ]) as unknown as { data: { values: unknown[] } };
+  assertEquals(bars.data.values.length, 3, "a class never predicted has no precision bar");
+  await renderSvg(bars as never);
 });
