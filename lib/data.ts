@@ -25,7 +25,16 @@ import {
   type Interpolation,
   loadImage,
 } from "./image_decode.ts";
-import { isDirectory, listClassFiles } from "./image_files.ts";
+import { type ClassFiles, isDirectory, listClassFiles, selectShard } from "./image_files.ts";
+import { decodeBatch } from "./batch_decoder.ts";
+import {
+  availableMemoryBytes,
+  formatMB,
+  ImageCache,
+  MemoryBudget,
+  resolveCacheBudget,
+  sharedBudget,
+} from "./image_cache.ts";
 import { print } from "./output.ts";
 
 /** `tf.data.AUTOTUNE` for {@link ImageDataset.prefetch}: a small fixed buffer here. */
@@ -35,11 +44,12 @@ export const AUTOTUNE = -1;
 export type LabelMode = "int" | "categorical" | "binary" | null;
 
 /**
- * How decoded images are kept between epochs: `"float32"` keeps the exact resized values (4 bytes per value),
- * `"uint8"` rounds them to bytes (a quarter of the memory, values off by at most 0.5), `false` decodes every
- * epoch.
+ * How decoded images are kept between epochs: `"auto"` keeps the exact values of as many images as fit in a
+ * memory budget and decodes the others every epoch (see `image_cache.ts`); `"float32"` keeps the exact
+ * resized values of every image (4 bytes per value), `"uint8"` rounds them to bytes (a quarter of the
+ * memory, values off by at most 0.5), both without limit; `false` decodes every epoch.
  */
-export type CacheMode = "float32" | "uint8" | false;
+export type CacheMode = "auto" | "float32" | "uint8" | false;
 
 /** Options of {@link imageDatasetFromDirectory}, Keras' arguments in camelCase. */
 export interface ImageDatasetOptions {
@@ -69,8 +79,18 @@ export interface ImageDatasetOptions {
   followLinks?: boolean;
   /** An undecodable image is an error naming it (`"raise"`, default) or is left out of its batch (`"skip"`). */
   onError?: "raise" | "skip";
-  /** Default `"float32"`; see {@link CacheMode}. */
+  /** Default `"auto"`; see {@link CacheMode}. */
   cache?: CacheMode;
+  /**
+   * The memory budget of `cache: "auto"` for this dataset, in MB (10^6 bytes); default `TL_CACHE_MB`, else a
+   * quarter of the memory available, shared by the datasets without their own budget.
+   */
+  cacheBudgetMB?: number;
+  /**
+   * Only this part of the files: shard `index` of `count` (0 ≤ index < count), chosen by a hash of each
+   * file's path under the folder, so that `count` processes split a folder into disjoint parts covering it.
+   */
+  shard?: { index: number; count: number };
   /** Print what was found; default `true`. */
   verbose?: boolean;
 }
@@ -87,6 +107,8 @@ export interface CacheInfo {
   bytes: number;
   /** Bytes once every image of the dataset is cached. */
   budgetBytes: number;
+  /** The memory budget the cache may use (shared with other datasets by default); `null`: unbounded. */
+  limitBytes: number | null;
 }
 
 /** @internal What an {@link ImageSource} reads and how it decodes. */
@@ -101,11 +123,20 @@ export interface SourceOptions {
   cropToAspectRatio: boolean;
   onError: "raise" | "skip";
   cacheMode: CacheMode;
+  /** The budget of `cache: "auto"` (unbounded for the other modes). */
+  budget?: MemoryBudget;
+}
+
+/** Newly decoded images: a float32 `[n, h, w, c]` tensor and the row of each file index in it. */
+interface Decoded {
+  tensor: Tensor | null;
+  rows: Map<number, number>;
 }
 
 /** @internal State shared by a dataset and everything derived from it (`take`, `skip`, splits): files and cache. */
 export class ImageSource {
-  readonly cache = new Map<number, Float32Array | Uint8ClampedArray>();
+  /** Decoded images kept between epochs (`null` with `cache: false`). */
+  readonly cache: ImageCache | null;
   readonly skipped = new Map<number, string>();
   readonly pixelsPerImage: number;
   readonly files: string[];
@@ -131,64 +162,134 @@ export class ImageSource {
     this.onError = o.onError;
     this.cacheMode = o.cacheMode;
     this.pixelsPerImage = o.imageSize[0] * o.imageSize[1] * channelsOf(o.colorMode);
+    this.cache = o.cacheMode === false
+      ? null
+      : new ImageCache(o.cacheMode === "auto" ? o.budget ?? sharedBudget() : new MemoryBudget(Infinity));
+  }
+
+  private isCached(i: number): boolean {
+    return this.cache?.has(i) ?? false;
   }
 
   /** The bytes of the files of `indices` that still need decoding. */
   async read(indices: number[]): Promise<Map<number, Uint8Array>> {
-    const todo = indices.filter((i) => !this.cache.has(i) && !this.skipped.has(i));
-    const bytes = await Promise.all(todo.map(async (i) => {
-      try {
-        return await Deno.readFile(this.files[i]);
-      } catch (e) {
-        throw new Error(`Cannot read image ${this.files[i]}: ${(e as Error).message}`, { cause: e });
-      }
-    }));
+    const todo = indices.filter((i) => !this.isCached(i) && !this.skipped.has(i));
+    const bytes = await Promise.all(
+      todo.map((i) => Deno.readFile(this.files[i]).catch((e) => this.cannotRead(i, e))),
+    );
     return new Map(todo.map((i, k) => [i, bytes[k]]));
   }
 
-  private pixels(i: number, bytes: Uint8Array | undefined): Float32Array | Uint8ClampedArray | undefined {
-    const cached = this.cache.get(i);
-    if (cached) return cached;
-    if (this.skipped.has(i) || bytes === undefined) return undefined;
-    let values: Float32Array;
-    try {
-      const image = loadImage(bytes, this, this.files[i]);
-      values = image.dataSync() as Float32Array;
-      image.dispose();
-    } catch (e) {
-      if (this.onError === "raise") throw e;
-      this.skipped.set(i, (e as Error).message);
-      console.warn(`Skipped ${this.files[i]} (${this.skipped.size} skipped so far): ${(e as Error).message}`);
-      return undefined;
-    }
-    if (this.cacheMode === "float32") this.cache.set(i, values);
-    else if (this.cacheMode === "uint8") this.cache.set(i, new Uint8ClampedArray(values));
-    return values;
+  private cannotRead(i: number, e: unknown): never {
+    throw new Error(`Cannot read image ${this.files[i]}: ${(e as Error).message}`, { cause: e });
   }
 
   /**
-   * The element for `indices`; `undefined` when every image of it was skipped. A batch is concatenated by
-   * TensorFlow from per-image tensors that wrap the (cached) pixel arrays without copying: one copy into
-   * TensorFlow's allocator, instead of a fresh 10 MB JavaScript array per batch whose first touch alone
-   * (page faults) cost 10–20 ms.
+   * Decodes the files `todo`: the whole batch in one TensorFlow call (`batch_decoder.ts`), or image by image
+   * when that fails (to name the file, or skip it) and for `cropToAspectRatio`.
+   */
+  private decode(todo: number[], bytes: Map<number, Uint8Array>): Decoded {
+    const encoded = todo.map((i) => {
+      const b = bytes.get(i);
+      if (b !== undefined) return b;
+      try {
+        return Deno.readFileSync(this.files[i]); // was cached when the batch was read ahead, and dropped since
+      } catch (e) {
+        return this.cannotRead(i, e);
+      }
+    });
+    if (todo.length === 0) return { tensor: null, rows: new Map() };
+    if (!this.cropToAspectRatio) {
+      try {
+        const tensor = decodeBatch(encoded, this);
+        return { tensor, rows: new Map(todo.map((i, row) => [i, row])) };
+      } catch { /* decoded again image by image below, which names the file */ }
+    }
+    const images: Tensor[] = [];
+    const rows = new Map<number, number>();
+    try {
+      todo.forEach((i, k) => {
+        try {
+          images.push(tf.tidy(() => tf.expandDims(loadImage(encoded[k], this, this.files[i]))));
+          rows.set(i, images.length - 1);
+        } catch (e) {
+          if (this.onError === "raise") throw e;
+          this.skipped.set(i, (e as Error).message);
+          console.warn(
+            `Skipped ${this.files[i]} (${this.skipped.size} skipped so far): ${(e as Error).message}`,
+          );
+        }
+      });
+      const tensor = images.length === 0 ? null : images.length === 1 ? images[0] : tf.concat(images);
+      if (images.length > 1) tf.dispose(images);
+      return { tensor, rows };
+    } catch (e) {
+      tf.dispose(images);
+      throw e;
+    }
+  }
+
+  /** Keeps what fits of the newly decoded images in the cache; returns whether it kept them all. */
+  private keep(decoded: Decoded): boolean {
+    const cache = this.cache;
+    if (cache === null || decoded.tensor === null) return false;
+    const bytesPerImage = this.pixelsPerImage * (this.cacheMode === "uint8" ? 1 : 4);
+    const fitting = Math.min(
+      decoded.rows.size,
+      Math.floor((cache.budget.limit - cache.budget.used) / bytesPerImage),
+    );
+    if (fitting <= 0) return false;
+    const values = decoded.tensor.dataSync() as Float32Array;
+    const p = this.pixelsPerImage;
+    let kept = 0;
+    for (const [i, row] of decoded.rows) {
+      if (kept === fitting) break;
+      const view = values.subarray(row * p, (row + 1) * p);
+      // All rows kept: views of one array; some: copies, so that the rest can be freed.
+      const pixels = this.cacheMode === "uint8"
+        ? new Uint8ClampedArray(view)
+        : fitting === decoded.rows.size
+        ? view
+        : view.slice();
+      if (cache.put(i, pixels)) kept++;
+    }
+    return kept === decoded.rows.size;
+  }
+
+  /**
+   * The element for `indices`; `undefined` when every image of it was skipped. Images not cached are
+   * decoded together; a batch is then either that tensor as it is, or concatenated by TensorFlow from it
+   * and from tensors wrapping the cached pixel arrays without copying. Nothing is left behind on failure.
    */
   assemble(indices: number[], bytes: Map<number, Uint8Array>, batched: boolean): ImageBatch | undefined {
-    const images: Float32Array[] = [];
-    const kept: number[] = [];
-    for (const i of indices) {
-      const values = this.pixels(i, bytes.get(i));
-      if (values === undefined) continue;
-      images.push(values instanceof Float32Array ? values : Float32Array.from(values));
-      kept.push(i);
+    const todo = indices.filter((i) => !this.isCached(i) && !this.skipped.has(i));
+    const decoded = this.decode(todo, bytes);
+    try {
+      this.keep(decoded);
+      const kept = indices.filter((i) => this.isCached(i) || decoded.rows.has(i));
+      if (kept.length === 0) return undefined;
+      const [h, w] = this.imageSize;
+      const c = channelsOf(this.colorMode);
+      const direct = decoded.tensor !== null && kept.length === decoded.rows.size;
+      const xs = tf.tidy(() => {
+        const batch = direct ? decoded.tensor!.clone() : tf.concat(kept.map((i) => {
+          const row = decoded.rows.get(i);
+          if (row !== undefined) return tf.slice(decoded.tensor!, [row, 0, 0, 0], [1, h, w, c]);
+          const pixels = this.cache!.get(i)!;
+          return tf.tensor4d(pixels instanceof Float32Array ? pixels : Float32Array.from(pixels), [
+            1,
+            h,
+            w,
+            c,
+          ]);
+        }));
+        return batched ? batch : tf.reshape(batch, [h, w, c]);
+      });
+      if (this.labelMode === null || this.labels === null) return { xs };
+      return { xs, ys: this.labelTensor(kept, batched) };
+    } finally {
+      decoded.tensor?.dispose();
     }
-    if (kept.length === 0) return undefined;
-    const [h, w] = this.imageSize;
-    const c = channelsOf(this.colorMode);
-    const xs = batched
-      ? tf.tidy(() => tf.concat(images.map((values) => tf.tensor4d(values, [1, h, w, c]))))
-      : tf.tensor3d(images[0], [h, w, c]);
-    if (this.labelMode === null || this.labels === null) return { xs };
-    return { xs, ys: this.labelTensor(kept, batched) };
   }
 
   private labelTensor(kept: number[], batched: boolean): Tensor {
@@ -209,14 +310,14 @@ export class ImageSource {
   }
 
   cacheInfo(): CacheInfo {
-    const bytesPerValue = this.cacheMode === "float32" ? 4 : this.cacheMode === "uint8" ? 1 : 0;
-    let bytes = 0;
-    for (const values of this.cache.values()) bytes += values.byteLength;
+    const bytesPerValue = this.cacheMode === false ? 0 : this.cacheMode === "uint8" ? 1 : 4;
+    const limit = this.cache?.budget.limit ?? 0;
     return {
       mode: this.cacheMode,
-      images: this.cache.size,
-      bytes,
+      images: this.cache?.size ?? 0,
+      bytes: this.cache?.bytes ?? 0,
       budgetBytes: this.files.length * this.pixelsPerImage * bytesPerValue,
+      limitBytes: Number.isFinite(limit) ? limit : null,
     };
   }
 }
@@ -299,7 +400,7 @@ export class ImageDataset extends tf.data.Dataset<ImageBatch> {
 
   /** Drops the decoded images kept in memory; the next epoch decodes again. */
   clearCache(): void {
-    this.source.cache.clear();
+    this.source.cache?.clear();
   }
 
   /** The file indices, grouped in elements, that epoch `epoch` yields (for tests and splits). */
@@ -332,7 +433,7 @@ export class ImageDataset extends tf.data.Dataset<ImageBatch> {
     return this.derive((e) => this.plan(e).slice(n), this.size - n);
   }
 
-  /** Prepares up to `bufferSize` elements ahead ({@link AUTOTUNE}: 2). */
+  /** Reads the files of up to `bufferSize` elements ahead ({@link AUTOTUNE}: 2). */
   override prefetch(bufferSize: number): ImageDataset {
     if (bufferSize === AUTOTUNE) bufferSize = 2;
     if (!(Number.isInteger(bufferSize) && bufferSize >= 0)) {
@@ -341,24 +442,28 @@ export class ImageDataset extends tf.data.Dataset<ImageBatch> {
     return this.derive(this.plan, this.size, bufferSize);
   }
 
+  /**
+   * One epoch. Elements are made only when asked for: `prefetch` reads files ahead, but no tensor waits in a
+   * buffer, so an iteration that fails or is abandoned half-way leaves no tensor behind.
+   */
   override async iterator() {
-    const iterator = await tf.data.generator(() => this.epoch()).iterator();
-    return this.prefetchSize > 0 ? iterator.prefetch(this.prefetchSize) : iterator;
+    return await tf.data.generator(() => this.epoch()).iterator();
   }
 
   /** One epoch; the epoch number (hence the order) is taken when iteration actually starts. */
   private async *epoch(): AsyncGenerator<ImageBatch> {
     const groups = this.plan(this.epochs++);
     const batched = this.batchSize !== null;
+    const ahead = Math.max(1, this.prefetchSize);
     const read = (g: number) => {
       const p = this.source.read(groups[g]);
       p.catch(() => {});
       return p;
     };
-    let next = groups.length > 0 ? read(0) : undefined;
+    const pending = groups.slice(0, ahead).map((_, g) => read(g));
     for (let g = 0; g < groups.length; g++) {
-      const bytes = await next!;
-      next = g + 1 < groups.length ? read(g + 1) : undefined;
+      const bytes = await pending.shift()!;
+      if (g + ahead < groups.length) pending.push(read(g + ahead));
       const element = this.source.assemble(groups[g], bytes, batched);
       if (element) yield element;
     }
@@ -407,8 +512,42 @@ function epochPlan(
   return (epoch) => chunk(shuffle ? shuffled(items, random(seed, stream, epoch)) : items, batchSize);
 }
 
+/** Seeds are 32-bit, as NumPy's: a larger one would be cut silently. */
+const MAX_SEED = 2 ** 32 - 1;
+
+function checkShard(shard: ImageDatasetOptions["shard"], fail: (message: string) => never) {
+  if (shard === undefined) return;
+  const { index, count } = shard ?? {};
+  if (!(Number.isInteger(count) && count >= 1 && Number.isInteger(index) && index >= 0 && index < count)) {
+    fail(`shard must be { index, count } with whole numbers 0 ≤ index < count, got ${JSON.stringify(shard)}`);
+  }
+}
+
+/**
+ * Refuses an `imageSize` whose decoded batch cannot fit in memory before any work (TensorFlow would fail
+ * deep inside a resize, or the system would kill the process).
+ */
+function checkMemory(
+  imageSize: [number, number],
+  batchSize: number | null,
+  colorMode: ColorMode,
+  dir: string,
+) {
+  const [h, w] = imageSize;
+  const values = h * w * channelsOf(colorMode);
+  const batchBytes = values * 4 * (batchSize ?? 1);
+  const available = availableMemoryBytes();
+  if (values > 2 ** 31 - 1 || batchBytes > available) {
+    throw new Error(
+      `imageDatasetFromDirectory(${JSON.stringify(dir)}): imageSize ${JSON.stringify(imageSize)} with ` +
+        `batchSize ${batchSize} needs ${formatMB(batchBytes)} per decoded batch (float32), more than the ` +
+        `${formatMB(available)} of memory available; choose a smaller imageSize or batchSize`,
+    );
+  }
+}
+
 function checkOptions(dir: string, o: ImageDatasetOptions) {
-  const fail = (message: string) => {
+  const fail = (message: string): never => {
     throw new Error(`imageDatasetFromDirectory(${JSON.stringify(dir)}): ${message}`);
   };
   if (o.labelMode !== undefined && !["int", "categorical", "binary", null].includes(o.labelMode)) {
@@ -442,21 +581,20 @@ function checkOptions(dir: string, o: ImageDatasetOptions) {
   if (split !== undefined && (o.shuffle ?? true) && o.seed === undefined) {
     fail("validationSplit with shuffling needs a seed, so that training and validation files do not overlap");
   }
-  if (o.seed !== undefined && !Number.isInteger(o.seed)) fail(`seed must be a whole number, got ${o.seed}`);
+  if (o.seed !== undefined && !(Number.isInteger(o.seed) && o.seed >= 0 && o.seed <= MAX_SEED)) {
+    fail(`seed must be a whole number from 0 to 2^32 − 1 (${MAX_SEED}), as NumPy's, got ${o.seed}`);
+  }
   if (o.onError !== undefined && o.onError !== "raise" && o.onError !== "skip") {
     fail(`onError must be "raise" or "skip", got ${JSON.stringify(o.onError)}`);
   }
-  if (o.cache !== undefined && o.cache !== false && o.cache !== "float32" && o.cache !== "uint8") {
-    fail(`cache must be "float32", "uint8" or false, got ${JSON.stringify(o.cache)}`);
+  if (o.cache !== undefined && !["auto", "float32", "uint8", false].includes(o.cache)) {
+    fail(`cache must be "auto", "float32", "uint8" or false, got ${JSON.stringify(o.cache)}`);
   }
+  checkShard(o.shard, fail);
   if (o.colorMode !== undefined) channelsOf(o.colorMode);
   if (o.interpolation !== undefined && o.interpolation !== "bilinear" && o.interpolation !== "nearest") {
     fail(`interpolation must be "bilinear" or "nearest", got ${JSON.stringify(o.interpolation)}`);
   }
-}
-
-function formatMB(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 /** The options of {@link imageDatasetFromDirectory} with their defaults filled in. */
@@ -467,6 +605,7 @@ interface Resolved {
   seed: number;
   batchSize: number | null;
   imageSize: [number, number];
+  cache: CacheMode;
 }
 
 function resolveOptions(options: ImageDatasetOptions): Resolved {
@@ -479,6 +618,7 @@ function resolveOptions(options: ImageDatasetOptions): Resolved {
     imageSize: typeof options.imageSize === "number"
       ? [options.imageSize, options.imageSize]
       : options.imageSize ?? [256, 256],
+    cache: options.cache ?? "auto",
   };
 }
 
@@ -519,36 +659,42 @@ function checkDirectory(dir: string) {
   if (!isDirectory(dir)) throw new Error(`imageDatasetFromDirectory: ${dir} is not a directory`);
 }
 
+/** The dataset message about the cache: what it may hold, and for `"auto"` within which budget. */
 function describeCache(source: ImageSource): string {
   const info = source.cacheInfo();
-  return `Decoded images are kept in memory (cache: "${info.mode}"): up to ${
-    formatMB(info.budgetBytes)
-  } for ` +
-    `${source.files.length} images of ${source.imageSize.join("×")}×${channelsOf(source.colorMode)}.`;
+  const what = `${source.files.length} images of ${source.imageSize.join("×")}×${
+    channelsOf(source.colorMode)
+  }`;
+  const head = `Decoded images are kept in memory (cache: "${info.mode}")`;
+  if (info.mode !== "auto" || !source.cache) {
+    return `${head}: up to ${formatMB(info.budgetBytes)} for ${what}.`;
+  }
+  const { budget } = source.cache;
+  const within = `the budget of ${formatMB(budget.limit)} (${budget.source})`;
+  const left = Math.max(0, budget.limit - budget.used);
+  if (info.budgetBytes <= left) {
+    return `${head}: ${formatMB(info.budgetBytes)} for all ${what}, within ${within}.`;
+  }
+  const fit = Math.floor(left / (source.pixelsPerImage * 4));
+  return `${head}: ${formatMB(info.budgetBytes)} would hold all ${what}; about ${fit} fit in what is left ` +
+    `of ${within}, the others are decoded again every epoch.`;
 }
 
-/**
- * Builds a dataset from `dir/<class>/**` image files, like Keras' `image_dataset_from_directory`.
- * With `subset: "both"` it returns `[training, validation]` (validation unshuffled, as in Keras).
- */
-export function imageDatasetFromDirectory(
-  dir: string,
-  options: ImageDatasetOptions & { subset: "both" },
-): Promise<[ImageDataset, ImageDataset]>;
-export function imageDatasetFromDirectory(dir: string, options?: ImageDatasetOptions): Promise<ImageDataset>;
-// deno-lint-ignore require-await
-export async function imageDatasetFromDirectory(
-  dir: string,
-  options: ImageDatasetOptions = {},
-): Promise<ImageDataset | [ImageDataset, ImageDataset]> {
-  checkOptions(dir, options);
-  checkDirectory(dir);
-  const o = resolveOptions(options);
-  const { files, labels, classNames } = listClassFiles(dir, {
+/** The files of `dir` (of one shard of it), announced as Keras does. */
+function listFiles(dir: string, options: ImageDatasetOptions, o: Resolved): ClassFiles {
+  let listing = listClassFiles(dir, {
     labelled: o.labelMode !== null,
     classNames: options.classNames,
     followLinks: options.followLinks,
   });
+  const { files, classNames, repeatedFolders } = listing;
+  if (repeatedFolders.length > 0) {
+    console.warn(
+      `imageDatasetFromDirectory: ${repeatedFolders.length} linked folder(s) skipped, their real folder ` +
+        `being listed already (a symbolic link loop, or two links to one folder): ` +
+        repeatedFolders.slice(0, 3).join(", ") + (repeatedFolders.length > 3 ? ", …" : ""),
+    );
+  }
   if (o.verbose) {
     print(
       o.labelMode === null
@@ -566,6 +712,42 @@ export async function imageDatasetFromDirectory(
   if (files.length === 0) {
     throw new Error(`No images found in directory ${dir}. Allowed formats: ${ALLOWED_FORMATS.join(", ")}`);
   }
+  if (options.shard) {
+    listing = selectShard(dir, listing, options.shard);
+    const { index, count } = options.shard;
+    if (o.verbose) {
+      print(
+        `Using shard ${index} of ${count}: ${listing.files.length} of the ${files.length} files ` +
+          `(chosen by a hash of each file's path under the folder).`,
+      );
+    }
+  }
+  return listing;
+}
+
+/**
+ * Builds a dataset from `dir/<class>/**` image files, like Keras' `image_dataset_from_directory`.
+ * With `subset: "both"` it returns `[training, validation]` (validation unshuffled, as in Keras).
+ */
+export function imageDatasetFromDirectory(
+  dir: string,
+  options: ImageDatasetOptions & { subset: "both" },
+): Promise<[ImageDataset, ImageDataset]>;
+export function imageDatasetFromDirectory(dir: string, options?: ImageDatasetOptions): Promise<ImageDataset>;
+// deno-lint-ignore require-await
+export async function imageDatasetFromDirectory(
+  dir: string,
+  options: ImageDatasetOptions = {},
+): Promise<ImageDataset | [ImageDataset, ImageDataset]> {
+  checkOptions(dir, options);
+  const o = resolveOptions(options);
+  const colorMode = options.colorMode ?? "rgb";
+  checkMemory(o.imageSize, o.batchSize, colorMode, dir);
+  const budget = o.cache === "auto" && options.cacheBudgetMB !== undefined
+    ? resolveCacheBudget(options.cacheBudgetMB)
+    : undefined;
+  checkDirectory(dir);
+  const { files, labels, classNames } = listFiles(dir, options, o);
   const order = files.map((_, i) => i);
   const shuffledOrder = o.shuffle ? shuffled(order, random(o.seed, STREAM_FILES, 0)) : order;
   const source = new ImageSource({
@@ -574,15 +756,16 @@ export async function imageDatasetFromDirectory(
     classNames,
     labelMode: o.labelMode,
     imageSize: o.imageSize,
-    colorMode: options.colorMode ?? "rgb",
+    colorMode,
     interpolation: options.interpolation ?? "bilinear",
     cropToAspectRatio: options.cropToAspectRatio ?? false,
     onError: options.onError ?? "raise",
-    cacheMode: options.cache ?? "float32",
+    cacheMode: o.cache,
+    budget: budget && new MemoryBudget(budget.bytes, budget.source),
   });
   if (o.verbose && source.cacheMode !== false) print(describeCache(source));
   const make = (items: number[], shuffle: boolean, what: string) => {
-    if (items.length === 0) {
+    if (items.length === 0 && !(options.shard && what === "")) {
       throw new Error(
         `No ${what} images in directory ${dir} (${files.length} files, validationSplit too small?)`,
       );

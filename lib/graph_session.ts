@@ -30,12 +30,15 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 /** TensorFlow's DataType enum values used here. */
 export const DT_FLOAT = pb.DataType.DT_FLOAT as number;
 export const DT_INT32 = pb.DataType.DT_INT32 as number;
+export const DT_UINT8 = pb.DataType.DT_UINT8 as number;
+export const DT_STRING = pb.DataType.DT_STRING as number;
 /** `{T: float32}`, the type attribute of most float ops. */
 export const FLOAT_T = { T: { type: DT_FLOAT } };
 
-/** A node attribute: a dtype, a string, a bool, a float, a list of ints, or a shape (−1: unknown size). */
+/** A node attribute: a dtype, a string, a bool, an int, a float, a list of ints, or a shape (−1: unknown size). */
 export type Attr =
   | { type: number }
+  | { i: number }
   | { s: string }
   | { b: boolean }
   | { f: number }
@@ -59,6 +62,7 @@ function attrValue(a: Attr) {
   if ("type" in a) v.setType(a.type);
   else if ("s" in a) v.setS(utf8.encode(a.s));
   else if ("b" in a) v.setB(a.b);
+  else if ("i" in a) v.setI(a.i);
   else if ("f" in a) v.setF(a.f);
   else if ("ints" in a) {
     const list = new pb.AttrValue.ListValue();

@@ -137,3 +137,37 @@ export function listClassFiles(dir: string, options: ListOptions): ClassFiles {
     repeatedFolders: perClass.flatMap((l) => l.repeatedFolders),
   };
 }
+
+/** FNV-1a, 32 bits, of the UTF-8 bytes of `text`: a stable hash, the same on every machine and run. */
+export function pathHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/**
+ * The shard (0 … count − 1) of `file` under `dir`: the hash of its path relative to `dir` (with `/`
+ * separators). A file's shard depends on its own path only — not on the other files, the machine or the
+ * run — so shards are disjoint and cover the folder, and a file added while the jobs run does not move the
+ * others between shards (an index in the sorted listing would).
+ */
+export function shardOf(dir: string, file: string, count: number): number {
+  return pathHash(path.relative(dir, file).split(path.sep).join("/")) % count;
+}
+
+/** The files of `listing` (and their labels) in shard `index` of `count`. */
+export function selectShard(
+  dir: string,
+  listing: ClassFiles,
+  { index, count }: { index: number; count: number },
+): ClassFiles {
+  const keep = listing.files.map((f) => shardOf(dir, f, count) === index);
+  return {
+    ...listing,
+    files: listing.files.filter((_, k) => keep[k]),
+    labels: listing.labels && listing.labels.filter((_, k) => keep[k]),
+  };
+}

@@ -131,44 +131,75 @@ async function captureLog(fn: () => Promise<unknown>): Promise<string> {
   return lines.join("\n");
 }
 
-Deno.test("pixels, file order and labels match Python Keras' image_dataset_from_directory", async () => {
+/** Cache settings under test: every mode, and a budget that holds only some of the fixture's images. */
+const CACHE_MODES: ImageDatasetOptions[] = [
+  {},
+  { cache: "float32" },
+  { cache: false },
+  { cache: "auto", cacheBudgetMB: 0.0012 },
+  { cache: "auto", cacheBudgetMB: 0 },
+];
+
+Deno.test("pixels, file order and labels match Python Keras' image_dataset_from_directory (max diff 0, every cache mode, batched or not, two epochs)", async () => {
   const fixture = JSON.parse(await Deno.readTextFile(path.join(FIXTURES, "decode_keras.json")));
   const dir = path.join(FIXTURES, "decode");
   let worst = 0;
   let compared = 0;
-  for (const run of fixture.runs) {
-    const ds: ImageDataset = await imageDatasetFromDirectory(dir, {
-      ...(run.options as ImageDatasetOptions),
-      shuffle: false,
-      batchSize: null,
-      labelMode: "int",
-      verbose: false,
-    });
-    assertEquals(ds.classNames, run.classNames);
-    assertEquals(
-      ds.filePaths.map((f) => path.relative(dir, f).replaceAll(path.sep, "/")),
-      run.images.map((i: { file: string }) => i.file),
-    );
-    const elements = await ds.toArray();
-    assertEquals(elements.length, run.images.length);
-    elements.forEach(({ xs, ys }: ImageBatch, k: number) => {
-      const expected = run.images[k];
-      assertEquals(xs.shape, expected.shape, `${expected.file} ${JSON.stringify(run.options)}`);
-      assertEquals(xs.dtype, "float32");
-      assertEquals(ys!.dataSync()[0], expected.label);
-      const got = xs.dataSync();
-      for (let i = 0; i < got.length; i++) {
-        const diff = Math.abs(got[i] - expected.pixels[i]);
-        worst = Math.max(worst, diff);
-        assert(
-          diff <= 1e-3,
-          `${expected.file} ${JSON.stringify(run.options)} value ${i}: ${got[i]} vs ${expected.pixels[i]}`,
+  const before = tf.memory().numTensors;
+  for (const mode of CACHE_MODES) {
+    for (const batchSize of [null, 4]) {
+      for (const run of fixture.runs) {
+        const ds: ImageDataset = await imageDatasetFromDirectory(dir, {
+          ...(run.options as ImageDatasetOptions),
+          ...mode,
+          shuffle: false,
+          batchSize,
+          labelMode: "int",
+          verbose: false,
+        });
+        assertEquals(ds.classNames, run.classNames);
+        assertEquals(
+          ds.filePaths.map((f) => path.relative(dir, f).replaceAll(path.sep, "/")),
+          run.images.map((i: { file: string }) => i.file),
         );
+        for (let e = 0; e < 2; e++) {
+          const where = `${JSON.stringify(run.options)} ${
+            JSON.stringify(mode)
+          } batchSize ${batchSize} epoch ${e}`;
+          const elements = await ds.toArray();
+          assertEquals(
+            elements.length,
+            batchSize === null ? run.images.length : Math.ceil(run.images.length / 4),
+          );
+          let k = 0;
+          for (const { xs, ys } of elements) {
+            assertEquals(xs.dtype, "float32");
+            const images = batchSize === null ? [xs] : tf.unstack(xs);
+            const labels = ys!.dataSync();
+            images.forEach((image, j) => {
+              const expected = run.images[k++];
+              assertEquals(image.shape, expected.shape, `${expected.file} ${where}`);
+              assertEquals(labels[j], expected.label);
+              const got = image.dataSync();
+              for (let i = 0; i < got.length; i++) {
+                const diff = Math.abs(got[i] - expected.pixels[i]);
+                worst = Math.max(worst, diff);
+                assert(
+                  diff === 0,
+                  `${expected.file} ${where} value ${i}: ${got[i]} vs ${expected.pixels[i]}`,
+                );
+              }
+              compared += got.length;
+            });
+            if (batchSize !== null) tf.dispose(images);
+            tf.dispose([xs, ys!]);
+          }
+          assertEquals(k, run.images.length);
+        }
       }
-      compared += got.length;
-      tf.dispose([xs, ys!]);
-    });
+    }
   }
+  assertEquals(tf.memory().numTensors, before);
   assert(compared > 1000, `compared ${compared} values`);
   console.log(`max abs diff vs Keras over ${compared} values: ${worst}`);
 });
@@ -215,7 +246,10 @@ Deno.test("classes from sorted sub-folders, recursive search, Keras extensions o
       ds = await imageDatasetFromDirectory(dir, { imageSize: [6, 8], shuffle: false, batchSize: 4 });
     });
     assertMatch(log, /^Found 7 files belonging to 2 classes\./);
-    assertMatch(log, /Decoded images are kept in memory \(cache: "float32"\): up to 0\.0 MB/);
+    assertMatch(
+      log,
+      /Decoded images are kept in memory \(cache: "auto"\): 0\.0 MB for all 7 images of 6×8×3, within the budget of \d+\.\d MB \(25% of the \d+\.\d MB available; set TL_CACHE_MB or cacheBudgetMB to change\)\./,
+    );
     assertEquals(ds.classNames, ["cats", "dogs"]);
     assertEquals(ds.filePaths.map((f) => path.relative(dir, f)), [
       "cats/img00.jpg",
@@ -325,7 +359,7 @@ Deno.test("seeded shuffling: reproducible, reshuffled every epoch, independent o
     assertEquals((await epoch(unshuffled)).labels, (await epoch(unshuffled)).labels);
     for (const e of epochsA) assertEquals(e.colors, e.labels);
     assertEquals(a.cacheInfo().images, 12);
-    assertEquals(b.cacheInfo(), { mode: false, images: 0, bytes: 0, budgetBytes: 0 });
+    assertEquals(b.cacheInfo(), { mode: false, images: 0, bytes: 0, budgetBytes: 0, limitBytes: 0 });
   });
 });
 
@@ -346,6 +380,7 @@ Deno.test("cache modes: float32 keeps Keras' exact values, uint8 rounds them, fa
     images: 10,
     bytes: 10 * 6 * 8 * 3 * 4,
     budgetBytes: 1440 * 4,
+    limitBytes: null,
   });
   const again = await pixels(exact);
   const uncached = await pixels(none);
@@ -601,4 +636,204 @@ Deno.test("integration: the real dataset through getFile — 2000/1000 files, 63
   } finally {
     await Deno.remove(cacheDir, { recursive: true });
   }
+});
+
+Deno.test("cache auto: a tiny budget streams the rest — same batches, same order as the full cache, flat tensor count", async () => {
+  await withTree({ cats: 7, dogs: 6 }, async (dir) => {
+    const perImage = 6 * 8 * 3 * 4;
+    const make = (o: ImageDatasetOptions) =>
+      imageDatasetFromDirectory(dir, quiet({ batchSize: 4, seed: 7, ...o }));
+    const full = await make({ cache: "float32" });
+    const tiny = await make({ cache: "auto", cacheBudgetMB: (3.5 * perImage) / 1e6 });
+    const none = await make({ cache: "auto", cacheBudgetMB: 0 });
+    const values = async (ds: ImageDataset) => {
+      const out: number[][] = [];
+      await ds.forEachAsync((b) => {
+        out.push([...b.ys!.dataSync(), ...b.xs.dataSync()]);
+        tf.dispose([b.xs, b.ys!]);
+      });
+      return out;
+    };
+    const before = tf.memory().numTensors;
+    for (let e = 0; e < 3; e++) {
+      const expected = await values(full);
+      assertEquals(await values(tiny), expected, `epoch ${e}`);
+      assertEquals(await values(none), expected, `epoch ${e}`);
+      assertEquals(tf.memory().numTensors, before, `tensors after epoch ${e}`);
+      const info = tiny.cacheInfo();
+      assertEquals([info.images, info.bytes, info.limitBytes], [3, 3 * perImage, Math.floor(3.5 * perImage)]);
+      assertEquals(none.cacheInfo().images, 0);
+    }
+    assertEquals(full.cacheInfo().images, 13);
+    tiny.clearCache();
+    assertEquals(tiny.cacheInfo().bytes, 0);
+    await values(tiny);
+    assertEquals(tiny.cacheInfo().images, 3, "the budget given back by clearCache is used again");
+  });
+});
+
+Deno.test("cache auto: the message says how much fits; TL_CACHE_MB sets the shared budget; bad budgets are errors", async () => {
+  await withTree({ cats: 3, dogs: 3 }, async (dir) => {
+    const perImage = 6 * 8 * 3 * 4;
+    const log = await captureLog(() =>
+      imageDatasetFromDirectory(dir, { imageSize: [6, 8], cacheBudgetMB: (2 * perImage) / 1e6, seed: 1 })
+    );
+    assertMatch(
+      log,
+      /\(cache: "auto"\): 0\.0 MB would hold all 6 images of 6×8×3; about 2 fit in what is left of the budget of 0\.0 MB \(cacheBudgetMB\), the others are decoded again every epoch\./,
+    );
+    const previous = Deno.env.get("TL_CACHE_MB");
+    Deno.env.set("TL_CACHE_MB", String((4 * perImage) / 1e6));
+    try {
+      const a = await imageDatasetFromDirectory(dir, quiet({ seed: 1, classNames: ["cats"] }));
+      const b = await imageDatasetFromDirectory(dir, quiet({ seed: 1, classNames: ["dogs"] }));
+      for (const ds of [a, b]) {
+        await ds.forEachAsync((x) => tf.dispose([x.xs, x.ys!]));
+      }
+      // One budget for both datasets: 4 images in all.
+      assertEquals(a.cacheInfo().images + b.cacheInfo().images, 4);
+      assertEquals(a.cacheInfo().limitBytes, 4 * perImage);
+      Deno.env.set("TL_CACHE_MB", "lots");
+      await assertRejects(
+        () => imageDatasetFromDirectory(dir, quiet()),
+        Error,
+        "TL_CACHE_MB must be a number",
+      );
+    } finally {
+      if (previous === undefined) Deno.env.delete("TL_CACHE_MB");
+      else Deno.env.set("TL_CACHE_MB", previous);
+    }
+    await assertRejects(
+      () => imageDatasetFromDirectory(dir, quiet({ cacheBudgetMB: -1 })),
+      Error,
+      "cacheBudgetMB must be a number",
+    );
+  });
+});
+
+Deno.test("shard: disjoint parts that cover the folder, the same on every run, labels kept", async () => {
+  await withTree({ cats: 9, dogs: 8 }, async (dir) => {
+    const all = await imageDatasetFromDirectory(dir, quiet({ shuffle: false }));
+    for (const count of [1, 2, 3, 5]) {
+      const parts: string[][] = [];
+      for (let index = 0; index < count; index++) {
+        const ds = await imageDatasetFromDirectory(
+          dir,
+          quiet({ shard: { index, count }, seed: 2, batchSize: 3 }),
+        );
+        const again = await imageDatasetFromDirectory(
+          dir,
+          quiet({ shard: { index, count }, seed: 2, batchSize: 3 }),
+        );
+        assertEquals(again.filePaths, ds.filePaths, "stable across runs");
+        assertEquals(ds.classNames, ["cats", "dogs"]);
+        if (ds.filePaths.length > 0) {
+          const seen = await epoch(ds);
+          assertEquals(seen.colors, seen.labels, "labels follow the files");
+        }
+        parts.push(ds.filePaths);
+      }
+      const union = parts.flat().sort();
+      assertEquals(union, [...all.filePaths].sort(), `${count} shards cover every file once`);
+      assertEquals(new Set(union).size, union.length, `${count} shards are disjoint`);
+    }
+    const log = await captureLog(() =>
+      imageDatasetFromDirectory(dir, { imageSize: 4, shard: { index: 1, count: 2 } })
+    );
+    assertMatch(
+      log,
+      /Using shard 1 of 2: \d+ of the 17 files \(chosen by a hash of each file's path under the folder\)\./,
+    );
+    for (
+      const shard of [{ index: 2, count: 2 }, { index: -1, count: 2 }, { index: 0, count: 0 }, {
+        index: 0.5,
+        count: 2,
+      }]
+    ) {
+      await assertRejects(
+        () => imageDatasetFromDirectory(dir, quiet({ shard })),
+        Error,
+        "shard must be { index, count }",
+      );
+    }
+  });
+});
+
+Deno.test("followLinks: a symbolic link loop lists each image once and says so", async () => {
+  await withTree({ cats: 3, dogs: 2 }, async (dir) => {
+    await Deno.symlink(path.join(dir, "cats"), path.join(dir, "cats", "nested", "loop"));
+    await Deno.symlink(path.join(dir, "dogs"), path.join(dir, "dogs", "again"));
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
+    let ds!: ImageDataset;
+    try {
+      ds = await imageDatasetFromDirectory(dir, quiet({ followLinks: true, shuffle: false }));
+    } finally {
+      console.warn = warn;
+    }
+    assertEquals(ds.filePaths.length, 5);
+    assertEquals(new Set(ds.filePaths.map((f) => fs.realpathSync(f))).size, 5);
+    assertEquals(warnings.length, 1);
+    assertMatch(
+      warnings[0],
+      /2 linked folder\(s\) skipped, their real folder being listed already \(a symbolic link loop/,
+    );
+    assertMatch(warnings[0], /loop/);
+    // Without followLinks the links are not followed at all.
+    const plain = await imageDatasetFromDirectory(dir, quiet({ shuffle: false }));
+    assertEquals(plain.filePaths, ds.filePaths);
+  });
+});
+
+Deno.test("an imageSize too large for memory and seeds above 32 bits are refused before any work", async () => {
+  const missing = path.join(await Deno.makeTempDir({ prefix: "data_test_size_" }), "not-there");
+  // The directory does not exist: the option errors come first, before looking at any file.
+  await assertRejects(
+    () => imageDatasetFromDirectory(missing, quiet({ imageSize: [100000, 100000] })),
+    Error,
+    "imageSize [100000,100000] with batchSize 32 needs",
+  );
+  await assertRejects(
+    () => imageDatasetFromDirectory(missing, quiet({ imageSize: [30000, 30000], batchSize: null })),
+    Error,
+    "of memory available; choose a smaller imageSize or batchSize",
+  );
+  for (const seed of [2 ** 32, 2 ** 40 + 1, -1]) {
+    await assertRejects(
+      () => imageDatasetFromDirectory(missing, quiet({ seed })),
+      Error,
+      "seed must be a whole number from 0 to 2^32 − 1 (4294967295)",
+    );
+  }
+  await assertRejects(
+    () => imageDatasetFromDirectory(missing, quiet({ seed: 2 ** 32 - 1 })),
+    Error,
+    "does not exist",
+  );
+});
+
+Deno.test("an abandoned or failed iteration leaves no tensors behind, with prefetch", async () => {
+  await withTree({ cats: 6, dogs: 6 }, async (dir) => {
+    const ds = (await imageDatasetFromDirectory(dir, quiet({ batchSize: 2, shuffle: false }))).prefetch(3);
+    const before = tf.memory().numTensors;
+    const iterator = await ds.iterator();
+    const { value } = await iterator.next();
+    tf.dispose([value.xs, value.ys]);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // room for anything read ahead
+    assertEquals(tf.memory().numTensors, before, "nothing waits in a buffer as tensors");
+
+    await Deno.writeTextFile(path.join(dir, "dogs", "img01.png"), "broken");
+    for (const cache of ["auto", false] as const) {
+      const broken = (await imageDatasetFromDirectory(dir, quiet({ batchSize: 2, shuffle: false, cache })))
+        .prefetch(2);
+      const start = tf.memory().numTensors;
+      await assertRejects(
+        () => broken.forEachAsync((b) => tf.dispose([b.xs, b.ys!])),
+        Error,
+        "img01.png",
+      );
+      assertEquals(tf.memory().numTensors, start, `cache ${cache}: the failed epoch left nothing`);
+    }
+  });
 });
