@@ -1,0 +1,92 @@
+/**
+ * `deno task serve -- [--model models/NAME] [--port N] [--host H]`: the classifier in a web page, served
+ * to this machine (127.0.0.1) until Ctrl-C. See lib/site.ts for what is served, lib/serve.ts for how.
+ *
+ * @module
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+const USAGE = `Usage: deno task serve -- [--model DIR] [--port N] [--host HOST]
+
+Serves a web page that classifies photos in the browser with a trained classifier (TensorFlow.js,
+WebGL / WASM / CPU; everything served from this project, no network).
+
+  --model DIR   a folder written by \`deno task train\` (model.json, weights.bin, metadata.json);
+                default: the model trained last (models/LATEST, else the newest models/*/metadata.json)
+  --port N      default 8000 (0: any free port)
+  --host HOST   default 127.0.0.1 (this machine only); 0.0.0.0 serves the whole network
+  --help        this text`;
+
+/** Parsed command line, or a usage error (exit 2). */
+export function parseServeArgs(
+  args: string[],
+): { model?: string; port: number; hostname: string; help: boolean } {
+  const { values, positionals } = parseArgs({
+    // `deno task serve -- --model X` passes the "--" through.
+    args: args[0] === "--" ? args.slice(1) : args,
+    options: {
+      model: { type: "string" },
+      port: { type: "string", default: "8000" },
+      host: { type: "string", default: "127.0.0.1" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port!) || port > 65535) {
+    throw new UsageError(`--port must be an integer in 0..65535, got ${JSON.stringify(values.port)}`);
+  }
+  if (!values.host) throw new UsageError("--host must not be empty");
+  return { model: values.model, port, hostname: values.host!, help: values.help! };
+}
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseServeArgs(args);
+  } catch (e) {
+    console.error(`serve: ${e instanceof Error ? e.message : e}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  // Loaded after argument parsing: --help and usage errors answer without starting TensorFlow.
+  const { buildSite, latestModelDir } = await import("../lib/site.ts");
+  const { serveSite } = await import("../lib/serve.ts");
+  const modelDir = parsed.model ?? latestModelDir();
+  console.log(`serve: preparing ${path.relative(Deno.cwd(), modelDir) || modelDir} for the browser…`);
+  const site = await buildSite(modelDir);
+  const controller = new AbortController();
+  Deno.addSignalListener("SIGINT", () => controller.abort());
+  const server = serveSite(site, {
+    hostname: parsed.hostname,
+    port: parsed.port,
+    signal: controller.signal,
+    onListen: (url) => {
+      const { name, classNames } = site.metadata;
+      console.log(`serve: model "${name}" (${classNames.length} classes: ${classNames.join(", ")})`);
+      console.log(`serve: open ${url} (Ctrl-C stops)`);
+    },
+  });
+  await server.finished;
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    console.error(`serve: ${message}`);
+    Deno.exit(e instanceof Deno.errors.AddrInUse ? 2 : 1);
+  }
+}

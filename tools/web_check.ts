@@ -1,0 +1,450 @@
+/**
+ * The web page checked in a real browser: serves a classifier with lib/serve.ts on 127.0.0.1, opens the
+ * page in Debian's headless `chromium` (playwright-core; every request not to the server is blocked and
+ * counted), uploads six photos of known classes, waits for the predictions and checks that every
+ * probability equals tfjs-node's for the same file (TensorFlow's decoder and resize, lib/image_decode.ts,
+ * and the saved model's `predict`) within a tolerance, and that the page shows no error. Runs the page
+ * once per backend (the automatic choice, then WASM and CPU forced; WebGL when this browser has it).
+ * Screenshots and a JSON report go to `out/web/`.
+ *
+ * Model: `--model DIR`, else the model `deno task train` wrote last, else a generated one (MobileNetV2
+ * alpha 0.35 with ../shared's ImageNet weights and an untrained 2-class head, or random weights without
+ * them). Photos: three cats and three dogs from ../shared's dataset, else generated PNGs and JPEGs.
+ *
+ * Usage: deno run -A tools/web_check.ts [--model DIR] [--backends auto,wasm,cpu,webgl] [--json]
+ *
+ * @module
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { chromium } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
+import { BlobWriter, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
+import { tf } from "../lib/tf.ts";
+import type { Tensor, Tensor3D } from "../lib/tf.ts";
+import { PROJECT_ROOT } from "../lib/config.ts";
+import { loadImage } from "../lib/image_decode.ts";
+import { loadModel, saveModel } from "../lib/model_io.ts";
+import { buildClassifier } from "../lib/classifier.ts";
+import { mobileNetV2 } from "../lib/mobilenet_v2.ts";
+import { buildSite, latestModelDir, MODELS_DIR, readMetadata } from "../lib/site.ts";
+import { serveSite } from "../lib/serve.ts";
+
+const CHROMIUM = Deno.env.get("TL_CHROMIUM") ?? "/usr/bin/chromium";
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--enable-unsafe-swiftshader", // software WebGL when there is no GPU
+];
+const OUT = path.join(PROJECT_ROOT, "out", "web");
+const SHARED = Deno.env.get("TL_SHARED_DIR") ?? path.resolve(PROJECT_ROOT, "..", "shared");
+const SHARED_ZIP = path.join(SHARED, "data", "cats_and_dogs_filtered.zip");
+const SHARED_WEIGHTS = path.join(
+  SHARED,
+  "weights",
+  "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5",
+);
+
+const USAGE = `Usage: deno run -A tools/web_check.ts [--model DIR] [--backends LIST] [--tolerance X] [--json]
+
+  --model DIR       a trained classifier folder; default: the model trained last, else a generated one
+  --backends LIST   page runs, comma-separated from auto, webgl, wasm, cpu; default auto,webgl,wasm,cpu
+                    (a forced backend this browser lacks is reported, not failed; auto must work)
+  --tolerance X     largest accepted |page − tfjs-node| per probability; default 1e-3
+  --json            print the report as JSON`;
+
+interface Photo {
+  file: string;
+  label: string;
+}
+
+/**
+ * Lossless PNG copies of the JPEG photos (TensorFlow's own decoding of them): both sides then start from
+ * identical pixels, which separates the page's resize + model from the two JPEG decoders' difference.
+ */
+async function pngCopies(items: Photo[]): Promise<Photo[]> {
+  const out: Photo[] = [];
+  for (const p of items.filter((p) => /\.jpe?g$/i.test(p.file))) {
+    const file = p.file.replace(/\.jpe?g$/i, ".png");
+    const image = tf.node.decodeImage(fs.readFileSync(p.file), 3) as Tensor3D;
+    const png = await tf.node.encodePng(image);
+    image.dispose();
+    fs.writeFileSync(file, png);
+    out.push({ file, label: p.label });
+  }
+  return out;
+}
+
+/** Three cats and three dogs from the shared dataset's validation split, or generated images. */
+async function photos(dir: string): Promise<Photo[]> {
+  fs.mkdirSync(dir, { recursive: true });
+  if (fs.existsSync(SHARED_ZIP)) {
+    const reader = new ZipReader(new Uint8ArrayReader(await Deno.readFile(SHARED_ZIP)));
+    const out: Photo[] = [];
+    try {
+      const entries = (await reader.getEntries()).filter((e) => !e.directory).sort((a, b) =>
+        a.filename < b.filename ? -1 : 1
+      );
+      for (const label of ["cats", "dogs"]) {
+        const prefix = `cats_and_dogs_filtered/validation/${label}/`;
+        for (const entry of entries.filter((e) => e.filename.startsWith(prefix)).slice(0, 3)) {
+          const file = path.join(dir, path.basename(entry.filename));
+          const blob = await entry.getData!(new BlobWriter());
+          fs.writeFileSync(file, new Uint8Array(await blob.arrayBuffer()));
+          out.push({ file, label });
+        }
+      }
+    } finally {
+      await reader.close();
+    }
+    return out;
+  }
+  // Generated: reddish "class 0" and bluish "class 1" pictures with noise, as PNG and JPEG.
+  const out: Photo[] = [];
+  for (let i = 0; i < 6; i++) {
+    const label = i % 2 ? "blue" : "red";
+    const image = tf.tidy(() => {
+      const color = tf.tensor1d(i % 2 ? [40, 70, 160] : [170, 60, 40]).reshape([1, 1, 3]);
+      const noise = tf.randomUniform([120 + 20 * i, 150, 3], 0, 80, "float32", i);
+      return tf.clipByValue(tf.add(color, noise), 0, 255).cast("int32") as Tensor3D;
+    });
+    const bytes = i < 3 ? await tf.node.encodePng(image) : await tf.node.encodeJpeg(image, "rgb", 90);
+    image.dispose();
+    const file = path.join(dir, `generated_${i}_${label}.${i < 3 ? "png" : "jpg"}`);
+    fs.writeFileSync(file, bytes);
+    out.push({ file, label });
+  }
+  return out;
+}
+
+/** A classifier folder with metadata, for when no trained model exists. */
+async function generatedModel(dir: string): Promise<string> {
+  const shared = fs.existsSync(SHARED_WEIGHTS);
+  const base = await mobileNetV2({
+    inputShape: [160, 160, 3],
+    alpha: 0.35,
+    includeTop: false,
+    weights: shared ? SHARED_WEIGHTS : null,
+  });
+  const { model } = buildClassifier({ base, numClasses: 2, seed: 3 });
+  const classNames = shared ? ["cats", "dogs"] : ["red", "blue"];
+  await saveModel(model, dir);
+  model.dispose();
+  fs.writeFileSync(
+    path.join(dir, "metadata.json"),
+    JSON.stringify({
+      format: "transfer-learning-ts/classifier",
+      formatVersion: 1,
+      classNames,
+      numClasses: 2,
+      imageSize: [160, 160],
+      channels: 3,
+      alpha: 0.35,
+      output: "sigmoid",
+      preprocessing: {
+        resize: "bilinear",
+        halfPixelCenters: true,
+        cropToAspectRatio: false,
+        inputRange: [0, 255],
+        rescale: { scale: 1 / 127.5, offset: -1 },
+      },
+      note: `generated by tools/web_check.ts: ${shared ? "ImageNet base, untrained head" : "random weights"}`,
+    }),
+  );
+  return dir;
+}
+
+/** The page's formula (lib/web/app.js), in float64. */
+function probabilities(logits: ArrayLike<number>, output: string): number[] {
+  if (output === "sigmoid") {
+    const p = 1 / (1 + Math.exp(-logits[0]));
+    return [1 - p, p];
+  }
+  const max = Math.max(...Array.from(logits));
+  const exps = Array.from(logits, (z) => Math.exp(z - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}
+
+/** tfjs-node's probabilities for one photo: as training decodes it, and as browsers decode it. */
+interface Reference {
+  /** lib/image_decode.ts `loadImage` (TensorFlow's DecodeImage: JPEG with libjpeg's fast integer IDCT). */
+  training: number[];
+  /** JPEG decoded with libjpeg's accurate integer IDCT (what Chromium does), then the same resize. */
+  browserDecode: number[];
+}
+
+async function reference(modelDir: string, files: string[]): Promise<Reference[]> {
+  const meta = readMetadata(modelDir);
+  const model = await loadModel(modelDir);
+  const run = (x: Tensor) => probabilities((model.predict(x) as Tensor).dataSync(), meta.output);
+  try {
+    return files.map((file) =>
+      tf.tidy(() => {
+        const bytes = fs.readFileSync(file);
+        const training = run(loadImage(bytes, { imageSize: meta.imageSize }, file).expandDims(0));
+        if (!/\.jpe?g$/i.test(file)) return { training, browserDecode: training };
+        const pixels = tf.node.decodeJpeg(bytes, 3, 1, true, false, 1, "INTEGER_ACCURATE").toFloat();
+        const x = tf.image.resizeBilinear(pixels as Tensor3D, meta.imageSize, false, true).expandDims(0);
+        return { training, browserDecode: run(x) };
+      })
+    );
+  } finally {
+    model.dispose();
+  }
+}
+
+interface PhotoResult {
+  file: string;
+  label: string;
+  top: string;
+  page: number[];
+  /** tfjs-node on the same pixels as the browser (asserted within the tolerance). */
+  node: number[];
+  maxDiff: number;
+  /** tfjs-node with the training decoder (`loadImage`); differs from `node` for JPEGs only. */
+  training: number[];
+  trainingDiff: number;
+  inferenceMs: number;
+  decodeMs: number;
+}
+interface RunReport {
+  requested: string;
+  backend: string | null;
+  status: string;
+  unavailable?: string;
+  results: PhotoResult[];
+  maxDiff: number;
+  maxTrainingDiff: number;
+  meanInferenceMs: number;
+  errors: string[];
+  screenshot: string;
+}
+
+/** One page load with `backend` ("auto" = the page's own choice). */
+async function runPage(
+  context: BrowserContext,
+  url: string,
+  backend: string,
+  items: Photo[],
+  node: Reference[],
+  tolerance: number,
+): Promise<RunReport> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console error: ${m.text()}`);
+  });
+  const screenshot = path.join(OUT, `page-${backend}.png`);
+  const report: RunReport = {
+    requested: backend,
+    backend: null,
+    status: "",
+    results: [],
+    maxDiff: 0,
+    maxTrainingDiff: 0,
+    meanInferenceMs: NaN,
+    errors,
+    screenshot,
+  };
+  try {
+    await page.goto(backend === "auto" ? url : `${url}?backend=${backend}`);
+    await page.waitForSelector('body[data-ready="true"], body[data-error="true"]', { timeout: 120_000 });
+    report.status = await page.locator("#status").innerText();
+    if (await page.locator('body[data-error="true"]').count()) {
+      const text = await page.locator("#error").innerText();
+      if (backend !== "auto" && /no TensorFlow\.js backend could start/.test(text)) {
+        report.unavailable = text;
+        errors.length = 0; // a browser without this backend: not a failure of the page
+        return report;
+      }
+      errors.push(`the page shows: ${text}`);
+      return report;
+    }
+    report.backend = await page.locator("body").getAttribute("data-backend");
+    await page.locator("#files").setInputFiles(items.map((p) => p.file));
+    const done = page.locator('.result[data-done="true"]');
+    const deadline = Date.now() + 300_000;
+    while (await done.count() < items.length && Date.now() < deadline) await page.waitForTimeout(200);
+    const cards = await page.locator(".result").evaluateAll((nodes) =>
+      nodes.map((n) => ({ ...(n as unknown as { dataset: Record<string, string> }).dataset }))
+    );
+    if (cards.length !== items.length) errors.push(`${items.length} photos uploaded, ${cards.length} shown`);
+    cards.forEach((card, i) => {
+      if (card.error) errors.push(`${card.file}: ${card.error}`);
+      if (!card.probabilities) {
+        errors.push(`${card.file ?? i}: no prediction shown`);
+        return;
+      }
+      const probs = JSON.parse(card.probabilities) as number[];
+      const expected = node[i].browserDecode;
+      const diff = (ref: number[]) => Math.max(...probs.map((p, k) => Math.abs(p - ref[k])));
+      const maxDiff = diff(expected);
+      if (card.file !== path.basename(items[i].file)) {
+        errors.push(`card ${i} is ${card.file}, not ${items[i].file}`);
+      }
+      if (probs.length !== expected.length || !(maxDiff <= tolerance)) {
+        errors.push(`${card.file}: page ${JSON.stringify(probs)} vs tfjs-node ${JSON.stringify(expected)}`);
+      }
+      report.results.push({
+        file: path.basename(items[i].file),
+        label: items[i].label,
+        top: card.top ?? "",
+        page: probs,
+        node: expected,
+        maxDiff,
+        training: node[i].training,
+        trainingDiff: diff(node[i].training),
+        inferenceMs: Number(card.inferenceMs),
+        decodeMs: Number(card.decodeMs),
+      });
+    });
+    if (await page.locator("#error").isVisible()) {
+      errors.push(`the page shows: ${await page.locator("#error").innerText()}`);
+    }
+    report.maxDiff = Math.max(0, ...report.results.map((r) => r.maxDiff));
+    report.maxTrainingDiff = Math.max(0, ...report.results.map((r) => r.trainingDiff));
+    const times = report.results.map((r) => r.inferenceMs);
+    report.meanInferenceMs = times.reduce((a, b) => a + b, 0) / times.length;
+    return report;
+  } finally {
+    await page.screenshot({ path: screenshot, fullPage: true }).catch(() => {});
+    await page.close();
+  }
+}
+
+async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: args[0] === "--" ? args.slice(1) : args,
+      options: {
+        model: { type: "string" },
+        backends: { type: "string", default: "auto,webgl,wasm,cpu" },
+        tolerance: { type: "string", default: "1e-3" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }).values;
+    const bad = values.backends!.split(",").filter((b) => !["auto", "webgl", "wasm", "cpu"].includes(b));
+    if (bad.length) throw new Error(`--backends: unknown ${bad.join(", ")} (auto, webgl, wasm, cpu)`);
+    if (!(Number(values.tolerance) > 0)) throw new Error(`--tolerance must be a positive number`);
+  } catch (e) {
+    console.error(`web check: ${e instanceof Error ? e.message : e}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: run \`bash tools/install_browser.sh\` (Debian's chromium)`);
+  }
+  const log = values.json ? () => {} : console.log;
+  const tolerance = Number(values.tolerance);
+  fs.mkdirSync(OUT, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tl-web-check-"));
+  const controller = new AbortController();
+  let context: BrowserContext | undefined;
+  let server: Deno.HttpServer | undefined;
+  try {
+    let modelDir = values.model;
+    if (!modelDir) {
+      try {
+        modelDir = latestModelDir(MODELS_DIR);
+      } catch {
+        log("web check: no trained model under models/: generating one");
+        modelDir = await generatedModel(path.join(tmp, "model"));
+      }
+    }
+    const originals = await photos(path.join(tmp, "photos"));
+    const items = [...originals, ...await pngCopies(originals)];
+    log(`web check: model ${modelDir}; ${items.length} photos (${items.map((p) => p.label).join(", ")})`);
+    const node = await reference(modelDir, items.map((p) => p.file));
+    const site = await buildSite(modelDir);
+    let url = "";
+    server = serveSite(site, { port: 0, signal: controller.signal, onListen: (u) => url = u });
+    const origin = new URL(url).origin;
+    const blocked: string[] = [];
+    context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      viewport: { width: 1100, height: 900 },
+    });
+    await context.route("**/*", (route) => {
+      const target = route.request().url();
+      if (new URL(target).origin === origin || target.startsWith("blob:") || target.startsWith("data:")) {
+        return route.continue();
+      }
+      blocked.push(target);
+      return route.abort("blockedbyclient");
+    });
+    const runs: RunReport[] = [];
+    for (const backend of values.backends!.split(",")) {
+      const run = await runPage(context, url, backend, items, node, tolerance);
+      runs.push(run);
+      if (run.unavailable) {
+        log(
+          `${backend}: unavailable in this browser (${run.unavailable.replace(/\s+/g, " ").slice(0, 160)})`,
+        );
+        continue;
+      }
+      log(`${backend}: backend ${run.backend}; ${run.status.replace(/\s+/g, " ")}`);
+      log(
+        "  photo          class → page top   P(page)            |Δ| same pixels  |Δ| training decoder     ms",
+      );
+      for (const r of run.results) {
+        const probs = r.page.map((p) => p.toFixed(4)).join("/");
+        log(
+          `  ${r.file.padEnd(14)} ${r.label.padEnd(5)} → ${r.top.padEnd(8)} ${probs.padEnd(18)} ` +
+            `${r.maxDiff.toExponential(1).padEnd(16)} ${r.trainingDiff.toExponential(1).padEnd(21)} ` +
+            r.inferenceMs.toFixed(1),
+        );
+      }
+      log(
+        `  max |Δ| ${run.maxDiff.toExponential(2)} on the same pixels (tolerance ${tolerance}), ` +
+          `${run.maxTrainingDiff.toExponential(2)} against the training decoder (JPEG IDCT); ` +
+          `${run.meanInferenceMs.toFixed(1)} ms per image; ` +
+          `screenshot ${path.relative(PROJECT_ROOT, run.screenshot)}` +
+          (run.errors.length ? `\n  FAILED: ${run.errors.join("\n  FAILED: ")}` : ""),
+      );
+    }
+    const auto = runs.find((r) => r.requested === "auto");
+    const failures = runs.flatMap((r) => r.errors.map((e) => `${r.requested}: ${e}`));
+    if (auto?.unavailable) failures.push("auto: no backend started");
+    if (!runs.some((r) => r.results.length)) failures.push("no run produced predictions");
+    if (blocked.length) {
+      log(`blocked ${blocked.length} request(s) not to ${origin}: ${blocked.slice(0, 3).join(", ")}`);
+    }
+    const report = { model: modelDir, tolerance, runs, blocked, failures };
+    fs.writeFileSync(path.join(OUT, "web_check.json"), JSON.stringify(report, null, 1));
+    if (values.json) console.log(JSON.stringify(report));
+    log(`web check ${failures.length ? "FAILED" : "ok"}: report out/web/web_check.json`);
+    if (failures.length) console.error(failures.join("\n"));
+    return failures.length ? 1 : 0;
+  } finally {
+    await context?.close();
+    controller.abort();
+    await server?.finished;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    console.error(`web check: ${e instanceof Error ? e.stack ?? e.message : e}`);
+    Deno.exit(1);
+  }
+}
