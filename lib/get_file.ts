@@ -5,9 +5,17 @@
  * (`"cats_and_dogs.zip"`) is downloaded under that name and extracted into `<stem>_extracted/`, a `fname`
  * without one is downloaded as `<fname>_archive` and extracted into `<fname>/`.
  *
- * Every step is atomic: downloads go to a temporary file renamed once complete (and verified), archives are
- * extracted into a temporary folder renamed once every entry is written, so an interrupted or failed run
- * never leaves something that a later run would take as valid.
+ * The cache knows what it holds: beside each file a small record, `<fname>.source.json` (origin, size,
+ * sha256, time, whether it was extracted), written last, atomically, once everything is in place. A file
+ * without a record, from another origin (e.g. `TL_DATA_URL` now naming another file of the same name), of
+ * another size, or whose local origin changed since, is fetched again. An archive is verified (every entry
+ * read, CRC-32 checked) by extracting it before anything is committed; a cached archive that no longer
+ * extracts is fetched once more.
+ *
+ * Every step is atomic (a temporary name renamed once complete), and one cache entry is fetched and
+ * extracted by one process at a time (`lib/file_lock.ts`): a second process waits, then reuses the result.
+ * What a dead process left behind (temporary downloads, `…extracting-PID-…` folders) is removed on the next
+ * run.
  *
  * @module
  */
@@ -16,8 +24,16 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from "@zip.js/zip.js";
-import { loadConfig } from "./config.ts";
+import { DEFAULT_DATA_URL, loadConfig } from "./config.ts";
 import { jupyterApi, progressLine } from "./output.ts";
+import {
+  removeDeadLeftovers,
+  restoreOrphanedOld,
+  swapFolder,
+  tempSibling,
+  writeFileAtomic,
+} from "./atomic.ts";
+import { withFileLock } from "./file_lock.ts";
 
 /** Options of {@link getFile}. */
 export interface GetFileOptions {
@@ -31,6 +47,36 @@ export interface GetFileOptions {
   sha256?: string;
   /** Show a progress bar (bytes, rate, ETA) on stderr; default `true`. */
   progress?: boolean;
+}
+
+/** The record kept beside a cached file (`<file>.source.json`). */
+export interface CacheRecord {
+  /** The origin as given (URL), or its absolute path for local files. */
+  origin: string;
+  size: number;
+  sha256: string;
+  /** ISO time of the fetch. */
+  fetched: string;
+  /**
+   * How completeness was checked: `"length"` (the server's Content-Length), `"chunked"` (HTTP chunked
+   * framing, whose end marker a cut connection lacks), `"file"` (a local file's size), `"sha256"`, or
+   * `"archive"` (the archive was read whole); `"unchecked"` — a server that sent neither.
+   */
+  checked: "length" | "chunked" | "file" | "sha256" | "archive" | "unchecked";
+  /** A local origin's size and modification time when it was copied: a changed origin is copied again. */
+  originStat?: { size: number; mtimeMs: number };
+  /** The extraction folder (its name), once extracted. */
+  extracted?: string;
+}
+
+interface Entry {
+  origin: string;
+  /** `origin` as recorded: URLs as given, local files as absolute paths. */
+  originKey: string;
+  target: string;
+  extractionDir?: string;
+  sha256?: string;
+  progress: boolean;
 }
 
 /**
@@ -67,31 +113,173 @@ export async function getFile(fname: string, origin: string, options: GetFileOpt
       target = path.join(dataDir, `${name}_archive`);
     }
   }
+  const entry: Entry = {
+    origin,
+    originKey: originKey(origin),
+    target,
+    extractionDir,
+    sha256,
+    progress: options.progress ?? true,
+  };
+  return await withFileLock(`${target}.lock`, () => fetchEntry(entry), {
+    purpose: `fetching ${origin} into ${extractionDir ?? target}`,
+  });
+}
 
-  let downloaded = false;
-  if (!fs.existsSync(target)) {
-    downloaded = true;
-  } else if (sha256 !== undefined && (await hashFile(target)) !== sha256) {
-    console.warn(
-      `A local file was found at ${target}, but its sha256 does not match ${sha256}: downloading it again.`,
-    );
-    downloaded = true;
-  }
-  if (downloaded) await download(origin, target, sha256, options.progress ?? true);
+function isUrl(origin: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(origin);
+}
 
-  if (extractionDir === undefined) return target;
-  if (!downloaded && fs.existsSync(extractionDir)) return extractionDir;
-  await extractZip(target, extractionDir);
-  return extractionDir;
+function localPath(origin: string): string | undefined {
+  if (origin.startsWith("file://")) return fileURLToPath(origin);
+  return isUrl(origin) ? undefined : path.resolve(origin);
+}
+
+function originKey(origin: string): string {
+  return localPath(origin) ?? origin;
 }
 
 function baseName(origin: string): string {
-  const p = /^[a-z][a-z0-9+.-]*:\/\//i.test(origin) ? new URL(origin).pathname : origin;
+  const p = isUrl(origin) ? new URL(origin).pathname : origin;
   return decodeURIComponent(path.posix.basename(p));
 }
 
-function tempSibling(file: string, tag: string): string {
-  return `${file}.${tag}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+function recordPath(target: string): string {
+  return `${target}.source.json`;
+}
+
+function readRecord(target: string): CacheRecord | undefined {
+  try {
+    const record = JSON.parse(fs.readFileSync(recordPath(target), "utf8")) as CacheRecord;
+    return typeof record?.origin === "string" && typeof record.size === "number" ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function statOrigin(entry: Entry): { size: number; mtimeMs: number } | undefined {
+  const file = localPath(entry.origin);
+  if (file === undefined) return undefined;
+  try {
+    const stat = fs.statSync(file);
+    return { size: stat.size, mtimeMs: stat.mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why the cached file cannot be used as is (`"absent"` when there is none), or undefined when it can. */
+async function staleReason(entry: Entry, record: CacheRecord | undefined): Promise<string | undefined> {
+  const { target } = entry;
+  if (!fs.existsSync(target)) return "absent";
+  if (record === undefined) return `${target} has no record of where it came from (${recordPath(target)})`;
+  if (record.origin !== entry.originKey) {
+    return `${target} came from ${record.origin}, not ${entry.originKey}`;
+  }
+  const size = fs.statSync(target).size;
+  if (size !== record.size) return `${target} has ${size} bytes, its record says ${record.size}`;
+  const now = statOrigin(entry);
+  if (
+    now && record.originStat &&
+    (now.size !== record.originStat.size || now.mtimeMs !== record.originStat.mtimeMs)
+  ) {
+    return `${entry.originKey} changed since ${target} was copied from it`;
+  }
+  if (entry.sha256 !== undefined && (await hashFile(target)) !== entry.sha256) {
+    return `A local file was found at ${target}, but its sha256 does not match ${entry.sha256}`;
+  }
+  return undefined;
+}
+
+/** Under the entry's lock: reuse what the cache holds, or fetch (and extract) and commit. */
+async function fetchEntry(entry: Entry): Promise<string> {
+  const { target, extractionDir } = entry;
+  await removeDeadLeftovers(target, ["download", "writing"]);
+  await removeDeadLeftovers(recordPath(target), ["writing"]);
+  if (extractionDir) {
+    await restoreOrphanedOld(extractionDir);
+    await removeDeadLeftovers(extractionDir, ["extracting", "old"]);
+  }
+  const record = readRecord(target);
+  const stale = await staleReason(entry, record);
+  let cachedFailure: Error | undefined;
+  if (stale === undefined) {
+    if (extractionDir === undefined) return target;
+    if (record?.extracted === path.basename(extractionDir) && fs.existsSync(extractionDir)) {
+      return extractionDir;
+    }
+    try {
+      await extractZip(target, extractionDir);
+      await writeFileAtomic(
+        recordPath(target),
+        JSON.stringify({ ...record, extracted: path.basename(extractionDir) }, null, 2),
+      );
+      return extractionDir;
+    } catch (e) {
+      cachedFailure = e as Error;
+      console.error(
+        `The cached ${target} cannot be extracted (${cachedFailure.message}): fetching it again.`,
+      );
+    }
+  } else if (stale !== "absent") {
+    console.error(`${stale}: fetching it again from ${entry.origin}.`);
+  }
+  return await fetchAndCommit(entry, cachedFailure);
+}
+
+/** Downloads into a temporary file, verifies (and extracts into a temporary folder), then commits both. */
+async function fetchAndCommit(entry: Entry, cachedFailure?: Error): Promise<string> {
+  const { target, extractionDir, origin } = entry;
+  const whenCached = (message: string) =>
+    cachedFailure
+      ? `The cached ${target} cannot be extracted (${cachedFailure.message}) and fetching it again failed: ` +
+        `${message}. Delete ${target} and retry once the origin is fixed`
+      : message;
+  let got: Downloaded;
+  try {
+    got = await download(origin, target, entry.sha256, entry.progress);
+  } catch (e) {
+    if (!cachedFailure) throw e;
+    throw new Error(whenCached((e as Error).message), { cause: e });
+  }
+  const originStat = statOrigin(entry);
+  let tempDir: string | undefined;
+  try {
+    if (extractionDir) {
+      try {
+        tempDir = await extractInto(got.temp, extractionDir, origin);
+      } catch (e) {
+        throw new Error(whenCached(`${(e as Error).message}; the download was not kept`), { cause: e });
+      }
+    } else if (got.checked === "unchecked" && entry.sha256 === undefined) {
+      console.warn(
+        `Warning: ${origin} sent neither a length nor chunked framing, so a cut connection cannot be told ` +
+          `from the end: ${target} is kept unchecked (pass sha256 to verify it).`,
+      );
+    }
+    await Deno.remove(recordPath(target)).catch(ignoreNotFound);
+    await Deno.rename(got.temp, target);
+    if (tempDir && extractionDir) await swapFolder(tempDir, extractionDir);
+    const record: CacheRecord = {
+      origin: entry.originKey,
+      size: got.size,
+      sha256: got.sha256,
+      fetched: new Date().toISOString(),
+      checked: entry.sha256 ? "sha256" : extractionDir ? "archive" : got.checked,
+      ...(originStat ? { originStat } : {}),
+      ...(extractionDir ? { extracted: path.basename(extractionDir) } : {}),
+    };
+    await writeFileAtomic(recordPath(target), JSON.stringify(record, null, 2));
+  } catch (e) {
+    await Deno.remove(got.temp).catch(() => {});
+    if (tempDir) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  return extractionDir ?? target;
+}
+
+function ignoreNotFound(e: unknown) {
+  if (!(e instanceof Deno.errors.NotFound)) throw e;
 }
 
 async function hashFile(file: string): Promise<string> {
@@ -101,39 +289,85 @@ async function hashFile(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** The bytes of `origin` as a stream, with their total size when known. */
-async function openOrigin(origin: string): Promise<{ body: ReadableStream<Uint8Array>; total?: number }> {
+/** Keras' published weights, the default of `TL_WEIGHTS_URL`. */
+const KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/";
+
+/** Which `TL_*` variable chose `origin`, and how to point it elsewhere — for "cannot reach" errors. */
+export function originHint(origin: string, env: { get(key: string): string | undefined } = Deno.env): string {
+  for (const key of ["TL_DATA_URL", "TL_WEIGHTS_URL"]) {
+    if (env.get(key) === origin) return ` (this origin comes from ${key}; check its value)`;
+  }
+  const offline = "point it at a local copy (a path or file:// URL), e.g. in ../shared";
+  if (origin === DEFAULT_DATA_URL) {
+    return ` (the default dataset: without internet, set TL_DATA_URL to ${offline})`;
+  }
+  if (origin.startsWith(KERAS_WEIGHTS)) {
+    return ` (Keras' ImageNet weights, the default: without internet, set TL_WEIGHTS_URL (and TL_ALPHA) to ${offline})`;
+  }
+  return "";
+}
+
+/** The bytes of `origin` as a stream, with their total size when known and how the end can be checked. */
+async function openOrigin(
+  origin: string,
+): Promise<{ body: ReadableStream<Uint8Array>; total?: number; checked: CacheRecord["checked"] }> {
   if (/^https?:\/\//i.test(origin)) {
     let response: Response;
     try {
       response = await fetch(origin);
     } catch (e) {
-      throw new Error(`URL fetch failure on ${origin}: ${(e as Error).message}`, { cause: e });
+      const cause = (e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : "";
+      throw new Error(
+        `URL fetch failure on ${origin}: ${(e as Error).message}${cause}${originHint(origin)}`,
+        {
+          cause: e,
+        },
+      );
     }
     if (!response.ok || response.body === null) {
       await response.body?.cancel();
-      throw new Error(`URL fetch failure on ${origin}: HTTP ${response.status} ${response.statusText}`);
+      throw new Error(
+        `URL fetch failure on ${origin}: HTTP ${response.status} ${response.statusText}${originHint(origin)}`,
+      );
     }
     const length = response.headers.get("content-length");
-    return { body: response.body, total: length === null ? undefined : Number(length) };
+    const chunked = /chunked/i.test(response.headers.get("transfer-encoding") ?? "");
+    return length !== null
+      ? { body: response.body, total: Number(length), checked: "length" }
+      : { body: response.body, checked: chunked ? "chunked" : "unchecked" };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(origin) && !origin.startsWith("file://")) {
+  if (isUrl(origin) && !origin.startsWith("file://")) {
     throw new Error(
       `getFile: unsupported origin "${origin}" (expected https://, http://, file:// or a path)`,
     );
   }
-  const file = origin.startsWith("file://") ? fileURLToPath(origin) : origin;
+  const file = localPath(origin)!;
   let handle: Deno.FsFile;
   try {
     handle = await Deno.open(file);
   } catch (e) {
-    throw new Error(`getFile: cannot read origin ${file}: ${(e as Error).message}`, { cause: e });
+    throw new Error(`getFile: cannot read origin ${file}: ${(e as Error).message}${originHint(origin)}`, {
+      cause: e,
+    });
   }
-  return { body: handle.readable, total: (await handle.stat()).size };
+  return { body: handle.readable, total: (await handle.stat()).size, checked: "file" };
 }
 
-async function download(origin: string, target: string, sha256: string | undefined, progress: boolean) {
-  const { body, total } = await openOrigin(origin);
+interface Downloaded {
+  temp: string;
+  size: number;
+  sha256: string;
+  checked: CacheRecord["checked"];
+}
+
+/** Downloads `origin` into a temporary sibling of `target` (not renamed: the caller commits it). */
+async function download(
+  origin: string,
+  target: string,
+  sha256: string | undefined,
+  progress: boolean,
+): Promise<Downloaded> {
+  const { body, total, checked } = await openOrigin(origin);
   console.error(`Downloading data from ${origin}`);
   const temp = tempSibling(target, "download");
   const hash = createHash("sha256");
@@ -164,11 +398,12 @@ async function download(origin: string, target: string, sha256: string | undefin
           `the file was discarded`,
       );
     }
+    await out.sync();
+    return { temp, size: received, sha256: actual, checked };
   } catch (e) {
     await Deno.remove(temp).catch(() => {});
     throw e;
   }
-  await Deno.rename(temp, target);
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array) {
@@ -180,6 +415,54 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array) {
  * land outside `dir`, a truncated archive or corrupt data (CRC-32 checked) are errors and leave no `dir` behind.
  */
 export async function extractZip(archive: string, dir: string): Promise<void> {
+  const temp = await extractInto(archive, dir);
+  try {
+    await swapFolder(temp, dir);
+  } catch (e) {
+    await Deno.remove(temp, { recursive: true }).catch(() => {});
+    throw e;
+  }
+}
+
+/** Where each entry of the archive goes under `root`; refuses zip-slip and entries below a file entry. */
+function plan(
+  entries: { filename: string; directory: boolean; symlink?: boolean }[],
+  root: string,
+  label: string,
+) {
+  const files = new Map<string, string>();
+  const out = entries.map((entry) => {
+    const destination = path.resolve(root, entry.filename);
+    if (destination === root && entry.directory) return undefined; // "./": the folder itself
+    if (path.isAbsolute(entry.filename) || !destination.startsWith(root + path.sep)) {
+      throw new Error(
+        `Refusing to extract ${label}: entry "${entry.filename}" would be written outside the target folder`,
+      );
+    }
+    if (!entry.directory) files.set(destination, entry.filename);
+    return destination;
+  });
+  for (const [i, destination] of out.entries()) {
+    if (destination === undefined) continue;
+    for (let dir = path.dirname(destination); dir.startsWith(root + path.sep); dir = path.dirname(dir)) {
+      const file = files.get(dir);
+      if (file === undefined) continue;
+      const kind = entries.find((e) => e.filename === file)?.symlink ? "a symbolic link" : "a file";
+      throw new Error(
+        `Cannot extract ${label}: entry "${entries[i].filename}" lies under "${file}", which the archive ` +
+          `stores as ${kind} (symbolic links are extracted as plain files, as Python's zipfile does)`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Extracts (and so verifies: every entry read, CRC-32 checked) the zip `archive` into a new temporary sibling
+ * of `dir`, returned; on any error nothing is left. `label` names the archive in errors (default: its path).
+ */
+async function extractInto(archive: string, dir: string, origin?: string): Promise<string> {
+  const label = origin ? `the archive from ${origin}` : archive;
   const temp = tempSibling(dir, "extracting");
   const reader = new ZipReader(new Uint8ArrayReader(await Deno.readFile(archive)), {
     useWebWorkers: false,
@@ -192,46 +475,42 @@ export async function extractZip(archive: string, dir: string): Promise<void> {
       entries = await reader.getEntries();
     } catch (e) {
       throw new Error(
-        `${archive} is not a readable zip archive (truncated or corrupt?): ${(e as Error).message}`,
+        `${label} is not a readable zip archive (truncated or corrupt?): ${(e as Error).message}`,
         {
           cause: e,
         },
       );
     }
     const root = path.resolve(temp);
-    const destinations = entries.map((entry) => {
-      const destination = path.resolve(root, entry.filename);
-      if (path.isAbsolute(entry.filename) || !destination.startsWith(root + path.sep)) {
-        throw new Error(
-          `Refusing to extract ${archive}: entry "${entry.filename}" would be written outside the target folder`,
-        );
-      }
-      return destination;
-    });
+    const destinations = plan(entries, root, label);
     await Deno.mkdir(temp, { recursive: true });
     for (const [i, entry] of entries.entries()) {
-      if (entry.directory) {
-        await Deno.mkdir(destinations[i], { recursive: true });
-        continue;
-      }
-      let bytes: Uint8Array;
+      const destination = destinations[i];
+      if (destination === undefined) continue;
       try {
-        bytes = await entry.getData(new Uint8ArrayWriter());
+        if (entry.directory) {
+          await Deno.mkdir(destination, { recursive: true });
+          continue;
+        }
+        let bytes: Uint8Array;
+        try {
+          bytes = await entry.getData(new Uint8ArrayWriter());
+        } catch (e) {
+          throw new Error(`corrupt data: ${(e as Error).message}`, { cause: e });
+        }
+        await Deno.mkdir(path.dirname(destination), { recursive: true });
+        await Deno.writeFile(destination, bytes);
       } catch (e) {
+        const message = (e as Error).message;
         throw new Error(
-          `Corrupt zip archive ${archive}: entry "${entry.filename}": ${(e as Error).message}`,
-          {
-            cause: e,
-          },
+          message.startsWith("corrupt data")
+            ? `Corrupt zip archive ${label}: entry "${entry.filename}": ${message}`
+            : `Cannot extract ${label}: entry "${entry.filename}": ${message}`,
+          { cause: e },
         );
       }
-      await Deno.mkdir(path.dirname(destinations[i]), { recursive: true });
-      await Deno.writeFile(destinations[i], bytes);
     }
-    await Deno.remove(dir, { recursive: true }).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    });
-    await Deno.rename(temp, dir);
+    return temp;
   } catch (e) {
     await Deno.remove(temp, { recursive: true }).catch(() => {});
     throw e;

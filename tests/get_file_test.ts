@@ -75,7 +75,7 @@ Deno.test("getFile copies a path or file:// origin into cacheDir/datasets once",
     await Deno.remove(source);
     assertEquals(await getFile("copy.bin", source, { cacheDir, progress: false }), got);
     assertEquals((await Deno.stat(got)).mtime, mtime);
-    assertEquals(listTree(path.join(cacheDir, "datasets")), ["copy.bin"]);
+    assertEquals(listTree(path.join(cacheDir, "datasets")), ["copy.bin", "copy.bin.source.json"]);
   });
 });
 
@@ -152,7 +152,7 @@ Deno.test("getFile downloads over HTTP with a progress bar, atomically, once", a
       assertEquals(await Deno.readFile(got), bytes);
       assertMatch(stderr, new RegExp(`Downloading data from ${url}/big.bin`));
       assertMatch(stderr, /2\.9 MB\/2\.9 MB \[=+\] 100% [\d.]+ [KMG]?B\/s/);
-      assertEquals(listTree(path.join(tmp, "datasets")), ["big.bin"]);
+      assertEquals(listTree(path.join(tmp, "datasets")), ["big.bin", "big.bin.source.json"]);
 
       assertEquals(await getFile("big.bin", `${url}/big.bin`, { cacheDir: tmp, progress: false }), got);
       assertEquals(hits["/big.bin"], 1);
@@ -162,7 +162,7 @@ Deno.test("getFile downloads over HTTP with a progress bar, atomically, once", a
         Error,
         "HTTP 404",
       );
-      assertEquals(listTree(path.join(tmp, "datasets")), ["big.bin"]);
+      assertEquals(listTree(path.join(tmp, "datasets")), ["big.bin", "big.bin.source.json"]);
     } finally {
       await server.shutdown();
     }
@@ -210,6 +210,7 @@ Deno.test("getFile extracts a zip next to the file, Keras-style, once", async ()
     assert(fs.statSync(path.join(dir, "top", "empty")).isDirectory());
     assertEquals(listTree(path.join(cacheDir, "datasets")).filter((f) => !f.includes("/")), [
       "cats.zip",
+      "cats.zip.source.json",
       "cats_extracted",
     ]);
 
@@ -238,7 +239,8 @@ Deno.test("getFile refuses zip-slip entries and leaves nothing extracted", async
       Error,
       `entry "../escaped.txt" would be written outside the target folder`,
     );
-    assertEquals(listTree(path.join(cacheDir, "datasets")), ["evil.zip"]);
+    // The archive is verified before anything is committed: a refused archive is not kept either.
+    assertEquals(listTree(path.join(cacheDir, "datasets")), []);
     assert(!fs.existsSync(path.join(cacheDir, "escaped.txt")));
 
     await Deno.writeFile(source, await makeZip({ "/etc/abs.txt": "bad" }));
@@ -274,7 +276,7 @@ Deno.test("getFile: a truncated or corrupt archive is a clear error with no extr
       Error,
       `Corrupt zip archive`,
     );
-    assertEquals(listTree(path.join(cacheDir, "datasets")), ["corrupt.zip", "truncated.zip"]);
+    assertEquals(listTree(path.join(cacheDir, "datasets")), [], "archives that do not extract are not kept");
 
     const notZip = path.join(tmp, "plain.txt");
     await Deno.writeTextFile(notZip, "just text");
