@@ -2,6 +2,7 @@
  * `deno task bench`: this project against Python Keras, the tutorial's workload on the same machine.
  *
  *     deno task bench [--epochs 3] [--rounds 1] [--threads] [--profile] [--experiment eager] [--no-keras] [--no-cpu]
+ *     deno task bench --large 20000 [--epochs 1] [--no-keras]
  *
  * Runs, each in its own process, alternating our side (`bench/train_bench.ts`) and Keras' side
  * (`tools/keras_tutorial.py` in `.venv-keras`, made by `bash tools/keras_venv.sh`) on the same `TL_*`
@@ -16,6 +17,10 @@
  *    settings; with `--profile`, where our step's time goes; with `--experiment eager`, steps and epochs of
  *    our side once more without the compiled frozen graph (`ours+eager`), to show what it buys.
  *
+ * With `--large N`, instead of 2–5: a generated folder of N training images (the training set's files
+ * hard-linked under new names, `bench/large_folder.ts`) trained on for `--epochs` frozen epochs by both
+ * sides with their default settings: epoch seconds, peak RSS beside our cache's memory budget.
+ *
  * Prints every result as a JSON line, then one `ratio` line per phase (ours/Keras, medians of the epoch
  * seconds) and a Markdown table; everything is also written to `out/bench.json`.
  *
@@ -25,7 +30,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../lib/config.ts";
-import { benchSettings, round, settingsEnv, stats } from "./workload.ts";
+import { benchSettings, round, settingsEnv, stats, tutorialRoot } from "./workload.ts";
+import { largeFolder } from "./large_folder.ts";
 
 type Row = Record<string, any>;
 
@@ -41,10 +47,14 @@ const { values: args } = parseArgs({
     "no-cpu": { type: "boolean", default: false },
     "cpu-finetune": { type: "boolean", default: false },
     experiment: { type: "string" },
+    large: { type: "string" },
+    "large-dir": { type: "string" },
     out: { type: "string", default: path.join(PROJECT_ROOT, "out", "bench.json") },
   },
 });
-for (const k of ["epochs", "rounds", "seed"] as const) {
+for (
+  const k of ["epochs", "rounds", "seed", ...(args.large === undefined ? [] : ["large"] as const)] as const
+) {
   const n = Number(args[k]);
   if (!Number.isInteger(n) || n < (k === "seed" ? 0 : 1)) {
     throw new Error(`--${k} ${args[k]}: expected a whole number ≥ ${k === "seed" ? 0 : 1}`);
@@ -107,13 +117,22 @@ console.error(
 await run("ours", ["--decode-only", "--seed", args.seed!]);
 if (haveKeras) await run("keras", ["--decode-only", "--seed", args.seed!]);
 
+// With --large: a generated large folder, trained on by both sides (instead of 2–5).
+const large = args.large === undefined ? undefined : Number(args.large);
+if (large !== undefined) {
+  const dir = largeFolder(await tutorialRoot(settings), large, args["large-dir"]);
+  const argv = ["--epochs", String(epochs), "--phase", "frozen", "--seed", args.seed!, "--data-dir", dir];
+  await run("ours", argv);
+  if (haveKeras) await run("keras", [...argv, "--no-test"]);
+}
+
 // 2. Compute only.
-await run("ours", ["--step-only", "--seed", args.seed!]);
-if (haveKeras) await run("keras", ["--step-only", "--seed", args.seed!]);
-if (exp.length) await run("ours", ["--step-only", "--seed", args.seed!, ...exp]);
+if (large === undefined) await run("ours", ["--step-only", "--seed", args.seed!]);
+if (haveKeras && large === undefined) await run("keras", ["--step-only", "--seed", args.seed!]);
+if (exp.length && large === undefined) await run("ours", ["--step-only", "--seed", args.seed!, ...exp]);
 
 // 3. Training, alternating.
-for (let r = 0; r < rounds; r++) {
+for (let r = 0; r < (large === undefined ? rounds : 0); r++) {
   const order = r % 2 === 0 ? ["ours", "keras"] as const : ["keras", "ours"] as const;
   for (const side of order) {
     if (side === "ours") {
@@ -126,21 +145,21 @@ for (let r = 0; r < rounds; r++) {
 }
 
 // 4. What the native backend buys.
-if (!args["no-cpu"]) {
+if (!args["no-cpu"] && large === undefined) {
   const phases = args["cpu-finetune"] ? "frozen,finetune" : "frozen";
   await run("backend", ["--backend", "tensorflow", "--phases", phases]);
   await run("backend", ["--backend", "cpu", "--phases", phases]);
 }
 
 // 5. Threads and profile.
-if (args.threads) {
+if (args.threads && large === undefined) {
   for (const [intra, inter] of [["1", "1"], ["2", "1"], ["1", "2"], ["2", "2"]]) {
     const env = { TF_NUM_INTRAOP_THREADS: intra, TF_NUM_INTEROP_THREADS: inter };
     await run("ours", ["--step-only", "--seed", args.seed!], env);
     if (haveKeras) await run("keras", ["--step-only", "--seed", args.seed!], env);
   }
 }
-if (args.profile) await run("ours", ["--profile", "--seed", args.seed!]);
+if (args.profile && large === undefined) await run("ours", ["--profile", "--seed", args.seed!]);
 
 // Summary: per side and phase, pooled over rounds.
 const epochRows = (side: string, phase: string) =>
@@ -212,6 +231,22 @@ const extra = [
     fmt(decode("ours")?.cached_images_per_second, 0)
   } cached; Keras tf.data ${fmt(decode("keras")?.images_per_second, 0)}`,
   ...cpu.map((r) => `one ${r.phase} step, ${r.label}: ${fmt(r.median_seconds, 3)} s`),
+  ...(large === undefined ? [] : ["ours", "keras"].flatMap((side) => {
+    const rows = epochRows(side, "frozen");
+    if (rows.length === 0) return [];
+    const budget = rows.at(-1)!.cache_budget_mb;
+    return [
+      `large folder, ${large} training images, ${side}: epoch ${
+        rows.map((r) => fmt(r.seconds, 1)).join(", ")
+      } s (train ${rows.map((r) => fmt(r.train_images_per_second, 0)).join(", ")} images/s), peak RSS ${
+        fmt(Math.max(...rows.map((r) => r.peak_rss_mb ?? 0)), 0)
+      } MB${
+        budget === undefined
+          ? ""
+          : `, cache budget ${fmt(budget, 0)} MB, cache ${fmt(rows.at(-1)!.cache_mb, 0)} MB`
+      }`,
+    ];
+  })),
   `${navigator.hardwareConcurrency} CPUs; load average ${
     loadStart.map((l) => l.toFixed(2)).join(" ")
   } at start, ${loadEnd.map((l) => l.toFixed(2)).join(" ")} at end`,
@@ -221,7 +256,7 @@ console.error(["", ...table, "", ...extra].join("\n"));
 fs.mkdirSync(path.dirname(args.out!), { recursive: true });
 fs.writeFileSync(
   `${args.out}.tmp`,
-  JSON.stringify({ settings, epochs, rounds, loadStart, loadEnd, summary, table, results }, null, 1),
+  JSON.stringify({ settings, epochs, rounds, large, loadStart, loadEnd, summary, table, results }, null, 1),
 );
 fs.renameSync(`${args.out}.tmp`, args.out!);
 console.error(`[bench] wrote ${args.out}`);

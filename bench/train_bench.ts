@@ -7,6 +7,7 @@
  *     deno run -A bench/train_bench.ts --step-only          # one training step on a fixed batch
  *     deno run -A bench/train_bench.ts --profile            # where a step's time goes
  *     deno run -A bench/train_bench.ts --experiment eager   # without the compiled frozen graph (baseline)
+ *     deno run -A bench/train_bench.ts --data-dir DIR       # DIR/train and DIR/validation (bench --large)
  *
  * Stdout: one JSON line per epoch (`kind: "epoch"`), one per phase (`kind: "phase"`: median/min/max epoch
  * seconds, training images/s, peak RSS, `tf.memory().numTensors` before/after each epoch, backend and
@@ -48,6 +49,7 @@ const { values: args } = parseArgs({
     "step-only": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     experiment: { type: "string" },
+    "data-dir": { type: "string" },
   },
 });
 
@@ -61,6 +63,7 @@ const seed = wholeNumber("seed", args.seed!, 0);
 const steps = wholeNumber("steps", args.steps!, 1);
 const warmup = wholeNumber("warmup", args.warmup!, 0);
 const phase = args.phase!;
+const dataDir = args["data-dir"];
 if (!["both", "frozen", "finetune"].includes(phase)) {
   throw new Error(`--phase ${phase}: expected frozen, finetune or both`);
 }
@@ -80,6 +83,15 @@ async function benchModel() {
   return m;
 }
 
+/** The cache's memory budget (shared by training and validation with the default settings), MB. */
+function budgetField(ds: ImageDataset) {
+  const limit = ds.cacheInfo().limitBytes;
+  return {
+    cache_mode: ds.cacheInfo().mode,
+    cache_budget_mb: limit === null ? null : round(limit / 2 ** 20, 1),
+  };
+}
+
 function rssFields() {
   const { rss, peak } = rssMB();
   return { rss_mb: rss, peak_rss_mb: peak };
@@ -97,7 +109,7 @@ async function pass(ds: ImageDataset): Promise<{ images: number; seconds: number
 }
 
 async function decodeOnly() {
-  const { train } = await tutorialData(settings, seed);
+  const { train } = await tutorialData(settings, seed, dataDir);
   const cold = await pass(train);
   const warm = await pass(train);
   emit({
@@ -109,6 +121,7 @@ async function decodeOnly() {
     cached_seconds: round(warm.seconds),
     cached_images_per_second: round(warm.images / warm.seconds, 1),
     cache_mb: round(train.cacheInfo().bytes / 2 ** 20, 1),
+    ...budgetField(train),
     ...rssFields(),
     environment: environment(),
     config,
@@ -290,7 +303,7 @@ class EpochTimer extends tf.Callback {
 
 async function train() {
   const loadStart = performance.now();
-  const { train, validation } = await tutorialData(settings, seed);
+  const { train, validation } = await tutorialData(settings, seed, dataDir);
   const { model, base } = await benchModel();
   const trainImages = train.filePaths.length;
   note(
@@ -317,6 +330,7 @@ async function train() {
         num_tensors_after: tf.memory().numTensors,
         ...rssFields(),
         cache_mb: round((train.cacheInfo().bytes + validation.cacheInfo().bytes) / 2 ** 20, 1),
+        ...budgetField(train),
         ...(experiments.length ? { experiments } : {}),
       };
       records.push(record);
@@ -355,6 +369,8 @@ async function train() {
       val_accuracy: records.map((r) => r.val_accuracy),
       peak_rss_mb: rssMB().peak,
       cache_mb: records.at(-1)?.cache_mb,
+      ...budgetField(train),
+      train_images: trainImages,
       ...(experiments.length ? { experiments } : {}),
       environment: environment(),
       config,

@@ -63,20 +63,28 @@ export function settingsEnv(s: BenchSettings): Record<string, string> {
   };
 }
 
-/** The tutorial's datasets: training, and the validation/test split of the validation folder. */
-export async function tutorialData(s: BenchSettings, seed: number): Promise<{
-  train: ImageDataset;
-  validation: ImageDataset;
-  test: ImageDataset;
-}> {
+/** The folder with `train/` and `validation/`: the settings' zip, extracted once. */
+export async function tutorialRoot(s: BenchSettings): Promise<string> {
   const extracted = await getFile("cats_and_dogs_filtered.zip", s.dataUrl, {
     extract: true,
     progress: false,
     cacheDir: s.cacheDir,
   });
-  const root = fs.existsSync(path.join(extracted, "train"))
+  return fs.existsSync(path.join(extracted, "train"))
     ? extracted
     : path.join(extracted, "cats_and_dogs_filtered");
+}
+
+/**
+ * The tutorial's datasets: training, and the validation/test split of the validation folder (of `dataDir`
+ * when given, e.g. the generated large folder, else of the settings' zip). Default cache settings.
+ */
+export async function tutorialData(s: BenchSettings, seed: number, dataDir?: string): Promise<{
+  train: ImageDataset;
+  validation: ImageDataset;
+  test: ImageDataset;
+}> {
+  const root = dataDir ?? await tutorialRoot(s);
   const options = { batchSize: BATCH_SIZE, imageSize: IMAGE_SIZE, shuffle: true, seed, verbose: false };
   const train = await imageDatasetFromDirectory(path.join(root, "train"), options);
   const { validation, test } = splitValidationTest(

@@ -162,9 +162,11 @@ export class ImageSource {
     this.onError = o.onError;
     this.cacheMode = o.cacheMode;
     this.pixelsPerImage = o.imageSize[0] * o.imageSize[1] * channelsOf(o.colorMode);
-    this.cache = o.cacheMode === false
-      ? null
-      : new ImageCache(o.cacheMode === "auto" ? o.budget ?? sharedBudget() : new MemoryBudget(Infinity));
+    const full = o.files.length * this.pixelsPerImage * (o.cacheMode === "uint8" ? 1 : 4);
+    this.cache = o.cacheMode === false ? null : new ImageCache(
+      o.cacheMode === "auto" ? o.budget ?? sharedBudget() : new MemoryBudget(Infinity),
+      full,
+    );
   }
 
   private isCached(i: number): boolean {
@@ -671,7 +673,8 @@ function describeCache(source: ImageSource): string {
   }
   const { budget } = source.cache;
   const within = `the budget of ${formatMB(budget.limit)} (${budget.source})`;
-  const left = Math.max(0, budget.limit - budget.used);
+  // What the datasets made before this one may take first.
+  const left = Math.max(0, budget.limit - Math.max(budget.used, budget.planned - info.budgetBytes));
   if (info.budgetBytes <= left) {
     return `${head}: ${formatMB(info.budgetBytes)} for all ${what}, within ${within}.`;
   }

@@ -80,6 +80,8 @@ export function formatMB(bytes: number): string {
 /** A byte budget that caches reserve from; `Infinity` for the unbounded modes. */
 export class MemoryBudget {
   used = 0;
+  /** Bytes the caches using this budget would take with every image kept (for the dataset messages). */
+  planned = 0;
   constructor(readonly limit: number, readonly source = "") {}
 
   /** Takes `bytes` when they fit; `false` (nothing taken) when they do not. */
@@ -113,8 +115,13 @@ export function sharedBudget(env: Env = Deno.env): MemoryBudget {
 export type Pixels = Float32Array | Uint8ClampedArray;
 
 /** A budget reservation outlives a dropped dataset only until it is garbage-collected. */
-const finalizer = new FinalizationRegistry<{ budget: MemoryBudget; ledger: { bytes: number } }>(
-  ({ budget, ledger }) => budget.release(ledger.bytes),
+const finalizer = new FinalizationRegistry<
+  { budget: MemoryBudget; ledger: { bytes: number; planned: number } }
+>(
+  ({ budget, ledger }) => {
+    budget.release(ledger.bytes);
+    budget.planned -= ledger.planned;
+  },
 );
 
 /**
@@ -123,9 +130,12 @@ const finalizer = new FinalizationRegistry<{ budget: MemoryBudget; ledger: { byt
  */
 export class ImageCache {
   private readonly images = new Map<number, Pixels>();
-  private readonly ledger = { bytes: 0 };
+  private readonly ledger: { bytes: number; planned: number };
 
-  constructor(readonly budget: MemoryBudget) {
+  /** `planned`: the bytes of all the images this cache may be asked to keep. */
+  constructor(readonly budget: MemoryBudget, planned = 0) {
+    this.ledger = { bytes: 0, planned };
+    budget.planned += planned;
     finalizer.register(this, { budget, ledger: this.ledger }, this);
   }
 

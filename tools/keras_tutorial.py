@@ -313,6 +313,9 @@ def main():
     parser.add_argument("--steps", type=int, default=10, help="timed steps for --step-only")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps before --step-only timing")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--data-dir", help="a folder with train/ and validation/ to use instead of TL_DATA_URL's zip (bench --large)"
+    )
     parser.add_argument("--no-test", action="store_true", help="skip the initial and final evaluations")
     parser.add_argument("--summary", metavar="FILE", help="also write the curves (compact JSON) to FILE")
     args = parser.parse_args()
@@ -335,7 +338,7 @@ def main():
         keras.utils.set_random_seed(args.seed)
 
     started = time.perf_counter()
-    data_dir = extracted_dataset(fetch(data_url, cache_dir), cache_dir)
+    data_dir = args.data_dir or extracted_dataset(fetch(data_url, cache_dir), cache_dir)
     weights_path = fetch(weights_url, cache_dir)
     train_dataset, validation_dataset, test_dataset = datasets(data_dir, args.seed)
     train_images = sum(
