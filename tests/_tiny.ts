@@ -136,3 +136,41 @@ export function tinyClassSet(n: number, numClasses: number, size = 16, batchSize
   }) as data.Dataset<TensorContainer>;
   return { images, labels, dataset, dispose: () => tf.dispose([images, labels]) };
 }
+
+/** Names of {@link writeColourFolder}'s class folders, in {@link CLASS_COLOURS}' order. */
+export const COLOUR_NAMES = ["red", "green", "blue", "yellow", "magenta", "cyan"];
+
+/**
+ * Writes a folder of class folders of PNG images (`dir/<colour>/<i>.png`, the colours of
+ * {@link tinyClassSet} with noise), as a user's own photos would be; with `split`, `dir/train/…` and
+ * `dir/validation/…` (`split` of each class in validation).
+ */
+export async function writeColourFolder(
+  dir: string,
+  options: { numClasses: number; perClass: number; size?: number; seed?: number; split?: number },
+): Promise<void> {
+  const { numClasses, perClass, size = 16, seed = 0, split } = options;
+  const fs = await import("node:fs");
+  const path = await import("node:path");
+  for (let c = 0; c < numClasses; c++) {
+    for (let i = 0; i < perClass; i++) {
+      const part = split === undefined ? "" : i < Math.round(perClass * split) ? "validation" : "train";
+      const folder = path.join(dir, part, COLOUR_NAMES[c]);
+      fs.mkdirSync(folder, { recursive: true });
+      const image = tf.tidy(() =>
+        tf.clipByValue(
+          tf.add(
+            tf.tensor1d(CLASS_COLOURS[c]).reshape([1, 1, 3]),
+            tf.randomUniform([size, size, 3], -40, 40, "float32", seed + c * 1000 + i),
+          ),
+          0,
+          255,
+        ).toInt()
+      );
+      const png = await tf.node.encodePng(image as Tensor3DLike);
+      image.dispose();
+      fs.writeFileSync(path.join(folder, `${i}.png`), png);
+    }
+  }
+}
+type Tensor3DLike = Parameters<typeof tf.node.encodePng>[0];

@@ -1,0 +1,129 @@
+/**
+ * The saved classifier folder (`models/<name>/`): the model in TensorFlow.js' layers format plus
+ * `metadata.json`, which says how to use it — class names, input size, what the output means, how images
+ * were decoded — so that `deno task predict`, the web page and a notebook decode and read it exactly as
+ * training did. Written by `train_folder.ts`, read by {@link loadClassifier}.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { LayersModel } from "./tf.ts";
+import { loadModel } from "./model_io.ts";
+import { headUnits } from "./classifier.ts";
+
+export const METADATA_FORMAT = "transfer-learning-ts/classifier";
+export const METADATA_VERSION = 1;
+export const METADATA_FILE = "metadata.json";
+
+/** How an image becomes the model's input (the model itself holds the rescaling). */
+export interface Preprocessing {
+  resize: "bilinear";
+  halfPixelCenters: true;
+  cropToAspectRatio: false;
+  /** Pixel values the model takes: RGB 0..255. */
+  inputRange: [0, 255];
+  /** MobileNetV2's `preprocess_input`, the model's `preprocess_input` Rescaling layer. */
+  rescale: { scale: number; offset: number };
+}
+
+/** The decoding every saved classifier's images get (`imageDatasetFromDirectory`'s defaults). */
+export const PREPROCESSING: Preprocessing = {
+  resize: "bilinear",
+  halfPixelCenters: true,
+  cropToAspectRatio: false,
+  inputRange: [0, 255],
+  rescale: { scale: 1 / 127.5, offset: -1 },
+};
+
+/** `metadata.json` (see the project's contract for the saved classifier folder). */
+export interface ClassifierMetadata {
+  format: typeof METADATA_FORMAT;
+  formatVersion: number;
+  classNames: string[];
+  numClasses: number;
+  /** `[height, width]` of the model's input. */
+  imageSize: [number, number];
+  channels: 3;
+  alpha: number;
+  /** One logit (two classes): sigmoid = P(classNames[1]); else softmax over the logits. */
+  output: "sigmoid" | "softmax";
+  preprocessing: Preprocessing;
+  versions: Record<string, string>;
+  data: Record<string, unknown>;
+  histories: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** The output kind for a head of `units` logits. */
+export function outputKind(units: number): "sigmoid" | "softmax" {
+  return units === 1 ? "sigmoid" : "softmax";
+}
+
+/** Reads and checks `dir/metadata.json`; a missing or malformed file is an error naming it and the problem. */
+export function readMetadata(dir: string): ClassifierMetadata {
+  const file = path.join(path.resolve(dir), METADATA_FILE);
+  if (!fs.existsSync(file)) {
+    throw new Error(`${file} does not exist: expected a classifier folder written by \`deno task train\``);
+  }
+  let meta: ClassifierMetadata;
+  try {
+    meta = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+  const fail = (what: string) => {
+    throw new Error(`${file}: ${what}`);
+  };
+  if (meta?.format !== METADATA_FORMAT) {
+    fail(`format must be "${METADATA_FORMAT}", got ${JSON.stringify(meta?.format)}`);
+  }
+  if (meta.formatVersion !== METADATA_VERSION) {
+    fail(`formatVersion ${meta.formatVersion} is not supported (this version reads ${METADATA_VERSION})`);
+  }
+  if (
+    !Array.isArray(meta.classNames) || meta.classNames.length < 2 ||
+    meta.classNames.some((c) => typeof c !== "string")
+  ) {
+    fail(`classNames must be a list of at least 2 names, got ${JSON.stringify(meta.classNames)}`);
+  }
+  if (meta.numClasses !== meta.classNames.length) {
+    fail(`numClasses ${meta.numClasses} differs from the ${meta.classNames.length} classNames`);
+  }
+  const size = meta.imageSize;
+  if (!Array.isArray(size) || size.length !== 2 || size.some((d) => !(Number.isInteger(d) && d > 0))) {
+    fail(`imageSize must be [height, width] in pixels, got ${JSON.stringify(size)}`);
+  }
+  if (meta.output !== outputKind(meta.numClasses === 2 ? 1 : meta.numClasses)) {
+    fail(`output "${meta.output}" does not fit ${meta.numClasses} classes`);
+  }
+  return meta;
+}
+
+/** A loaded classifier and its metadata. */
+export interface SavedClassifier {
+  model: LayersModel;
+  metadata: ClassifierMetadata;
+}
+
+/**
+ * Loads `dir` (model + metadata) and checks they agree: the model's input is `imageSize` × 3 and its head
+ * has one logit per class (one for two classes).
+ */
+export async function loadClassifier(dir: string): Promise<SavedClassifier> {
+  const metadata = readMetadata(dir);
+  const model = await loadModel(dir);
+  const [, h, w, c] = model.inputs[0].shape;
+  const units = headUnits(model);
+  const expectedUnits = metadata.numClasses === 2 ? 1 : metadata.numClasses;
+  if (h !== metadata.imageSize[0] || w !== metadata.imageSize[1] || c !== 3 || units !== expectedUnits) {
+    model.dispose();
+    throw new Error(
+      `${path.join(dir, "model.json")}: the model (input ${h}×${w}×${c}, ${units} logits) does not match ` +
+        `${METADATA_FILE} (imageSize ${metadata.imageSize.join("×")}×3, ${metadata.numClasses} classes → ` +
+        `${expectedUnits} logits)`,
+    );
+  }
+  return { model, metadata };
+}

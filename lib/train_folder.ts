@@ -1,0 +1,422 @@
+/**
+ * The tutorial's recipe on any folder of class sub-folders — the step from the tutorial to one's own
+ * photos (`deno task train`): the data (the folder's `train/` and `validation/` when present, else a seeded
+ * split), MobileNetV2 frozen while the head trains, then fine-tuned from `fineTuneAt`; then where the
+ * model errs on the validation images, and one atomic save of the model, `metadata.json` and
+ * `report.html`.
+ *
+ * The data may also be a zip archive's path or URL: `getFile` fetches it into the cache and unpacks it.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import process from "node:process";
+import { tf } from "./tf.ts";
+import type { LayersModel } from "./tf.ts";
+import { getFile } from "./get_file.ts";
+import { imageDatasetFromDirectory } from "./data.ts";
+import type { ImageDataset } from "./data.ts";
+import { ALLOWED_FORMATS } from "./image_decode.ts";
+import { mobileNetV2 } from "./mobilenet_v2.ts";
+import {
+  BASE_LEARNING_RATE,
+  buildClassifier,
+  compileForFineTuning,
+  compileForTransferLearning,
+  countTrainableVariables,
+  FINE_TUNE_AT,
+  headUnits,
+  unfreezeForFineTuning,
+} from "./classifier.ts";
+import { fit } from "./train.ts";
+import type { History } from "./train.ts";
+import { confusionMatrix, interpret, mostConfused, perClassMetrics } from "./interpret.ts";
+import { saveModel } from "./model_io.ts";
+import {
+  METADATA_FILE,
+  METADATA_FORMAT,
+  METADATA_VERSION,
+  outputKind,
+  PREPROCESSING,
+} from "./saved_classifier.ts";
+import type { ClassifierMetadata } from "./saved_classifier.ts";
+import { buildReport } from "./report.ts";
+import { print } from "./output.ts";
+import type { ProgressSink } from "./progress.ts";
+
+/** Options of {@link trainFolder}; defaults are the tutorial's. */
+export interface TrainFolderOptions {
+  /** A folder of class folders (or with `train/` and `validation/` inside), or a zip archive's path or URL. */
+  data: string;
+  /** Epochs with the base frozen (default 10). */
+  epochs?: number;
+  /** Fine-tuning epochs after those (default: `epochs`); 0 skips fine-tuning. */
+  fineTuneEpochs?: number;
+  /** Base layers before this index stay frozen while fine-tuning (default 100). */
+  fineTuneAt?: number;
+  /** MobileNetV2 width multiplier (default 1.0). */
+  alpha?: number;
+  /** `"imagenet"` (default: Keras' file, or `TL_WEIGHTS_URL`), a weights file path/URL, or `null` (random). */
+  weights?: string | null;
+  /** `[height, width]` (default `[160, 160]`). */
+  imageSize?: [number, number];
+  /** Default 32. */
+  batchSize?: number;
+  /** Adam's learning rate for the head (default the tutorial's 1e-4); fine-tuning uses a tenth of it. */
+  learningRate?: number;
+  /** Held-out fraction when the folder has no `validation/` (default 0.2). */
+  validationSplit?: number;
+  /** Seed of the shuffles, the split, the augmentation and the head's initial weights (default 42). */
+  seed?: number;
+  /** Output folder (default `models/<data folder name>`). */
+  out?: string;
+  /** Keras' fit verbosity: 0 silent, 1 progress bar (default), 2 one line per epoch. */
+  verbose?: 0 | 1 | 2;
+  /** Another base instead of MobileNetV2 (tests use a tiny one); `alpha` and `weights` are then only recorded. */
+  makeBase?: (inputShape: [number, number, number]) => LayersModel | Promise<LayersModel>;
+  /** Messages (default `print` from `output.ts`). */
+  log?: (message: string) => void;
+  /** Where fit's progress goes (default: notebook output, terminal or plain lines). */
+  progressSink?: ProgressSink;
+  /** `imageDatasetFromDirectory`'s own messages ("Found … files …", printed to stdout); default true. */
+  datasetMessages?: boolean;
+}
+
+/** Where a data argument's images are. */
+export interface DataFolder {
+  /** The data as given. */
+  source: string;
+  /** The folder holding the class folders (or `train/` + `validation/`). */
+  root: string;
+  /** A short name for the output folder. */
+  name: string;
+  trainDir: string;
+  /** `null`: split `trainDir` by `validationSplit`. */
+  validationDir: string | null;
+}
+
+/** Time of one training stage. */
+export interface StageTime {
+  wallSeconds: number;
+  cpuSeconds: number;
+}
+
+/** What {@link trainFolder} did. */
+export interface TrainFolderResult {
+  outDir: string;
+  metadata: ClassifierMetadata;
+  /** The trained model (the caller disposes it). */
+  model: LayersModel;
+}
+
+const isRemote = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
+const isDir = (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory();
+const subfolders = (dir: string) =>
+  fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith("."))
+    .map((e) => e.name).sort();
+const isImage = (name: string) => ALLOWED_FORMATS.includes(path.extname(name).toLowerCase());
+
+/**
+ * Finds the images of `data`: a folder as is; a zip archive (path or URL) fetched and unpacked by
+ * `getFile` into the cache. A wrapper folder — no images, one sub-folder that itself holds folders, as
+ * archives often have — is entered; `train/` with `validation/` (or `val/`) inside are used as the two parts.
+ */
+export async function resolveDataFolder(data: string): Promise<DataFolder> {
+  if (typeof data !== "string" || data === "") {
+    throw new Error("data: expected a folder of class folders, or a zip archive's path or URL");
+  }
+  let root: string;
+  let name: string;
+  if (!isRemote(data) && isDir(data)) {
+    root = path.resolve(data);
+    name = path.basename(root);
+  } else if (isRemote(data) || data.toLowerCase().endsWith(".zip")) {
+    if (!isRemote(data) && !fs.existsSync(data)) throw new Error(`data: ${data} does not exist`);
+    const file = path.basename(new URL(data, "file:///").pathname);
+    if (!file.toLowerCase().endsWith(".zip")) {
+      throw new Error(`data: ${data} is not a folder, and a URL must name a .zip archive`);
+    }
+    root = await getFile(file, data, { extract: true });
+    name = file.slice(0, -4);
+  } else {
+    throw new Error(
+      `data: ${data} ${fs.existsSync(data) ? "is not a folder or a .zip archive" : "does not exist"}` +
+        " (expected a folder of class folders, or a zip archive's path or URL)",
+    );
+  }
+  for (;;) {
+    const entries = fs.readdirSync(root, { withFileTypes: true }).filter((e) => !e.name.startsWith("."));
+    const dirs = entries.filter((e) => e.isDirectory());
+    // A wrapper folder (as archives often have): one sub-folder, itself holding folders, and no images.
+    if (dirs.length !== 1 || entries.some((e) => e.isFile() && isImage(e.name))) break;
+    if (subfolders(path.join(root, dirs[0].name)).length === 0) break;
+    root = path.join(root, dirs[0].name);
+    name = dirs[0].name;
+  }
+  const folders = subfolders(root);
+  const validation = ["validation", "val"].find((v) => folders.includes(v));
+  if (folders.includes("train") && validation) {
+    return {
+      source: data,
+      root,
+      name,
+      trainDir: path.join(root, "train"),
+      validationDir: path.join(root, validation),
+    };
+  }
+  return { source: data, root, name, trainDir: root, validationDir: null };
+}
+
+/** The image files under `dir` (count, bytes) and a fingerprint over their relative paths and sizes. */
+export function folderFingerprint(dir: string): { files: number; bytes: number; sha256: string } {
+  const entries: string[] = [];
+  let bytes = 0;
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && isImage(e.name)) {
+        const size = fs.statSync(p).size;
+        bytes += size;
+        entries.push(`${path.relative(dir, p).split(path.sep).join("/")}\0${size}`);
+      }
+    }
+  };
+  walk(dir);
+  entries.sort();
+  const sha256 = createHash("sha256").update(entries.join("\n")).digest("hex");
+  return { files: entries.length, bytes, sha256 };
+}
+
+function checkOptions(o: TrainFolderOptions) {
+  const fail = (m: string) => {
+    throw new Error(`trainFolder: ${m}`);
+  };
+  const intAtLeast = (key: keyof TrainFolderOptions, min: number) => {
+    const v = o[key];
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min)) {
+      fail(`${key} must be an integer ≥ ${min}, got ${v}`);
+    }
+  };
+  intAtLeast("epochs", 1);
+  intAtLeast("fineTuneEpochs", 0);
+  intAtLeast("fineTuneAt", 0);
+  intAtLeast("batchSize", 1);
+  intAtLeast("seed", 0);
+  if (o.validationSplit !== undefined && !(o.validationSplit > 0 && o.validationSplit < 1)) {
+    fail(`validationSplit must be between 0 and 1, got ${o.validationSplit}`);
+  }
+  if (o.learningRate !== undefined && !(o.learningRate > 0 && o.learningRate < 1)) {
+    fail(`learningRate must be between 0 and 1, got ${o.learningRate}`);
+  }
+  if (o.alpha !== undefined && !(o.alpha > 0)) {
+    fail(`alpha must be a positive width multiplier, got ${o.alpha}`);
+  }
+  const size = o.imageSize;
+  if (size !== undefined && !(size.length === 2 && size.every((d) => Number.isInteger(d) && d >= 8))) {
+    fail(`imageSize must be [height, width] with whole numbers ≥ 8, got ${JSON.stringify(size)}`);
+  }
+}
+
+/** Training and validation datasets of a data folder; the validation set unshuffled (its files in order). */
+async function loadData(
+  folder: DataFolder,
+  o: {
+    imageSize: [number, number];
+    batchSize: number;
+    seed: number;
+    validationSplit: number;
+    verbose: boolean;
+  },
+): Promise<[ImageDataset, ImageDataset]> {
+  const common = { imageSize: o.imageSize, batchSize: o.batchSize, seed: o.seed, verbose: o.verbose };
+  if (folder.validationDir === null) {
+    return await imageDatasetFromDirectory(folder.trainDir, {
+      ...common,
+      validationSplit: o.validationSplit,
+      subset: "both",
+    });
+  }
+  const train = await imageDatasetFromDirectory(folder.trainDir, { ...common, shuffle: true });
+  const classNames = train.classNames;
+  const found = subfolders(folder.validationDir);
+  const missing = classNames.filter((c) => !found.includes(c));
+  const extra = found.filter((c) => !classNames.includes(c));
+  if (missing.length || extra.length) {
+    throw new Error(
+      `data: ${folder.validationDir} must hold the same class folders as ${folder.trainDir} ` +
+        `(${classNames.join(", ")})` + (missing.length ? `; missing: ${missing.join(", ")}` : "") +
+        (extra.length ? `; not in train: ${extra.join(", ")}` : ""),
+    );
+  }
+  const validation = await imageDatasetFromDirectory(folder.validationDir, {
+    ...common,
+    shuffle: false,
+    classNames,
+  });
+  return [train, validation];
+}
+
+/** Runs `fn` and measures its wall and CPU time. */
+async function timed<T>(fn: () => Promise<T>): Promise<[T, StageTime]> {
+  const cpu0 = process.cpuUsage(), t0 = performance.now();
+  const result = await fn();
+  const cpu = process.cpuUsage(cpu0);
+  return [result, { wallSeconds: (performance.now() - t0) / 1e3, cpuSeconds: (cpu.user + cpu.system) / 1e6 }];
+}
+
+const last = (h: History, key: string) => h.history[key]?.at(-1) ?? NaN;
+
+/**
+ * Trains a classifier on `options.data` in the tutorial's two stages and saves it (model, metadata,
+ * report) to `options.out` in one atomic step. See {@link TrainFolderOptions} for the defaults.
+ */
+export async function trainFolder(options: TrainFolderOptions): Promise<TrainFolderResult> {
+  checkOptions(options);
+  const log = options.log ?? ((m: string) => print(m));
+  const epochs = options.epochs ?? 10;
+  const fineTuneEpochs = options.fineTuneEpochs ?? epochs;
+  const fineTuneAt = options.fineTuneAt ?? FINE_TUNE_AT;
+  const alpha = options.alpha ?? 1.0;
+  const weights = options.weights === undefined ? "imagenet" : options.weights;
+  const imageSize = options.imageSize ?? [160, 160];
+  const batchSize = options.batchSize ?? 32;
+  const seed = options.seed ?? 42;
+  const validationSplit = options.validationSplit ?? 0.2;
+  const verbose = options.verbose ?? 1;
+
+  const folder = await resolveDataFolder(options.data);
+  const outDir = path.resolve(options.out ?? path.join("models", folder.name));
+  const fingerprint = folderFingerprint(folder.root);
+  log(`Data: ${folder.root} (${fingerprint.files} images)`);
+  const [train, validation] = await loadData(folder, {
+    imageSize,
+    batchSize,
+    seed,
+    validationSplit,
+    verbose: options.datasetMessages ?? true,
+  });
+  const classNames = train.classNames;
+  log(`Training images: ${train.filePaths.length}, validation images: ${validation.filePaths.length}`);
+  if (classNames.length < 2) {
+    throw new Error(`data: ${folder.trainDir} has ${classNames.length} class folder(s); expected at least 2`);
+  }
+  log(`Classes (${classNames.length}): ${classNames.join(", ")}`);
+
+  const inputShape: [number, number, number] = [imageSize[0], imageSize[1], 3];
+  const rawBase = options.makeBase
+    ? await options.makeBase(inputShape)
+    : await mobileNetV2({ inputShape, alpha, includeTop: false, weights });
+  const { model, base } = buildClassifier({ base: rawBase, numClasses: classNames.length, seed });
+  try {
+    const learningRate = options.learningRate ?? BASE_LEARNING_RATE;
+    compileForTransferLearning(model, learningRate);
+    log(
+      `Stage 1: the head trains, the base is frozen (${countTrainableVariables(model)} trainable variables)`,
+    );
+    const [frozen, frozenTime] = await timed(() =>
+      fit(model, train, { epochs, validationData: validation, verbose, progressSink: options.progressSink })
+    );
+    log(
+      `Stage 1: val_accuracy ${last(frozen, "val_accuracy").toFixed(4)} in ${
+        frozenTime.wallSeconds.toFixed(1)
+      } s`,
+    );
+    let fine: History | null = null, fineTime: StageTime | null = null;
+    if (fineTuneEpochs > 0) {
+      unfreezeForFineTuning(base, fineTuneAt);
+      compileForFineTuning(model, learningRate / 10);
+      log(
+        `Stage 2: fine-tuning from base layer ${fineTuneAt} (${
+          countTrainableVariables(model)
+        } trainable variables)`,
+      );
+      [fine, fineTime] = await timed(() =>
+        fit(model, train, {
+          epochs: epochs + fineTuneEpochs,
+          initialEpoch: epochs,
+          validationData: validation,
+          verbose,
+          progressSink: options.progressSink,
+        })
+      );
+      log(
+        `Stage 2: val_accuracy ${last(fine, "val_accuracy").toFixed(4)} in ${
+          fineTime.wallSeconds.toFixed(1)
+        } s`,
+      );
+    }
+
+    const result = await interpret(model, validation, { classNames, files: validation.filePaths, topK: 9 });
+    try {
+      const matrix = confusionMatrix(result.labels, result.predicted, classNames.length);
+      const final = fine ?? frozen;
+      const metadata: ClassifierMetadata = {
+        format: METADATA_FORMAT,
+        formatVersion: METADATA_VERSION,
+        classNames,
+        numClasses: classNames.length,
+        imageSize,
+        channels: 3,
+        alpha,
+        output: outputKind(headUnits(model)),
+        preprocessing: PREPROCESSING,
+        versions: {
+          tfjs: tf.version.tfjs,
+          "tfjs-node": (tf.version as Record<string, string>)["tfjs-node"] ?? "",
+          deno: Deno.version.deno,
+          typescript: Deno.version.typescript,
+        },
+        data: {
+          source: folder.source,
+          folder: folder.root,
+          files: fingerprint.files,
+          bytes: fingerprint.bytes,
+          fingerprint: `sha256:${fingerprint.sha256}`,
+          split: folder.validationDir === null ? { validationSplit, seed } : {
+            train: path.relative(folder.root, folder.trainDir),
+            validation: path.relative(folder.root, folder.validationDir),
+          },
+          trainImages: train.filePaths.length,
+          validationImages: validation.filePaths.length,
+        },
+        training: {
+          epochs,
+          fineTuneEpochs,
+          fineTuneAt,
+          batchSize,
+          learningRate,
+          seed,
+          weights: weights ?? "none",
+          baseName: rawBase.name,
+          stages: { frozen: frozenTime, ...(fineTime ? { fineTuning: fineTime } : {}) },
+        },
+        histories: { frozen, ...(fine ? { fineTuning: fine } : {}) },
+        metrics: {
+          frozen: { val_loss: last(frozen, "val_loss"), val_accuracy: last(frozen, "val_accuracy") },
+          ...(fine
+            ? { fineTuning: { val_loss: last(fine, "val_loss"), val_accuracy: last(fine, "val_accuracy") } }
+            : {}),
+          final: { val_loss: last(final, "val_loss"), val_accuracy: last(final, "val_accuracy") },
+          confusionMatrix: matrix,
+          perClass: perClassMetrics(matrix, classNames),
+          mostConfused: mostConfused(matrix, classNames),
+        },
+        created: new Date().toISOString(),
+      };
+      const report = await buildReport({ metadata, topLosses: result.topLosses });
+      await saveModel(model, outDir, {
+        files: { [METADATA_FILE]: JSON.stringify(metadata, null, 1), "report.html": report },
+      });
+      log(`Saved ${outDir} (model.json, weights.bin, ${METADATA_FILE}, report.html)`);
+      return { outDir, metadata, model };
+    } finally {
+      result.dispose();
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}

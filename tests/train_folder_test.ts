@@ -1,0 +1,188 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
+import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./_assert.ts";
+import { tf } from "../lib/tf.ts";
+import type { Tensor } from "../lib/tf.ts";
+import { folderFingerprint, resolveDataFolder, trainFolder } from "../lib/train_folder.ts";
+import { loadClassifier } from "../lib/saved_classifier.ts";
+import { expandInputs, predictFiles } from "../lib/predict_files.ts";
+import { loadImage } from "../lib/image_decode.ts";
+import { classProbabilities } from "../lib/classifier.ts";
+import { tinyBase, writeColourFolder } from "./_tiny.ts";
+
+const quiet = { log: () => {}, verbose: 0 as const, datasetMessages: false };
+
+Deno.test("trainFolder: 4 colour classes in train/ + validation/ → > 90 %, saved model, metadata and report; predictions survive save → load", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-train-folder-"));
+  try {
+    const data = path.join(tmp, "colours");
+    await writeColourFolder(data, { numClasses: 4, perClass: 24, split: 0.25, seed: 3 });
+    const out = path.join(tmp, "model");
+    const { model, metadata, outDir } = await trainFolder({
+      data,
+      out,
+      epochs: 6,
+      fineTuneEpochs: 2,
+      fineTuneAt: 4,
+      imageSize: [16, 16],
+      batchSize: 8,
+      learningRate: 0.02,
+      makeBase: (shape) => tinyBase(shape),
+      ...quiet,
+    });
+    assertEquals(outDir, out);
+    assertEquals(fs.readdirSync(out).sort(), ["metadata.json", "model.json", "report.html", "weights.bin"]);
+    assertEquals(metadata.classNames, ["blue", "green", "red", "yellow"]);
+    assertEquals([metadata.numClasses, metadata.output, metadata.imageSize], [4, "softmax", [16, 16]]);
+    const m = metadata.metrics as { final: { val_accuracy: number }; confusionMatrix: number[][] };
+    assert(m.final.val_accuracy > 0.9, `validation accuracy ${m.final.val_accuracy}`);
+    assertEquals(m.confusionMatrix.flat().reduce((a, b) => a + b), 24, "6 validation images per class");
+    const data_ = metadata.data as { files: number; fingerprint: string; trainImages: number };
+    assertEquals([data_.files, data_.trainImages], [96, 72]);
+    assertEquals(data_.fingerprint, `sha256:${folderFingerprint(data).sha256}`);
+    const histories = metadata.histories as Record<
+      string,
+      { epoch: number[]; history: Record<string, number[]> }
+    >;
+    assertEquals(histories.frozen.epoch, [0, 1, 2, 3, 4, 5]);
+    assertEquals(histories.fineTuning.epoch, [6, 7]);
+    const onDisk = JSON.parse(fs.readFileSync(path.join(out, "metadata.json"), "utf8"));
+    assertEquals(onDisk.classNames, metadata.classNames);
+    const report = fs.readFileSync(path.join(out, "report.html"), "utf8");
+    assert(report.includes("Confusion matrix") && report.includes("<svg"), "report has the charts as SVG");
+    assert(
+      !/<script|https?:\/\/(?!vega\.github\.io|www\.w3\.org)/.test(report),
+      "no script, nothing fetched",
+    );
+    assert(report.includes("data:image/png;base64,"), "top-loss images embedded");
+
+    // The saved model, reloaded, gives the in-memory model's probabilities for the same files.
+    const files = expandInputs([path.join(data, "validation")]).files;
+    assertEquals(files.length, 24);
+    const expected = tf.tidy(() =>
+      classProbabilities(
+        model.predict(
+          tf.stack(files.map((f) => loadImage(fs.readFileSync(f), { imageSize: [16, 16] }, f))),
+        ) as Tensor,
+      ).arraySync() as number[][]
+    );
+    model.dispose();
+    const saved = await loadClassifier(out);
+    let i = 0;
+    for await (const r of predictFiles(saved, files, { batchSize: 5 })) {
+      assert(r.ok);
+      assertEquals(r.file, files[i]);
+      for (const p of r.predictions) {
+        assertAlmostEquals(p.probability, expected[i][metadata.classNames.indexOf(p.className)], 1e-5);
+      }
+      assert(r.predictions[0].probability >= r.predictions[1].probability, "most probable first");
+      i++;
+    }
+    assertEquals(i, 24);
+    saved.model.dispose();
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+Deno.test("resolveDataFolder: a zip archive is unpacked by getFile and its single top folder entered; train/ + validation/ used", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-resolve-"));
+  const previous = Deno.env.get("TL_CACHE_DIR");
+  Deno.env.set("TL_CACHE_DIR", path.join(tmp, "cache"));
+  try {
+    const src = path.join(tmp, "src", "my_photos");
+    await writeColourFolder(src, { numClasses: 3, perClass: 4, split: 0.5 });
+    const writer = new ZipWriter(new Uint8ArrayWriter(), { useWebWorkers: false });
+    for (const f of fs.readdirSync(path.join(tmp, "src"), { recursive: true }) as string[]) {
+      const p = path.join(tmp, "src", f);
+      if (fs.statSync(p).isFile()) await writer.add(f, new Uint8ArrayReader(fs.readFileSync(p)));
+    }
+    const zip = path.join(tmp, "my_photos.zip");
+    fs.writeFileSync(zip, await writer.close());
+    const folder = await resolveDataFolder(zip);
+    assertEquals(folder.name, "my_photos");
+    assert(folder.root.startsWith(path.join(tmp, "cache")), folder.root);
+    assertEquals(path.basename(folder.trainDir), "train");
+    assertEquals(path.basename(folder.validationDir!), "validation");
+    assertEquals(folderFingerprint(folder.root), folderFingerprint(src), "same files, same fingerprint");
+
+    // A plain folder of class folders: split by validationSplit.
+    const flat = await resolveDataFolder(path.join(src, "train"));
+    assertEquals([flat.validationDir, flat.trainDir], [null, path.join(src, "train")]);
+    const before = folderFingerprint(src).sha256;
+    fs.writeFileSync(
+      path.join(src, "train", "red", "extra.png"),
+      fs.readFileSync(path.join(src, "train", "red", "2.png")),
+    );
+    assert(folderFingerprint(src).sha256 !== before, "a new file changes the fingerprint");
+
+    await assertRejects(() => resolveDataFolder(path.join(tmp, "nope")), Error, "nope does not exist");
+    await assertRejects(
+      () => resolveDataFolder(path.join(src, "train", "red", "3.png")),
+      Error,
+      "is not a folder or a .zip",
+    );
+  } finally {
+    if (previous === undefined) Deno.env.delete("TL_CACHE_DIR");
+    else Deno.env.set("TL_CACHE_DIR", previous);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+Deno.test("trainFolder: a seeded split without validation/, and clear errors for bad folders and options", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-split-"));
+  try {
+    const data = path.join(tmp, "flat");
+    await writeColourFolder(data, { numClasses: 3, perClass: 10 });
+    const run = () =>
+      trainFolder({
+        data,
+        out: path.join(tmp, "m"),
+        epochs: 1,
+        fineTuneEpochs: 0,
+        imageSize: [16, 16],
+        batchSize: 8,
+        validationSplit: 0.3,
+        seed: 5,
+        makeBase: (shape) => tinyBase(shape),
+        ...quiet,
+      });
+    const a = await run();
+    const split = a.metadata.data as { trainImages: number; validationImages: number; split: unknown };
+    assertEquals([split.trainImages, split.validationImages], [21, 9]);
+    assertEquals(split.split, { validationSplit: 0.3, seed: 5 });
+    assertEquals(Object.keys(a.metadata.histories as object), ["frozen"], "no fine-tuning with 0 epochs");
+    a.model.dispose();
+
+    // validation/ must hold the same classes as train/.
+    const bad = path.join(tmp, "bad");
+    await writeColourFolder(bad, { numClasses: 3, perClass: 4, split: 0.5 });
+    fs.rmSync(path.join(bad, "validation", "blue"), { recursive: true });
+    await assertRejects(
+      () => trainFolder({ data: bad, imageSize: [16, 16], makeBase: (s) => tinyBase(s), ...quiet }),
+      Error,
+      "must hold the same class folders as",
+    );
+    const one = path.join(tmp, "one");
+    await writeColourFolder(one, { numClasses: 1, perClass: 10 });
+    await assertRejects(
+      () => trainFolder({ data: one, imageSize: [16, 16], makeBase: (s) => tinyBase(s), ...quiet }),
+      Error,
+      "expected at least 2",
+    );
+    await assertRejects(
+      () => trainFolder({ data, epochs: 0 }),
+      Error,
+      "trainFolder: epochs must be an integer ≥ 1, got 0",
+    );
+    await assertRejects(
+      () => trainFolder({ data, imageSize: [4, 4] }),
+      Error,
+      "imageSize must be [height, width]",
+    );
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

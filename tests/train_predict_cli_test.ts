@@ -1,0 +1,123 @@
+/**
+ * `deno task train` then `deno task predict`, end to end as subprocesses, on a generated folder of
+ * colour classes (random MobileNetV2 weights at 32×32: this checks the commands, not accuracy, which
+ * `train_folder_test.ts` does).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { PROJECT_ROOT } from "../lib/config.ts";
+import { writeColourFolder } from "./_tiny.ts";
+
+async function task(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", name, "--", ...args],
+    cwd: PROJECT_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+Deno.test("deno task train then deno task predict: table and JSON lines, a broken file skipped with exit code 1", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-cli-"));
+  try {
+    const data = path.join(tmp, "shapes");
+    await writeColourFolder(data, { numClasses: 4, perClass: 8, size: 32, split: 0.25 });
+    const model = path.join(tmp, "model");
+    const common = ["--weights", "none", "--alpha", "0.35", "--image-size", "32", "--batch-size", "8"];
+    const train = await task("train", [
+      data,
+      ...common,
+      "--epochs",
+      "1",
+      "--fine-tune-epochs",
+      "1",
+      "--out",
+      model,
+    ]);
+    assertEquals(train.code, 0, train.stderr);
+    assertMatch(train.stdout, /Epoch 1\/1[\s\S]*Epoch 2\/2/);
+    assertMatch(train.stdout, /Classes \(4\): blue, green, red, yellow/);
+    assertEquals(fs.readdirSync(model).sort(), ["metadata.json", "model.json", "report.html", "weights.bin"]);
+
+    const files = ["red/0.png", "blue/1.png"].map((f) => path.join(data, "validation", f));
+    const broken = path.join(tmp, "broken.jpg");
+    fs.writeFileSync(broken, "not an image");
+    const table = await task("predict", ["--model", model, ...files]);
+    assertEquals(table.code, 0, table.stderr);
+    const lines = table.stdout.trim().split("\n");
+    assertMatch(lines[0], /^file +class +probability +next 2$/);
+    assertEquals(lines.length, 3);
+    assert(lines[1].startsWith(files[0]), lines[1]);
+    assertMatch(lines[1], /\s(blue|green|red|yellow)\s+\d+\.\d%\s+\w+ \d+\.\d%, \w+ \d+\.\d%$/);
+
+    const json = await task("predict", [
+      "--model",
+      model,
+      "--json",
+      "--top",
+      "4",
+      files[0],
+      broken,
+      files[1],
+    ]);
+    assertEquals(json.code, 1, "a file failed");
+    const rows = json.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(rows.map((r) => r.file), [files[0], broken, files[1]]);
+    assertEquals(rows[0].top.length, 4);
+    const sum = rows[0].top.reduce((a: number, t: { probability: number }) => a + t.probability, 0);
+    assert(Math.abs(sum - 1) < 1e-5, `4 of 4 classes sum to 1: ${sum}`);
+    assertEquals(rows[0].class, rows[0].top[0].class);
+    assertMatch(rows[1].error, /Cannot decode image .*broken\.jpg/);
+    assertMatch(json.stderr, /predict: skipped .*broken\.jpg/);
+
+    const jsonTrain = await task("train", [
+      data,
+      ...common,
+      "--epochs",
+      "1",
+      "--fine-tune-epochs",
+      "0",
+      "--out",
+      model,
+      "--json",
+    ]);
+    assertEquals(jsonTrain.code, 0, jsonTrain.stderr);
+    const summary = JSON.parse(jsonTrain.stdout);
+    assertEquals(summary.classNames, ["blue", "green", "red", "yellow"]);
+    assertEquals(summary.out, model);
+    assert(typeof summary.metrics.final.val_accuracy === "number");
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+Deno.test("train and predict: --help exits 0, usage errors exit 2 naming the problem", async () => {
+  const help = await task("train", ["--help"]);
+  assertEquals(help.code, 0);
+  assertMatch(help.stdout, /^Usage: deno task train -- DIR/);
+  for (
+    const [name, args, message] of [
+      ["train", [], "train: expected the data folder DIR"],
+      ["train", ["x", "--epochs", "0"], "--epochs: expected a whole number ≥ 1"],
+      ["train", ["x", "--image-size", "big"], "--image-size: expected a size such as 160"],
+      ["train", ["x", "--validation-split", "2"], "--validation-split: expected a fraction"],
+      ["train", ["x", "--bogus"], "Unknown option '--bogus'"],
+      ["predict", ["a.jpg"], "--model DIR is required"],
+      ["predict", ["--model", "m"], "expected at least one FILE or FOLDER"],
+    ] as const
+  ) {
+    const r = await task(name, [...args]);
+    assertEquals(r.code, 2, `${name} ${args.join(" ")}: ${r.stderr}`);
+    assert(r.stderr.includes(message), `${name} ${args.join(" ")}: ${r.stderr}`);
+  }
+  const missing = await task("train", ["/nonexistent/photos"]);
+  assertEquals(missing.code, 1);
+  assertMatch(missing.stderr, /train: data: \/nonexistent\/photos does not exist/);
+  const noModel = await task("predict", ["--model", "/nonexistent/model", "a.jpg"]);
+  assertEquals(noModel.code, 1);
+  assertMatch(noModel.stderr, /cannot load the classifier: .*metadata\.json does not exist/);
+});

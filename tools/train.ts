@@ -1,0 +1,189 @@
+/**
+ * `deno task train -- DIR`: the tutorial's two training stages on your own images — a folder of class
+ * folders (or with `train/` and `validation/` inside), or a zip archive's path or URL — saved as
+ * `models/<name>/` (model, `metadata.json`, `report.html`). A thin command line over `lib/train_folder.ts`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { loadConfig } from "../lib/config.ts";
+import { lineSink } from "../lib/progress.ts";
+import { trainFolder } from "../lib/train_folder.ts";
+import type { TrainFolderOptions } from "../lib/train_folder.ts";
+
+const HELP = `Usage: deno task train -- DIR [options]
+
+Trains an image classifier on DIR, the tutorial's way: MobileNetV2 pre-trained on ImageNet, frozen while a
+new head trains, then fine-tuned. DIR is a folder of class folders (DIR/<class>/*.jpg), or holds
+DIR/train/<class>/ and DIR/validation/<class>/; it may also be a .zip archive's path or URL.
+Without DIR/validation, a seeded --validation-split of DIR is held out.
+
+Writes OUT/model.json + weights.bin (TensorFlow.js layers format), OUT/metadata.json and OUT/report.html
+(learning curves, confusion matrix, top losses), all at once.
+
+Options:
+  --epochs N            epochs with the base frozen (default 10)
+  --fine-tune-epochs N  fine-tuning epochs after those (default: --epochs; 0 skips fine-tuning)
+  --fine-tune-at N      base layers before N stay frozen while fine-tuning (default 100)
+  --alpha A             MobileNetV2 width multiplier (default TL_ALPHA or 1.0)
+  --weights W           base weights: a .h5 path or URL, "imagenet" (default: TL_WEIGHTS_URL, else Keras'
+                        URL for the alpha and size) or "none" (random, for tests)
+  --image-size S        input size: 160 or 160x120 (height x width; default 160)
+  --batch-size N        default 32
+  --learning-rate R     Adam's rate for the head (default 0.0001); fine-tuning uses a tenth
+  --validation-split F  held-out fraction when DIR has no validation/ folder (default 0.2)
+  --seed N              seed of shuffles, split, augmentation and initial weights (default 42)
+  --out DIR             output folder (default models/<data folder name>)
+  --json                print a JSON summary on stdout (progress goes to stderr)
+  -h, --help            show this help
+
+Example:
+  deno task train -- ../shared/data/flower_photos_small.zip --alpha 0.35 \\
+    --weights ../shared/weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5
+  deno task predict -- --model models/flower_photos_small photo.jpg
+`;
+
+class UsageError extends Error {}
+
+/** `deno task NAME -- ARGS` passes the `--` on: drop it. */
+function withoutSeparator(args: string[]): string[] {
+  return args[0] === "--" ? args.slice(1) : args;
+}
+
+function int(name: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!(Number.isInteger(n) && n >= min)) {
+    throw new UsageError(`--${name}: expected a whole number ≥ ${min}, got "${raw}"`);
+  }
+  return n;
+}
+
+function parseImageSize(raw: string | undefined): [number, number] | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^(\d+)(?:[x×,](\d+))?$/.exec(raw.trim());
+  const size = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [];
+  if (!m || size.some((d) => d < 8)) {
+    throw new UsageError(`--image-size: expected a size such as 160 or 160x120 (≥ 8 pixels), got "${raw}"`);
+  }
+  return size as [number, number];
+}
+
+export function parseTrainArgs(args: string[]): { options: TrainFolderOptions; json: boolean } | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        epochs: { type: "string" },
+        "fine-tune-epochs": { type: "string" },
+        "fine-tune-at": { type: "string" },
+        alpha: { type: "string" },
+        weights: { type: "string" },
+        "image-size": { type: "string" },
+        "batch-size": { type: "string" },
+        "learning-rate": { type: "string" },
+        "validation-split": { type: "string" },
+        seed: { type: "string" },
+        out: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) return "help";
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0
+        ? "expected the data folder DIR"
+        : `expected one DIR, got ${positionals.join(" ")}`,
+    );
+  }
+  let alpha: number | undefined;
+  if (v.alpha !== undefined) {
+    alpha = Number(v.alpha);
+    if (!(alpha > 0)) throw new UsageError(`--alpha: expected a positive width multiplier, got "${v.alpha}"`);
+  } else {
+    alpha = loadConfig().alpha;
+  }
+  let validationSplit: number | undefined;
+  if (v["validation-split"] !== undefined) {
+    validationSplit = Number(v["validation-split"]);
+    if (!(validationSplit > 0 && validationSplit < 1)) {
+      throw new UsageError(
+        `--validation-split: expected a fraction between 0 and 1, got "${v["validation-split"]}"`,
+      );
+    }
+  }
+  let learningRate: number | undefined;
+  if (v["learning-rate"] !== undefined) {
+    learningRate = Number(v["learning-rate"]);
+    if (!(learningRate > 0 && learningRate < 1)) {
+      throw new UsageError(`--learning-rate: expected a number between 0 and 1, got "${v["learning-rate"]}"`);
+    }
+  }
+  const weights = v.weights === undefined ? undefined : v.weights === "none" ? null : v.weights;
+  return {
+    json: v.json ?? false,
+    options: {
+      data: positionals[0],
+      epochs: int("epochs", v.epochs, 1),
+      fineTuneEpochs: int("fine-tune-epochs", v["fine-tune-epochs"], 0),
+      fineTuneAt: int("fine-tune-at", v["fine-tune-at"], 0),
+      alpha,
+      weights,
+      imageSize: parseImageSize(v["image-size"]),
+      batchSize: int("batch-size", v["batch-size"], 1),
+      learningRate,
+      validationSplit,
+      seed: int("seed", v.seed, 0),
+      out: v.out,
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseTrainArgs(withoutSeparator(Deno.args));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`train: ${e.message}\n\n${HELP}`);
+    return 2;
+  }
+  if (parsed === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  const { options, json } = parsed;
+  const toStderr = (m: string) => console.error(m);
+  try {
+    const result = await trainFolder({
+      ...options,
+      ...(json
+        ? { log: toStderr, progressSink: lineSink(toStderr), verbose: 2 as const, datasetMessages: false }
+        : {}),
+    });
+    const m = result.metadata;
+    if (json) {
+      console.log(JSON.stringify({
+        out: result.outDir,
+        classNames: m.classNames,
+        imageSize: m.imageSize,
+        metrics: { ...(m.metrics as Record<string, unknown>) },
+        stages: (m.training as { stages: unknown }).stages,
+      }));
+    }
+    result.model.dispose();
+    return 0;
+  } catch (e) {
+    console.error(`train: ${e instanceof Error ? e.message : e}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());
