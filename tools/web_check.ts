@@ -46,7 +46,9 @@ const CHROMIUM_FLAGS = [
 ];
 const OUT = path.join(PROJECT_ROOT, "out", "web");
 const SHARED = Deno.env.get("TL_SHARED_DIR") ?? path.resolve(PROJECT_ROOT, "..", "shared");
-const SHARED_ZIP = path.join(SHARED, "data", "cats_and_dogs_filtered.zip");
+const SHARED_ZIPS = ["cats_and_dogs_filtered.zip", "flower_photos_small.zip"].map((z) =>
+  path.join(SHARED, "data", z)
+);
 const SHARED_WEIGHTS = path.join(
   SHARED,
   "weights",
@@ -56,6 +58,8 @@ const SHARED_WEIGHTS = path.join(
 const USAGE = `Usage: deno run -A tools/web_check.ts [--model DIR] [--backends LIST] [--tolerance X] [--json]
 
   --model DIR       a trained classifier folder; default: the model trained last, else a generated one
+  --photos DIR      class folders (DIR/<class>/*.jpg) to take six photos from; default: ../shared's
+                    dataset holding the model's classes
   --backends LIST   page runs, comma-separated from auto, webgl, wasm, cpu; default auto,webgl,wasm,cpu
                     (a forced backend this browser lacks is reported, not failed; auto must work)
   --tolerance X     largest accepted |page − tfjs-node| per probability; default 1e-3
@@ -83,33 +87,81 @@ async function pngCopies(items: Photo[]): Promise<Photo[]> {
   return out;
 }
 
-/** Three cats and three dogs from the shared dataset's validation split, or generated images. */
-async function photos(dir: string): Promise<Photo[]> {
+const PHOTOS = 6;
+
+/** Photo files by class: `<anything>/validation/<class>/<file>` entries of a zip, or `<root>/<class>/<file>`. */
+type Candidates = Map<string, { name: string; read: () => Promise<Uint8Array> }[]>;
+
+async function zipCandidates(classNames: string[] | null, reader: ZipReader<unknown>) {
+  const out: Candidates = new Map();
+  const entries = (await reader.getEntries()).filter((e) =>
+    !e.directory && /\.(jpe?g|png)$/i.test(e.filename)
+  );
+  for (const entry of entries.sort((a, b) => a.filename < b.filename ? -1 : 1)) {
+    if (entry.directory) continue;
+    const m = entry.filename.match(/(?:^|\/)validation\/([^/]+)\/([^/]+)$/);
+    if (!m || (classNames && !classNames.includes(m[1]))) continue;
+    const read = async () => new Uint8Array(await (await entry.getData(new BlobWriter())).arrayBuffer());
+    out.set(m[1], [...out.get(m[1]) ?? [], { name: m[2], read }]);
+  }
+  if (!out.size) return null;
+  return out;
+}
+
+function folderCandidates(root: string, classNames: string[] | null): Candidates {
+  const out: Candidates = new Map();
+  for (const label of fs.readdirSync(root).sort()) {
+    const dir = path.join(root, label);
+    if (!fs.statSync(dir).isDirectory() || (classNames && !classNames.includes(label))) continue;
+    const files = fs.readdirSync(dir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+    out.set(label, files.map((name) => ({ name, read: () => Deno.readFile(path.join(dir, name)) })));
+  }
+  return out;
+}
+
+/** {@link PHOTOS} photos taken round-robin over the classes, copied into `dir`. */
+async function pick(candidates: Candidates, dir: string): Promise<Photo[]> {
+  const out: Photo[] = [];
+  for (let i = 0; out.length < PHOTOS && i < PHOTOS; i++) {
+    for (const [label, files] of candidates) {
+      if (out.length >= PHOTOS || !files[i]) continue;
+      const file = path.join(dir, `${label}_${files[i].name}`);
+      fs.writeFileSync(file, await files[i].read());
+      out.push({ file, label });
+    }
+  }
+  return out;
+}
+
+/**
+ * Six photos of the model's classes: from `--photos DIR` (class folders), else from a ../shared dataset
+ * holding those classes (validation split), else cats and dogs for a generated model; generated pictures
+ * when ../shared is absent.
+ */
+async function photos(dir: string, classNames: string[] | null, folder?: string): Promise<Photo[]> {
   fs.mkdirSync(dir, { recursive: true });
-  if (fs.existsSync(SHARED_ZIP)) {
-    const reader = new ZipReader(new Uint8ArrayReader(await Deno.readFile(SHARED_ZIP)));
-    const out: Photo[] = [];
+  if (folder) {
+    const found = await pick(folderCandidates(folder, classNames), dir);
+    if (!found.length) {
+      throw new Error(`--photos ${folder}: no .jpg/.png in class folders named like the model's classes`);
+    }
+    return found;
+  }
+  for (const zip of SHARED_ZIPS.filter((z) => fs.existsSync(z))) {
+    const reader = new ZipReader(new Uint8ArrayReader(await Deno.readFile(zip)));
     try {
-      const entries = (await reader.getEntries()).filter((e) => !e.directory).sort((a, b) =>
-        a.filename < b.filename ? -1 : 1
-      );
-      for (const label of ["cats", "dogs"]) {
-        const prefix = `cats_and_dogs_filtered/validation/${label}/`;
-        for (const entry of entries.filter((e) => e.filename.startsWith(prefix)).slice(0, 3)) {
-          const file = path.join(dir, path.basename(entry.filename));
-          const blob = await entry.getData!(new BlobWriter());
-          fs.writeFileSync(file, new Uint8Array(await blob.arrayBuffer()));
-          out.push({ file, label });
-        }
-      }
+      const candidates = await zipCandidates(classNames ?? ["cats", "dogs"], reader);
+      if (candidates) return await pick(candidates, dir);
     } finally {
       await reader.close();
     }
-    return out;
   }
-  // Generated: reddish "class 0" and bluish "class 1" pictures with noise, as PNG and JPEG.
+  if (classNames) {
+    throw new Error(`no photos of ${classNames.join(", ")} in ../shared: give --photos DIR (class folders)`);
+  }
+  // Generated: reddish and bluish pictures with noise, as PNG and JPEG.
   const out: Photo[] = [];
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < PHOTOS; i++) {
     const label = i % 2 ? "blue" : "red";
     const image = tf.tidy(() => {
       const color = tf.tensor1d(i % 2 ? [40, 70, 160] : [170, 60, 40]).reshape([1, 1, 3]);
@@ -363,6 +415,7 @@ async function main(args: string[]): Promise<number> {
       args: args[0] === "--" ? args.slice(1) : args,
       options: {
         model: { type: "string" },
+        photos: { type: "string" },
         backends: { type: "string", default: "auto,webgl,wasm,cpu" },
         tolerance: { type: "string", default: "1e-3" },
         json: { type: "boolean", default: false },
@@ -392,15 +445,23 @@ async function main(args: string[]): Promise<number> {
   let context: BrowserContext | undefined;
   let server: Deno.HttpServer | undefined;
   try {
-    const originals = await photos(path.join(tmp, "photos"));
     let modelDir = values.model;
     if (!modelDir) {
       try {
         modelDir = latestModelDir(MODELS_DIR);
       } catch {
-        log("web check: no trained model under models/: generating one");
-        modelDir = await generatedModel(path.join(tmp, "model"), originals);
+        // none: a generated model below
       }
+    }
+    const photoDir = path.join(tmp, "photos");
+    const originals = await photos(
+      photoDir,
+      modelDir ? readMetadata(modelDir).classNames : null,
+      values.photos,
+    );
+    if (!modelDir) {
+      log("web check: no trained model under models/: generating one");
+      modelDir = await generatedModel(path.join(tmp, "model"), originals);
     }
     const items = [...originals, ...await pngCopies(originals)];
     log(`web check: model ${modelDir}; ${items.length} photos (${items.map((p) => p.label).join(", ")})`);
