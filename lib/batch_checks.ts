@@ -152,9 +152,14 @@ export function checkedDataset(
   const mapped = dataset.map((element: any) => {
     const batch = state.batches++;
     const xs = element?.xs ?? element;
-    checkImages(where, model, xs, batch);
-    if (labels) {
-      checkLabels(where, model, element?.ys, { batch, images: xs.shape[0], classNames });
+    try {
+      checkImages(where, model, xs, batch);
+      if (labels) {
+        checkLabels(where, model, element?.ys, { batch, images: xs.shape[0], classNames });
+      }
+    } catch (e) {
+      tf.dispose(element); // tfjs' map disposes its input only when the function returns
+      throw e;
     }
     return element;
   });

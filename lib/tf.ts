@@ -50,6 +50,7 @@ export const tf: NodeTf = await loadNative();
 registerNativeKernels(tf);
 nativeRelu6(tf);
 batchNormAsScaleShift(tf);
+disposeTapeOnError(tf);
 
 /** Version of the TensorFlow C library the native backend runs (e.g. `"2.21.0"`). */
 export function tensorflowVersion(): string {
@@ -256,6 +257,31 @@ function batchNormAsScaleShift(t: NodeTf) {
       };
     },
   });
+}
+
+/**
+ * A gradient computation that throws (a bad batch in `fit`, a layer rejecting its input) leaves the
+ * gradient tape's saved tensors alive in tfjs-core: they are `keep`-ed for the backward pass, which only
+ * then disposes them — 49 tensors per failed step of the tutorial's model. Dispose them when it throws.
+ */
+function disposeTapeOnError(t: NodeTf) {
+  type Node = { saved?: { dispose(): void }[] };
+  const engine = t.engine() as unknown as {
+    gradients: (...args: unknown[]) => unknown;
+    state: { gradientDepth: number; activeTape: Node[] | null };
+  };
+  const gradients = engine.gradients;
+  engine.gradients = function (this: typeof engine, ...args: unknown[]) {
+    try {
+      return gradients.apply(this, args);
+    } catch (e) {
+      if (this.state.gradientDepth === 0 && this.state.activeTape) {
+        for (const node of this.state.activeTape) for (const tensor of node.saved ?? []) tensor.dispose();
+        this.state.activeTape = null;
+      }
+      throw e;
+    }
+  };
 }
 
 export default tf;

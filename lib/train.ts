@@ -15,6 +15,7 @@ import { ProgressLogger } from "./progress.ts";
 import { InterruptWatch } from "./interrupt.ts";
 import { CachedValidation } from "./validation_cache.ts";
 import { checkedDataset, checkImages, emptyDataset, ensureNotEmpty } from "./batch_checks.ts";
+import { BatchTracker, disposeLogsOnThrow, disposeScalarsOnFailure } from "./failure_cleanup.ts";
 import type { ProgressSink } from "./progress.ts";
 
 /** A tfjs-data Dataset of `{xs, ys}` batches (e.g. `imageDatasetFromDirectory`'s). */
@@ -108,15 +109,22 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
   // Kernel → Interrupt stops after the current batch and throws KeyboardInterrupt (lib/interrupt.ts).
   const watch = new InterruptWatch("fit", model);
   callbacks.push(watch.callback());
+  // A failed step, dataset or callback leaves its batch and logs to us (lib/failure_cleanup.ts).
+  const batches = new BatchTracker();
   let h;
   try {
-    h = await model.fitDataset(watch.dataset(train.dataset), {
-      epochs,
-      initialEpoch,
-      validationData: cached ? undefined : validation?.dataset,
-      callbacks: callbacks as InstanceType<typeof tf.Callback>[],
-      verbose: 0,
-    });
+    h = await disposeScalarsOnFailure(() =>
+      model.fitDataset(watch.dataset(batches.track(train.dataset)), {
+        epochs,
+        initialEpoch,
+        validationData: cached ? undefined : validation && batches.track(validation.dataset),
+        callbacks: (callbacks as InstanceType<typeof tf.Callback>[]).map(disposeLogsOnThrow),
+        verbose: 0,
+      })
+    );
+  } catch (e) {
+    batches.disposeLeft();
+    throw e;
   } finally {
     cached?.dispose();
     await watch.finish({ epochs, steps });
@@ -155,10 +163,14 @@ export async function evaluate(model: LayersModel, dataset: Dataset): Promise<nu
   if (!isDataset(dataset)) throw new Error("evaluate: dataset must be a tf.data.Dataset of {xs, ys} batches");
   const checked = checkedDataset("evaluate", model, dataset);
   const watch = new InterruptWatch("evaluate", model);
+  const batches = new BatchTracker();
   let out;
   try {
-    out = await model.evaluateDataset(watch.dataset(checked.dataset, true), {});
+    out = await disposeScalarsOnFailure(() =>
+      model.evaluateDataset(watch.dataset(batches.track(checked.dataset), true), {})
+    );
   } catch (e) {
+    batches.disposeLeft();
     await watch.finish().catch(() => {});
     throw e;
   }

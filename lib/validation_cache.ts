@@ -135,11 +135,16 @@ export class CachedValidation {
     this.disposeFeatures();
     const batches: Tensor[][] = [];
     const labels: Tensor[] = [];
-    await this.validation.forEachAsync((batch: { xs: Tensor; ys: Tensor }) => {
-      // forEachAsync disposes each element afterwards: keep copies.
-      batches.push(this.cut(batch.xs));
-      labels.push(batch.ys.clone());
-    });
+    try {
+      await this.validation.forEachAsync((batch: { xs: Tensor; ys: Tensor }) => {
+        // forEachAsync disposes each element afterwards: keep copies.
+        batches.push(this.cut(batch.xs));
+        labels.push(batch.ys.clone());
+      });
+    } catch (e) {
+      tf.dispose([...batches.flat(), ...labels]); // a failing batch: free what was cached so far
+      throw e;
+    }
     if (batches.length === 0) throw new Error("CachedValidation: the validation dataset is empty");
     this.features = batches[0].map((_, k) => tf.concat(batches.map((b) => b[k])));
     this.labels = tf.concat(labels);
