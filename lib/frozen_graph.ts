@@ -19,64 +19,19 @@
  */
 import { tf } from "./tf.ts";
 import type { LayersModel, SymbolicTensor, Tensor } from "./tf.ts";
-import { DT_FLOAT, DT_INT32, FLOAT_T, GraphSession, GraphWriter } from "./graph_session.ts";
-
-type Layer = LayersModel["layers"][number];
-/** tfjs-layers' graph node (one call of a layer inside a functional model). */
-interface GraphNode {
-  outboundLayer: Layer;
-  inputTensors: SymbolicTensor[];
-  outputTensors: SymbolicTensor[];
-  callArgs?: Record<string, unknown>;
-}
-type Functional = LayersModel & { nodesByDepth: Record<string, GraphNode[]> };
-type Config = Record<string, any>;
-
-/** The nodes of `model`'s graph in execution order (deepest first, as tfjs-layers runs them). */
-function nodesInOrder(model: LayersModel): GraphNode[] {
-  const byDepth = (model as Functional).nodesByDepth;
-  return Object.keys(byDepth).map(Number).sort((a, b) => b - a).flatMap((d) => byDepth[d]);
-}
+import { FLOAT_T, GraphSession, GraphWriter } from "./graph_session.ts";
+import {
+  type Config,
+  type Emitter,
+  type GraphNode,
+  type Layer,
+  LAYER_KINDS,
+  nodesInOrder,
+  unsupported,
+} from "./graph_layers.ts";
 
 // ---------------------------------------------------------------------------------------------------
-// Which layers can be compiled
-
-const CONVOLUTIONS = new Set(["Conv2D", "DepthwiseConv2D"]);
-const ACTIVATIONS: Record<string, string | null> = { linear: null, relu: "Relu", relu6: "Relu6" };
-
-/** Why `layer` cannot be part of a compiled graph, or `null` if it can. */
-function unsupported(layer: Layer): string | null {
-  const c = layer.getConfig() as Config;
-  const cls = layer.getClassName();
-  const channelsLast = c.dataFormat === undefined || c.dataFormat === "channelsLast";
-  switch (cls) {
-    case "InputLayer":
-    case "Add":
-      return null;
-    case "Conv2D":
-    case "DepthwiseConv2D":
-      if (!channelsLast) return "channels-first";
-      if (!(c.activation in ACTIVATIONS)) return `activation ${c.activation}`;
-      if (c.padding !== "same" && c.padding !== "valid") return `padding ${c.padding}`;
-      return null;
-    case "BatchNormalization": {
-      const axis = Array.isArray(c.axis) ? c.axis : [c.axis];
-      return axis.length === 1 && (axis[0] === -1 || axis[0] === 3) ? null : `axis ${c.axis}`;
-    }
-    case "ReLU":
-      return c.maxValue == null || c.maxValue === 6 ? null : `maxValue ${c.maxValue}`;
-    case "Activation":
-      return c.activation in ACTIVATIONS ? null : `activation ${c.activation}`;
-    case "ZeroPadding2D":
-      return channelsLast ? null : "channels-first";
-    case "GlobalAveragePooling2D":
-      return channelsLast && !c.keepDims ? null : "keepDims or channels-first";
-    case "Rescaling":
-      return null;
-    default:
-      return `layer class ${cls}`;
-  }
-}
+// Which layers can be compiled: the layer kinds of LAYER_KINDS (graph_layers.ts)
 
 /** The compilable frozen part of a model: its graph nodes and the tensors that leave it. */
 export interface FrozenRegion {
@@ -90,9 +45,8 @@ export interface FrozenRegion {
 
 /**
  * The layers of single-input `model` computable without any trainable weight: a layer belongs to the region
- * when it has no trainable weights, it can be compiled (convolutions, BatchNormalization along the last
- * axis, ReLU/ReLU6, Add, ZeroPadding2D, GlobalAveragePooling2D, Rescaling) and all its inputs come from
- * the model's input or from the region. `null` when the region holds no weights (nothing worth compiling).
+ * when it has no trainable weights, it can be compiled (a kind of `LAYER_KINDS`, `graph_layers.ts`, whose
+ * check passes) and all its inputs come from the model's input or from the region. `null` when the region holds no weights (nothing worth compiling).
  */
 export function frozenRegion(model: LayersModel): FrozenRegion | null {
   if (model.inputs.length !== 1) return null;
@@ -102,7 +56,7 @@ export function frozenRegion(model: LayersModel): FrozenRegion | null {
   for (const node of nodesInOrder(model)) {
     const layer = node.outboundLayer;
     if (layer.getClassName() === "InputLayer") continue;
-    const inRegion = layer.trainableWeights.length === 0 && unsupported(layer) === null &&
+    const inRegion = layer.trainableWeights.length === 0 && unsupported(node) === null &&
       node.inputTensors.every((t) => available.has(t.id));
     if (inRegion) {
       nodes.push(node);
@@ -123,162 +77,89 @@ export function frozenRegion(model: LayersModel): FrozenRegion | null {
 // ---------------------------------------------------------------------------------------------------
 // GraphDef writing
 
-/** `x · scale + shift` per channel (BatchNormalization / Rescaling without a convolution to fold into). */
-function scaleShift(
-  g: GraphWriter,
-  name: string,
-  x: string,
-  scale: Float32Array,
-  shift: Float32Array,
-  shape: number[],
-) {
-  const y = g.op(`${name}/mul`, "Mul", [x, g.constant(`${name}/scale`, scale, shape)], FLOAT_T);
-  return g.op(`${name}/add`, "AddV2", [y, g.constant(`${name}/shift`, shift, shape)], FLOAT_T);
+/** How many times each tensor of `model` is consumed, inside the model or as its output. */
+export function useCounts(model: LayersModel): Map<number, number> {
+  const uses = new Map<number, number>();
+  for (const n of nodesInOrder(model)) {
+    for (const t of n.inputTensors) uses.set(t.id, (uses.get(t.id) ?? 0) + 1);
+  }
+  for (const t of model.outputs) uses.set(t.id, (uses.get(t.id) ?? 0) + 1);
+  return uses;
 }
 
-const valuesOf = (w: Tensor) => w.dataSync() as Float32Array;
-
-/** A convolution whose output goes only into a BatchNormalization: emitted by the BN with folded weights. */
-interface PendingConv {
-  layer: Layer;
-  input: string;
-}
-
-/** BatchNormalization's per-channel `s = γ/√(var + ε)` and `t = β − mean·s` (inference statistics). */
-function batchNormScaleShift(layer: Layer): { s: Float32Array; t: Float32Array } {
-  const c = layer.getConfig() as Config;
-  const ws = layer.getWeights();
-  let i = 0;
-  const gamma = c.scale ? valuesOf(ws[i++]) : null;
-  const beta = c.center ? valuesOf(ws[i++]) : null;
-  const mean = valuesOf(ws[i++]);
-  const variance = valuesOf(ws[i++]);
-  const s = new Float32Array(mean.length);
-  const t = new Float32Array(mean.length);
-  for (let k = 0; k < s.length; k++) {
-    s[k] = (gamma ? gamma[k] : 1) / Math.sqrt(variance[k] + c.epsilon);
-    t[k] = (beta ? beta[k] : 0) - mean[k] * s[k];
+/**
+ * The convolutions of `nodes` whose output goes only into an inference BatchNormalization, which their
+ * forward writer then folds (`W·s`, `(b − mean)·s + β`): convolution node → that BatchNormalization node.
+ * Both must be constant (`constant`), linear, and the convolution's output must not be needed elsewhere.
+ */
+export function foldableConvolutions(
+  model: LayersModel,
+  nodes: GraphNode[],
+  constant: (node: GraphNode) => boolean,
+  needed: ReadonlySet<number> = new Set(),
+): Map<GraphNode, GraphNode> {
+  const uses = useCounts(model);
+  const consumer = new Map<number, GraphNode>();
+  for (const n of nodes) for (const t of n.inputTensors) consumer.set(t.id, n);
+  const folds = new Map<GraphNode, GraphNode>();
+  for (const node of nodes) {
+    const layer = node.outboundLayer;
+    if (!LAYER_KINDS[layer.getClassName()]?.foldsBatchNorm || !constant(node)) continue;
+    const out = node.outputTensors[0];
+    const next = consumer.get(out.id);
+    if (
+      (layer.getConfig() as Config).activation === "linear" && uses.get(out.id) === 1 &&
+      !needed.has(out.id) &&
+      next?.outboundLayer.getClassName() === "BatchNormalization" && constant(next)
+    ) folds.set(node, next);
   }
-  return { s, t };
-}
-
-/** Emits a Conv2D / DepthwiseConv2D layer, optionally followed by a folded BatchNormalization. */
-function emitConvolution(g: GraphWriter, layer: Layer, x: string, bn?: Layer): string {
-  const c = layer.getConfig() as Config;
-  const ws = layer.getWeights();
-  const kernel = valuesOf(ws[0]).slice();
-  const [, , inChannels, outOrMultiplier] = ws[0].shape;
-  const channels = layer.getClassName() === "Conv2D" ? outOrMultiplier : inChannels * outOrMultiplier;
-  let bias: Float32Array | null = c.useBias ? valuesOf(ws[1]).slice() : null;
-  if (bn) {
-    const { s, t } = batchNormScaleShift(bn);
-    if (s.length !== channels) throw new Error(`${bn.name}: ${s.length} channels after ${channels}`);
-    for (let k = 0; k < kernel.length; k++) kernel[k] *= s[k % channels];
-    const b = new Float32Array(channels);
-    for (let k = 0; k < channels; k++) b[k] = (bias ? bias[k] : 0) * s[k] + t[k];
-    bias = b;
-  }
-  const [sh, sw] = c.strides;
-  const [dh, dw] = Array.isArray(c.dilationRate) ? c.dilationRate : [c.dilationRate, c.dilationRate];
-  const op = layer.getClassName() === "Conv2D" ? "Conv2D" : "DepthwiseConv2dNative";
-  let y = g.op(`${layer.name}/${op}`, op, [x, g.constant(`${layer.name}/kernel`, kernel, ws[0].shape)], {
-    T: { type: DT_FLOAT },
-    strides: { ints: [1, sh, sw, 1] },
-    padding: { s: c.padding.toUpperCase() },
-    data_format: { s: "NHWC" },
-    dilations: { ints: [1, dh, dw, 1] },
-  });
-  const name = bn?.name ?? layer.name;
-  if (bias) {
-    y = g.op(`${name}/BiasAdd`, "BiasAdd", [y, g.constant(`${name}/bias`, bias, [channels])], {
-      T: { type: DT_FLOAT },
-      data_format: { s: "NHWC" },
-    });
-  }
-  const activation = ACTIVATIONS[c.activation];
-  return activation ? g.op(`${layer.name}/${activation}`, activation, [y], { T: { type: DT_FLOAT } }) : y;
+  return folds;
 }
 
 /** Writes the region as a graph with one float32 input `input` and outputs in boundary order. */
 function writeGraph(model: LayersModel, region: FrozenRegion): { graph: GraphWriter; outputs: string[] } {
   const g = new GraphWriter();
   const input = model.inputs[0];
-  const T = FLOAT_T;
   const names = new Map<number, string>();
   names.set(input.id, g.placeholder("input", input.shape.map((d) => d ?? -1)));
-  // How many times each tensor is consumed, inside the model or as its output.
-  const uses = new Map<number, number>();
-  for (const n of nodesInOrder(model)) {
-    for (const t of n.inputTensors) uses.set(t.id, (uses.get(t.id) ?? 0) + 1);
-  }
-  for (const t of model.outputs) uses.set(t.id, (uses.get(t.id) ?? 0) + 1);
-  const boundaryIds = new Set(region.boundary.map((t) => t.id));
-  const consumers = new Map<number, Layer>();
-  for (const n of region.nodes) for (const t of n.inputTensors) consumers.set(t.id, n.outboundLayer);
-  const pending = new Map<number, PendingConv>();
-
+  const emitter: Emitter = {
+    g,
+    weight: (layer, i) => {
+      const w = layer.getWeights()[i];
+      return g.constant(
+        `${layer.name}/${layer.weights[i].originalName.split("/").pop()}`,
+        w.dataSync() as Float32Array,
+        w.shape,
+      );
+    },
+    constant: () => true,
+    training: false,
+  };
+  const folds = foldableConvolutions(
+    model,
+    region.nodes,
+    () => true,
+    new Set(region.boundary.map((t) => t.id)),
+  );
+  const foldedInto = new Map([...folds].map(([conv, bn]) => [bn, conv]));
   for (const node of region.nodes) {
-    const layer = node.outboundLayer;
-    const cls = layer.getClassName();
-    const out = node.outputTensors[0];
-    const xs = node.inputTensors.map((t) => names.get(t.id)!);
-    const c = layer.getConfig() as Config;
-    let y: string;
-    if (CONVOLUTIONS.has(cls)) {
-      const next = consumers.get(out.id);
-      const foldable = c.activation === "linear" && uses.get(out.id) === 1 && !boundaryIds.has(out.id) &&
-        next?.getClassName() === "BatchNormalization";
-      if (foldable) {
-        pending.set(out.id, { layer, input: xs[0] });
-        continue;
-      }
-      y = emitConvolution(g, layer, xs[0]);
-    } else if (cls === "BatchNormalization") {
-      const conv = pending.get(node.inputTensors[0].id);
-      if (conv) {
-        y = emitConvolution(g, conv.layer, conv.input, layer);
-      } else {
-        const { s, t } = batchNormScaleShift(layer);
-        y = scaleShift(g, layer.name, xs[0], s, t, [s.length]);
-      }
-    } else if (cls === "ReLU" || cls === "Activation") {
-      const op = cls === "ReLU" ? (c.maxValue === 6 ? "Relu6" : "Relu") : ACTIVATIONS[c.activation];
-      y = op ? g.op(`${layer.name}/${op}`, op, xs, T) : g.op(`${layer.name}/Identity`, "Identity", xs, T);
-    } else if (cls === "Add") {
-      y = xs.slice(1).reduce(
-        (a, b, i) => g.op(`${layer.name}/add${i ? `_${i}` : ""}`, "AddV2", [a, b], T),
-        xs[0],
-      );
-    } else if (cls === "ZeroPadding2D") {
-      const [[top, bottom], [left, right]] = c.padding as number[][];
-      const paddings = g.constant(
-        `${layer.name}/paddings`,
-        new Int32Array([0, 0, top, bottom, left, right, 0, 0]),
-        [4, 2],
-      );
-      y = g.op(`${layer.name}/Pad`, "Pad", [xs[0], paddings], { ...T, Tpaddings: { type: DT_INT32 } });
-    } else if (cls === "GlobalAveragePooling2D") {
-      const axes = g.constant(`${layer.name}/axes`, new Int32Array([1, 2]), [2]);
-      y = g.op(`${layer.name}/Mean`, "Mean", [xs[0], axes], {
-        ...T,
-        Tidx: { type: DT_INT32 },
-        keep_dims: { b: false },
-      });
-    } else if (cls === "Rescaling") {
-      y = scaleShift(
-        g,
-        layer.name,
-        xs[0],
-        new Float32Array([c.scale]),
-        new Float32Array([c.offset ?? 0]),
-        [],
-      );
-    } else {
-      throw new Error(`frozen graph: no emitter for ${cls} (${layer.name})`);
-    }
-    names.set(out.id, y);
+    if (folds.has(node)) continue;
+    const conv = foldedInto.get(node);
+    const y = conv
+      ? LAYER_KINDS[conv.outboundLayer.getClassName()].forward(
+        emitter,
+        conv,
+        conv.inputTensors.map((t) => names.get(t.id)!),
+        node.outboundLayer,
+      ).y
+      : LAYER_KINDS[node.outboundLayer.getClassName()].forward(
+        emitter,
+        node,
+        node.inputTensors.map((t) => names.get(t.id)!),
+      ).y;
+    names.set(node.outputTensors[0].id, y);
   }
-  const outputs = region.boundary.map((t, i) => g.op(`output_${i}`, "Identity", [names.get(t.id)!], T));
+  const outputs = region.boundary.map((t, i) => g.op(`output_${i}`, "Identity", [names.get(t.id)!], FLOAT_T));
   return { graph: g, outputs };
 }
 
