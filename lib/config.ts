@@ -13,6 +13,7 @@
  *
  * @module
  */
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -32,20 +33,59 @@ export interface Config {
   epochs: number;
 }
 
-/** Reads the `TL_*` variables; a malformed value is an error naming the variable. */
+/** The widths Keras publishes ImageNet weights for (as `IMAGENET_ALPHAS` in `mobilenet_v2.ts`). */
+const KERAS_ALPHAS = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4];
+
+/**
+ * Reads the `TL_*` variables and checks them all at once, before any loading or training: a malformed,
+ * blank (set but empty) or out-of-range value is an error naming the variable and what is expected.
+ */
 export function loadConfig(env: { get(key: string): string | undefined } = Deno.env): Config {
-  const num = (key: string, fallback: number, ok: (n: number) => boolean, expected: string): number => {
+  const problems: string[] = [];
+  const text = (key: string): string | undefined => {
     const raw = env.get(key);
-    if (raw === undefined || raw === "") return fallback;
+    if (raw === undefined) return undefined;
+    if (raw.trim() === "") {
+      problems.push(`${key} is set but empty: unset it for the default, or give a value`);
+      return undefined;
+    }
+    return raw.trim();
+  };
+  const num = (key: string, fallback: number, ok: (n: number) => boolean, expected: string): number => {
+    const raw = text(key);
+    if (raw === undefined) return fallback;
     const n = Number(raw);
-    if (!Number.isFinite(n) || !ok(n)) throw new Error(`${key}=${JSON.stringify(raw)}: expected ${expected}`);
+    if (!Number.isFinite(n) || !ok(n)) {
+      problems.push(`${key}=${JSON.stringify(raw)}: expected ${expected}`);
+      return fallback;
+    }
     return n;
   };
-  return {
-    dataUrl: env.get("TL_DATA_URL") || DEFAULT_DATA_URL,
-    cacheDir: path.resolve(env.get("TL_CACHE_DIR") || path.join(PROJECT_ROOT, "data")),
-    alpha: num("TL_ALPHA", 1.0, (n) => n > 0, "a positive width multiplier such as 0.35 or 1.0"),
-    weightsUrl: env.get("TL_WEIGHTS_URL") || undefined,
-    epochs: num("TL_EPOCHS", 10, (n) => Number.isInteger(n) && n >= 0, "a whole number of epochs ≥ 0"),
+  const source = (key: string): string | undefined => {
+    const raw = text(key);
+    if (raw === undefined) return undefined;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !/^(https?|file):\/\//i.test(raw)) {
+      problems.push(`${key}=${JSON.stringify(raw)}: expected an https://, http://, file:// URL or a path`);
+    }
+    return raw;
   };
+  const dataUrl = source("TL_DATA_URL") ?? DEFAULT_DATA_URL;
+  const weightsUrl = source("TL_WEIGHTS_URL");
+  const cacheDir = path.resolve(text("TL_CACHE_DIR") ?? path.join(PROJECT_ROOT, "data"));
+  if (fs.existsSync(cacheDir) && !fs.statSync(cacheDir).isDirectory()) {
+    problems.push(`TL_CACHE_DIR: ${cacheDir} exists and is not a folder`);
+  }
+  const alpha = num("TL_ALPHA", 1.0, (n) => n > 0 && n <= 4, "a width multiplier such as 0.35 or 1.0");
+  if (weightsUrl === undefined && !KERAS_ALPHAS.includes(alpha)) {
+    problems.push(
+      `TL_ALPHA=${alpha}: Keras publishes ImageNet weights for ${KERAS_ALPHAS.join(", ")} only ` +
+        `(set TL_WEIGHTS_URL to a weights file for another width)`,
+    );
+  }
+  // Training needs at least one epoch per stage; 0 would only fail at the first training cell.
+  const epochs = num("TL_EPOCHS", 10, (n) => Number.isInteger(n) && n >= 1, "a whole number of epochs ≥ 1");
+  if (problems.length > 0) {
+    throw new Error(`Invalid configuration (TL_* environment variables):\n  ${problems.join("\n  ")}`);
+  }
+  return { dataUrl, cacheDir, alpha, weightsUrl, epochs };
 }
