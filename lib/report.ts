@@ -93,8 +93,9 @@ export async function buildReport(input: ReportInput): Promise<string> {
     ),
   ].filter((r): r is string[] => r !== null);
   const confused = metrics.mostConfused.slice(0, 10);
+  const folder = typeof data.folder === "string" ? data.folder : "";
   const topFiles = input.topLosses.filter((t) => t.file).map((t) => [
-    t.file,
+    folder && t.file!.startsWith(folder) ? t.file!.slice(folder.length).replace(/^[\\/]/, "") : t.file,
     m.classNames[t.actual],
     m.classNames[t.predicted],
     pct(t.probability),
