@@ -38,9 +38,15 @@ export interface KerasH5Weights {
 type H5Group = InstanceType<typeof h5wasm.Group>;
 type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
 
+/** The part of h5wasm's module that switches HDF5's error reporting between stderr and exceptions. */
+interface ErrorHandlers {
+  activate_throwing_error_handler(): number;
+  deactivate_throwing_error_handler(): number;
+}
 let ready: Promise<unknown> | undefined;
+let h5Module: ErrorHandlers | undefined;
 function h5(): Promise<unknown> {
-  return ready ??= h5wasm.ready;
+  return ready ??= h5wasm.ready.then((m) => (h5Module = m as unknown as ErrorHandlers));
 }
 
 /**
@@ -90,13 +96,31 @@ function isHdf5(file: string): boolean {
   }
 }
 
+/** The innermost line of an HDF5 error stack, without its source location: the actual cause. */
+function hdf5Message(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  const causes = [...text.matchAll(/#\d+: .*? in [\w.]+\(\): (.*)$/gm)].map((m) => m[1].trim());
+  return causes.at(-1) ?? text.split("\n")[0];
+}
+
 function openH5(file: string, mode: "r" | "w"): InstanceType<typeof h5wasm.File> {
   if (mode === "r") {
     if (!fs.existsSync(file)) throw new Error(`${file}: no such weights file`);
     if (!isHdf5(file)) throw new Error(`${file}: not an HDF5 file (no HDF5 signature)`);
   }
-  const f = new h5wasm.File(file, mode);
-  if (f.file_id < 0n) throw new Error(`${file}: HDF5 cannot open it (${mode === "r" ? "read" : "write"})`);
+  // HDF5 prints its whole error stack (~20 lines) to stderr when an open fails; make it throw instead,
+  // and report its innermost message (e.g. "truncated file: eof = 5000, … stored_eof = 2021256").
+  const action = mode === "r" ? "read" : "write";
+  let f: InstanceType<typeof h5wasm.File>;
+  h5Module?.activate_throwing_error_handler();
+  try {
+    f = new h5wasm.File(file, mode);
+  } catch (e) {
+    throw new Error(`${file}: HDF5 cannot open it (${action}): ${hdf5Message(e)}`, { cause: e });
+  } finally {
+    h5Module?.deactivate_throwing_error_handler();
+  }
+  if (f.file_id < 0n) throw new Error(`${file}: HDF5 cannot open it (${action})`);
   return f;
 }
 

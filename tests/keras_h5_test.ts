@@ -197,3 +197,28 @@ Deno.test("readKerasH5Weights: the shared ImageNet alpha 0.35 file (260 tensors,
     ["moving_variance", [16]],
   ]);
 });
+
+Deno.test("readKerasH5Weights: a truncated HDF5 file is one clear error, without HDF5's diagnostics on stderr", async () => {
+  const dir = tempDir();
+  try {
+    const truncated = path.join(dir, "truncated.h5");
+    fs.writeFileSync(truncated, fs.readFileSync(TINY_H5).subarray(0, 3000));
+    // In a child process, so that what HDF5 prints to stderr can be read.
+    const script = `import { readKerasH5Weights } from ${
+      JSON.stringify(path.join(PROJECT_ROOT, "lib", "keras_h5.ts"))
+    };
+      try { await readKerasH5Weights(${JSON.stringify(truncated)}); } catch (e) { console.log(e.message); }`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--quiet", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout).trim();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(stdout.split("\n").length, 1, stdout);
+    assert(stdout.startsWith(`${truncated}: HDF5 cannot open it (read): truncated file`), stdout);
+    assert(!stderr.includes("HDF5-DIAG"), `stderr: ${stderr}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
+});
