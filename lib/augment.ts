@@ -36,10 +36,15 @@ function oneOf<T extends string>(layer: string, arg: string, value: unknown, all
   return value as T;
 }
 
+const MAX_SEED = 2 ** 32 - 1;
+
 function checkSeed(layer: string, seed: unknown): number | undefined {
   if (seed === undefined || seed === null) return undefined;
-  if (typeof seed !== "number" || !Number.isInteger(seed)) {
-    throw new Error(`${layer}: seed must be an integer, got ${JSON.stringify(seed)}`);
+  // The same range as the datasets' seeds (lib/data.ts) and NumPy's: larger values would not mean more.
+  if (typeof seed !== "number" || !Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+    throw new Error(
+      `${layer}: seed must be a whole number from 0 to 2^32 − 1 (${MAX_SEED}), got ${JSON.stringify(seed)}`,
+    );
   }
   return seed;
 }
@@ -281,7 +286,7 @@ export function dataAugmentation(
     name,
     layers: [
       new RandomFlip({ mode: "horizontal", seed, ...(inputShape ? { inputShape } : {}) }),
-      new RandomRotation({ factor: 0.2, seed: seed === undefined ? undefined : seed + 1 }),
+      new RandomRotation({ factor: 0.2, seed: seed === undefined ? undefined : (seed + 1) % 2 ** 32 }),
     ],
   }));
 }

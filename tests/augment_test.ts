@@ -160,7 +160,12 @@ Deno.test("bad arguments are clear errors naming the layer and argument", () => 
     Error,
     "fillMode must be one of",
   );
-  assertThrows(() => new RandomFlip({ seed: 1.5 }), Error, "seed must be an integer");
+  // Seeds beyond 32 bits (or negative) are refused, not cut; the largest one still works end to end.
+  for (const seed of [1.5, -1, 2 ** 32, 2 ** 53]) {
+    assertThrows(() => new RandomFlip({ seed }), Error, "seed must be a whole number from 0 to 2^32 − 1");
+    assertThrows(() => new RandomRotation({ factor: 0.1, seed }), Error, "RandomRotation: seed must be");
+  }
+  dataAugmentation({ inputShape: [8, 8, 3], seed: 2 ** 32 - 1 }).dispose();
   const x = tf.zeros([4, 4, 3]);
   assertThrows(
     () => new RandomFlip().apply(x, { training: true }),
