@@ -171,3 +171,22 @@ export function selectShard(
     labels: listing.labels && listing.labels.filter((_, k) => keep[k]),
   };
 }
+
+/**
+ * The files of shard `index` of `count` among `files` found under `inputs` (folders or files, as given on a
+ * command line): a file under an input folder is hashed by its path relative to that folder, as
+ * {@link shardOf} (so the split does not depend on where the folder is mounted); any other file by its path
+ * as given.
+ */
+export function shardFiles(
+  inputs: string[],
+  files: string[],
+  { index, count }: { index: number; count: number },
+): string[] {
+  const folders = inputs.filter(isDirectory).map((d) => path.resolve(d)).sort((a, b) => b.length - a.length);
+  return files.filter((file) => {
+    const full = path.resolve(file);
+    const root = folders.find((d) => full.startsWith(d + path.sep));
+    return (root ? shardOf(root, full, count) : pathHash(file) % count) === index;
+  });
+}

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { loadClassifier } from "../lib/saved_classifier.ts";
 import { expandInputs, predictFiles } from "../lib/predict_files.ts";
 import type { FilePrediction } from "../lib/predict_files.ts";
+import { shardFiles } from "../lib/image_files.ts";
 
 const HELP = `Usage: deno task predict -- --model DIR [options] FILE|FOLDER...
 
@@ -23,6 +24,8 @@ Options:
   --model DIR       the saved classifier (required)
   --top N           classes listed per file (default 3, at most the number of classes)
   --batch-size N    images per batch (default 32)
+  --shard I/N       only shard I of N (0 ≤ I < N) of the files, chosen by a hash of each file's path under
+                    its FOLDER: N processes with I = 0 … N−1 classify every file exactly once
   --json            one JSON object per line: {"file", "class", "probability", "top": [{"class", "probability"}]},
                     or {"file", "error"} for a file that failed
   -h, --help        show this help
@@ -48,6 +51,7 @@ function parse(args: string[]) {
         top: { type: "string" },
         "batch-size": { type: "string" },
         json: { type: "boolean" },
+        shard: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -72,7 +76,18 @@ function parse(args: string[]) {
     top: int("top", v.top, 3),
     batchSize: int("batch-size", v["batch-size"], 32),
     json: v.json ?? false,
+    shard: v.shard === undefined ? undefined : parseShard(v.shard),
   };
+}
+
+/** `--shard I/N`. */
+function parseShard(raw: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(raw);
+  const [index, count] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(count >= 1 && index < count)) {
+    throw new UsageError(`--shard: expected INDEX/COUNT with 0 ≤ INDEX < COUNT (e.g. 0/4), got "${raw}"`);
+  }
+  return { index, count };
 }
 
 const pct = (p: number) => `${(p * 100).toFixed(1)}%`;
@@ -108,7 +123,9 @@ async function main(): Promise<number> {
     console.error(`predict: cannot load the classifier: ${e instanceof Error ? e.message : e}`);
     return 1;
   }
-  const { files, missing } = expandInputs(o.inputs);
+  const expanded = expandInputs(o.inputs);
+  const { missing } = expanded;
+  const files = o.shard ? shardFiles(o.inputs, expanded.files, o.shard) : expanded.files;
   let failed = 0;
   const fail = (file: string, error: string) => {
     failed++;
