@@ -240,29 +240,33 @@ export async function loadModel(dir: string): Promise<LayersModel> {
     }
     specs.push(...group.weights);
   }
-  const artifacts: io.ModelArtifacts = {
-    modelTopology: modelJSON.modelTopology,
-    format: modelJSON.format,
-    generatedBy: modelJSON.generatedBy,
-    convertedBy: modelJSON.convertedBy,
-    weightSpecs: specs,
-    weightData: tf.io.CompositeArrayBuffer.join(buffers),
-    ...(modelJSON.trainingConfig ? { trainingConfig: modelJSON.trainingConfig } : {}),
-    ...(modelJSON.userDefinedMetadata ? { userDefinedMetadata: modelJSON.userDefinedMetadata } : {}),
-  };
-  // A model that fails half-way through building keeps the variables of the layers built so far and the
-  // decoded weight tensors: a scope collects the tensors, and the variables made here are disposed.
-  const engine = tf.engine();
-  const variables = engine.state.registeredVariables;
+  // The model is built first, then given its weights, so that every failure can free what it made: the
+  // variables of the layers built so far, the decoded weight tensors, the model.
+  const variables = tf.engine().state.registeredVariables;
   const before = new Set(Object.keys(variables));
-  engine.startScope("loadModel");
-  let loaded = false;
+  let model: LayersModel | undefined;
   try {
-    const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts), { strict: true });
-    loaded = true;
+    model = await tf.loadLayersModel(tf.io.fromMemory({
+      modelTopology: modelJSON.modelTopology,
+      format: modelJSON.format,
+      generatedBy: modelJSON.generatedBy,
+      convertedBy: modelJSON.convertedBy,
+      ...(modelJSON.trainingConfig ? { trainingConfig: modelJSON.trainingConfig } : {}),
+      ...(modelJSON.userDefinedMetadata ? { userDefinedMetadata: modelJSON.userDefinedMetadata } : {}),
+    }));
+    const weights = tf.io.decodeWeights(
+      tf.io.CompositeArrayBuffer.join(buffers),
+      specs.filter((spec) => spec.group !== "optimizer"),
+    );
+    try {
+      model.loadWeights(weights, true);
+    } finally {
+      tf.dispose(Object.values(weights));
+    }
     return model;
   } catch (e) {
-    for (const [name, v] of Object.entries(variables)) if (!before.has(name)) v.dispose();
+    model?.dispose();
+    for (const [name, v] of Object.entries(variables)) if (!before.has(name) && !v.isDisposed) v.dispose();
     const message = (e as Error).message;
     const unknown = /Unknown layer: (\w+)/.exec(message);
     throw new Error(
@@ -272,8 +276,5 @@ export async function loadModel(dir: string): Promise<LayersModel> {
         : `loadModel: ${json} does not describe a loadable model: ${message}`,
       { cause: e },
     );
-  } finally {
-    // On success everything made here is handed to the caller's scope, as without this scope.
-    engine.endScope(loaded ? (engine.state.activeScope?.track ?? []) : undefined);
   }
 }
