@@ -339,6 +339,8 @@ Deno.test("getFile: after a process is killed mid-extraction, the next run clean
     const left = fs.readdirSync(datasets);
     assert(left.some((f) => f.includes(".extracting-")), `killed mid-extraction: ${left}`);
     assert(left.includes("big.zip.lock"), `the dead process' lock is left: ${left}`);
+    // And a temporary download of a process killed earlier still.
+    await Deno.writeTextFile(path.join(datasets, `big.zip.download-${proc.pid}-0123abcd`), "x");
 
     const dir = await getFile("big.zip", source, { cacheDir, extract: true, ...quiet });
     assertEquals(fs.readdirSync(path.join(dir, "top")).length, 1500);
