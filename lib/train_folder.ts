@@ -33,6 +33,7 @@ import {
 import { fit } from "./train.ts";
 import type { History } from "./train.ts";
 import { confusionMatrix, interpret, mostConfused, perClassMetrics } from "./interpret.ts";
+import type { Interpretation } from "./interpret.ts";
 import { saveModel } from "./model_io.ts";
 import {
   METADATA_FILE,
@@ -220,43 +221,66 @@ function checkOptions(o: TrainFolderOptions) {
   }
 }
 
-/** Training and validation datasets of a data folder; the validation set unshuffled (its files in order). */
-async function loadData(
+/** Options of {@link loadFolderDatasets}. */
+export interface FolderDatasetOptions {
+  /** `[height, width]` (default `[160, 160]`). */
+  imageSize?: [number, number];
+  /** Default 32. */
+  batchSize?: number;
+  /** Default 42. */
+  seed?: number;
+  /** Held-out fraction when the folder has no `validation/` (default 0.2). */
+  validationSplit?: number;
+  /** `imageDatasetFromDirectory`'s messages (default true). */
+  verbose?: boolean;
+}
+
+/**
+ * The training and validation datasets of a data folder (`resolveDataFolder`): `train/` and
+ * `validation/` when present (the same class folders in both), else a seeded `validationSplit` of the
+ * folder. The validation set is unshuffled: its `filePaths` are in the order of its images.
+ */
+export async function loadFolderDatasets(
   folder: DataFolder,
-  o: {
-    imageSize: [number, number];
-    batchSize: number;
-    seed: number;
-    validationSplit: number;
-    verbose: boolean;
-  },
-): Promise<[ImageDataset, ImageDataset]> {
-  const common = { imageSize: o.imageSize, batchSize: o.batchSize, seed: o.seed, verbose: o.verbose };
+  options: FolderDatasetOptions = {},
+): Promise<{ train: ImageDataset; validation: ImageDataset; classNames: string[] }> {
+  const common = {
+    imageSize: options.imageSize ?? [160, 160] as [number, number],
+    batchSize: options.batchSize ?? 32,
+    seed: options.seed ?? 42,
+    verbose: options.verbose ?? true,
+  };
+  let train: ImageDataset, validation: ImageDataset;
   if (folder.validationDir === null) {
-    return await imageDatasetFromDirectory(folder.trainDir, {
+    [train, validation] = await imageDatasetFromDirectory(folder.trainDir, {
       ...common,
-      validationSplit: o.validationSplit,
+      validationSplit: options.validationSplit ?? 0.2,
       subset: "both",
     });
+  } else {
+    train = await imageDatasetFromDirectory(folder.trainDir, { ...common, shuffle: true });
+    const classNames = train.classNames;
+    const found = subfolders(folder.validationDir);
+    const missing = classNames.filter((c) => !found.includes(c));
+    const extra = found.filter((c) => !classNames.includes(c));
+    if (missing.length || extra.length) {
+      throw new Error(
+        `data: ${folder.validationDir} must hold the same class folders as ${folder.trainDir} ` +
+          `(${classNames.join(", ")})` + (missing.length ? `; missing: ${missing.join(", ")}` : "") +
+          (extra.length ? `; not in train: ${extra.join(", ")}` : ""),
+      );
+    }
+    validation = await imageDatasetFromDirectory(folder.validationDir, {
+      ...common,
+      shuffle: false,
+      classNames,
+    });
   }
-  const train = await imageDatasetFromDirectory(folder.trainDir, { ...common, shuffle: true });
   const classNames = train.classNames;
-  const found = subfolders(folder.validationDir);
-  const missing = classNames.filter((c) => !found.includes(c));
-  const extra = found.filter((c) => !classNames.includes(c));
-  if (missing.length || extra.length) {
-    throw new Error(
-      `data: ${folder.validationDir} must hold the same class folders as ${folder.trainDir} ` +
-        `(${classNames.join(", ")})` + (missing.length ? `; missing: ${missing.join(", ")}` : "") +
-        (extra.length ? `; not in train: ${extra.join(", ")}` : ""),
-    );
+  if (classNames.length < 2) {
+    throw new Error(`data: ${folder.trainDir} has ${classNames.length} class folder(s); expected at least 2`);
   }
-  const validation = await imageDatasetFromDirectory(folder.validationDir, {
-    ...common,
-    shuffle: false,
-    classNames,
-  });
-  return [train, validation];
+  return { train, validation, classNames };
 }
 
 /** Runs `fn` and measures its wall and CPU time. */
@@ -268,6 +292,139 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, StageTime]> {
 }
 
 const last = (h: History, key: string) => h.history[key]?.at(-1) ?? NaN;
+const finalMetrics = (h: History) => ({
+  val_loss: last(h, "val_loss"),
+  val_accuracy: last(h, "val_accuracy"),
+});
+
+/** What {@link classifierMetadata} records about a run. */
+export interface MetadataInput {
+  model: LayersModel;
+  folder: DataFolder;
+  train: ImageDataset;
+  validation: ImageDataset;
+  alpha: number;
+  /** Settings of the run (epochs, fineTuneAt, batchSize, learningRate, seed, weights, …) and `stages` times. */
+  training: Record<string, unknown>;
+  histories: { frozen: History; fineTuning?: History | null };
+  /** `interpret(model, validation)` after training. */
+  interpretation: Interpretation;
+}
+
+/** `metadata.json` for a trained classifier (the saved classifier folder's contract). */
+export function classifierMetadata(input: MetadataInput): ClassifierMetadata {
+  const { model, folder, train, validation, histories, interpretation } = input;
+  const classNames = interpretation.classNames;
+  const [, h, w] = model.inputs[0].shape as number[];
+  const fingerprint = folderFingerprint(folder.root);
+  const matrix = confusionMatrix(interpretation.labels, interpretation.predicted, classNames.length);
+  const fine = histories.fineTuning ?? null;
+  return {
+    format: METADATA_FORMAT,
+    formatVersion: METADATA_VERSION,
+    classNames,
+    numClasses: classNames.length,
+    imageSize: [h, w],
+    channels: 3,
+    alpha: input.alpha,
+    output: outputKind(headUnits(model)),
+    preprocessing: PREPROCESSING,
+    versions: {
+      tfjs: tf.version.tfjs,
+      "tfjs-node": (tf.version as Record<string, string>)["tfjs-node"] ?? "",
+      deno: Deno.version.deno,
+      typescript: Deno.version.typescript,
+    },
+    data: {
+      source: folder.source,
+      folder: folder.root,
+      files: fingerprint.files,
+      bytes: fingerprint.bytes,
+      fingerprint: `sha256:${fingerprint.sha256}`,
+      split: folder.validationDir === null
+        ? { validationSplit: input.training.validationSplit, seed: input.training.seed }
+        : {
+          train: path.relative(folder.root, folder.trainDir),
+          validation: path.relative(folder.root, folder.validationDir),
+        },
+      trainImages: train.filePaths.length,
+      validationImages: validation.filePaths.length,
+    },
+    training: input.training,
+    histories: { frozen: histories.frozen, ...(fine ? { fineTuning: fine } : {}) },
+    metrics: {
+      frozen: finalMetrics(histories.frozen),
+      ...(fine ? { fineTuning: finalMetrics(fine) } : {}),
+      final: finalMetrics(fine ?? histories.frozen),
+      confusionMatrix: matrix,
+      perClass: perClassMetrics(matrix, classNames),
+      mostConfused: mostConfused(matrix, classNames),
+    },
+    created: new Date().toISOString(),
+  };
+}
+
+/** Saves the model, `metadata.json` and `report.html` into `outDir`, all at once (`saveModel`). */
+export async function saveClassifier(
+  model: LayersModel,
+  outDir: string,
+  metadata: ClassifierMetadata,
+  topLosses: Interpretation["topLosses"],
+): Promise<void> {
+  const report = await buildReport({ metadata, topLosses });
+  await saveModel(model, outDir, {
+    files: { [METADATA_FILE]: JSON.stringify(metadata, null, 1), "report.html": report },
+  });
+}
+
+/** Both training stages on `model` (compiled here); histories and times. */
+async function trainStages(
+  model: LayersModel,
+  base: LayersModel,
+  data: { train: ImageDataset; validation: ImageDataset },
+  o:
+    & Required<
+      Pick<TrainFolderOptions, "epochs" | "fineTuneEpochs" | "fineTuneAt" | "learningRate" | "verbose">
+    >
+    & {
+      log: (m: string) => void;
+      progressSink?: ProgressSink;
+    },
+) {
+  const run = (epochs: number, initialEpoch: number) =>
+    timed(() =>
+      fit(model, data.train, {
+        epochs,
+        initialEpoch,
+        validationData: data.validation,
+        verbose: o.verbose,
+        progressSink: o.progressSink,
+      })
+    );
+  compileForTransferLearning(model, o.learningRate);
+  o.log(
+    `Stage 1: the head trains, the base is frozen (${countTrainableVariables(model)} trainable variables)`,
+  );
+  const [frozen, frozenTime] = await run(o.epochs, 0);
+  o.log(
+    `Stage 1: val_accuracy ${last(frozen, "val_accuracy").toFixed(4)} in ${
+      frozenTime.wallSeconds.toFixed(1)
+    } s`,
+  );
+  if (o.fineTuneEpochs === 0) return { frozen, fine: null, stages: { frozen: frozenTime } };
+  unfreezeForFineTuning(base, o.fineTuneAt);
+  compileForFineTuning(model, o.learningRate / 10);
+  o.log(
+    `Stage 2: fine-tuning from base layer ${o.fineTuneAt} (${
+      countTrainableVariables(model)
+    } trainable variables)`,
+  );
+  const [fine, fineTime] = await run(o.epochs + o.fineTuneEpochs, o.epochs);
+  o.log(
+    `Stage 2: val_accuracy ${last(fine, "val_accuracy").toFixed(4)} in ${fineTime.wallSeconds.toFixed(1)} s`,
+  );
+  return { frozen, fine, stages: { frozen: frozenTime, fineTuning: fineTime } };
+}
 
 /**
  * Trains a classifier on `options.data` in the tutorial's two stages and saves it (model, metadata,
@@ -277,143 +434,68 @@ export async function trainFolder(options: TrainFolderOptions): Promise<TrainFol
   checkOptions(options);
   const log = options.log ?? ((m: string) => print(m));
   const epochs = options.epochs ?? 10;
-  const fineTuneEpochs = options.fineTuneEpochs ?? epochs;
-  const fineTuneAt = options.fineTuneAt ?? FINE_TUNE_AT;
   const alpha = options.alpha ?? 1.0;
   const weights = options.weights === undefined ? "imagenet" : options.weights;
   const imageSize = options.imageSize ?? [160, 160];
-  const batchSize = options.batchSize ?? 32;
-  const seed = options.seed ?? 42;
-  const validationSplit = options.validationSplit ?? 0.2;
-  const verbose = options.verbose ?? 1;
+  const settings = {
+    epochs,
+    fineTuneEpochs: options.fineTuneEpochs ?? epochs,
+    fineTuneAt: options.fineTuneAt ?? FINE_TUNE_AT,
+    batchSize: options.batchSize ?? 32,
+    learningRate: options.learningRate ?? BASE_LEARNING_RATE,
+    seed: options.seed ?? 42,
+    validationSplit: options.validationSplit ?? 0.2,
+    weights: weights ?? "none",
+  };
 
   const folder = await resolveDataFolder(options.data);
   const outDir = path.resolve(options.out ?? path.join("models", folder.name));
-  const fingerprint = folderFingerprint(folder.root);
-  log(`Data: ${folder.root} (${fingerprint.files} images)`);
-  const [train, validation] = await loadData(folder, {
+  log(`Data: ${folder.root}`);
+  const data = await loadFolderDatasets(folder, {
+    ...settings,
     imageSize,
-    batchSize,
-    seed,
-    validationSplit,
     verbose: options.datasetMessages ?? true,
   });
-  const classNames = train.classNames;
-  log(`Training images: ${train.filePaths.length}, validation images: ${validation.filePaths.length}`);
-  if (classNames.length < 2) {
-    throw new Error(`data: ${folder.trainDir} has ${classNames.length} class folder(s); expected at least 2`);
-  }
-  log(`Classes (${classNames.length}): ${classNames.join(", ")}`);
+  log(
+    `Training images: ${data.train.filePaths.length}, validation images: ${data.validation.filePaths.length}`,
+  );
+  log(`Classes (${data.classNames.length}): ${data.classNames.join(", ")}`);
 
   const inputShape: [number, number, number] = [imageSize[0], imageSize[1], 3];
   const rawBase = options.makeBase
     ? await options.makeBase(inputShape)
     : await mobileNetV2({ inputShape, alpha, includeTop: false, weights });
-  const { model, base } = buildClassifier({ base: rawBase, numClasses: classNames.length, seed });
+  const { model, base } = buildClassifier({
+    base: rawBase,
+    numClasses: data.classNames.length,
+    seed: settings.seed,
+  });
   try {
-    const learningRate = options.learningRate ?? BASE_LEARNING_RATE;
-    compileForTransferLearning(model, learningRate);
-    log(
-      `Stage 1: the head trains, the base is frozen (${countTrainableVariables(model)} trainable variables)`,
-    );
-    const [frozen, frozenTime] = await timed(() =>
-      fit(model, train, { epochs, validationData: validation, verbose, progressSink: options.progressSink })
-    );
-    log(
-      `Stage 1: val_accuracy ${last(frozen, "val_accuracy").toFixed(4)} in ${
-        frozenTime.wallSeconds.toFixed(1)
-      } s`,
-    );
-    let fine: History | null = null, fineTime: StageTime | null = null;
-    if (fineTuneEpochs > 0) {
-      unfreezeForFineTuning(base, fineTuneAt);
-      compileForFineTuning(model, learningRate / 10);
-      log(
-        `Stage 2: fine-tuning from base layer ${fineTuneAt} (${
-          countTrainableVariables(model)
-        } trainable variables)`,
-      );
-      [fine, fineTime] = await timed(() =>
-        fit(model, train, {
-          epochs: epochs + fineTuneEpochs,
-          initialEpoch: epochs,
-          validationData: validation,
-          verbose,
-          progressSink: options.progressSink,
-        })
-      );
-      log(
-        `Stage 2: val_accuracy ${last(fine, "val_accuracy").toFixed(4)} in ${
-          fineTime.wallSeconds.toFixed(1)
-        } s`,
-      );
-    }
-
-    const result = await interpret(model, validation, { classNames, files: validation.filePaths, topK: 9 });
+    const { frozen, fine, stages } = await trainStages(model, base, data, {
+      ...settings,
+      verbose: options.verbose ?? 1,
+      log,
+      progressSink: options.progressSink,
+    });
+    const interpretation = await interpret(model, data.validation, {
+      classNames: data.classNames,
+      files: data.validation.filePaths,
+    });
     try {
-      const matrix = confusionMatrix(result.labels, result.predicted, classNames.length);
-      const final = fine ?? frozen;
-      const metadata: ClassifierMetadata = {
-        format: METADATA_FORMAT,
-        formatVersion: METADATA_VERSION,
-        classNames,
-        numClasses: classNames.length,
-        imageSize,
-        channels: 3,
+      const metadata = classifierMetadata({
+        model,
+        folder,
+        ...data,
         alpha,
-        output: outputKind(headUnits(model)),
-        preprocessing: PREPROCESSING,
-        versions: {
-          tfjs: tf.version.tfjs,
-          "tfjs-node": (tf.version as Record<string, string>)["tfjs-node"] ?? "",
-          deno: Deno.version.deno,
-          typescript: Deno.version.typescript,
-        },
-        data: {
-          source: folder.source,
-          folder: folder.root,
-          files: fingerprint.files,
-          bytes: fingerprint.bytes,
-          fingerprint: `sha256:${fingerprint.sha256}`,
-          split: folder.validationDir === null ? { validationSplit, seed } : {
-            train: path.relative(folder.root, folder.trainDir),
-            validation: path.relative(folder.root, folder.validationDir),
-          },
-          trainImages: train.filePaths.length,
-          validationImages: validation.filePaths.length,
-        },
-        training: {
-          epochs,
-          fineTuneEpochs,
-          fineTuneAt,
-          batchSize,
-          learningRate,
-          seed,
-          weights: weights ?? "none",
-          baseName: rawBase.name,
-          stages: { frozen: frozenTime, ...(fineTime ? { fineTuning: fineTime } : {}) },
-        },
-        histories: { frozen, ...(fine ? { fineTuning: fine } : {}) },
-        metrics: {
-          frozen: { val_loss: last(frozen, "val_loss"), val_accuracy: last(frozen, "val_accuracy") },
-          ...(fine
-            ? { fineTuning: { val_loss: last(fine, "val_loss"), val_accuracy: last(fine, "val_accuracy") } }
-            : {}),
-          final: { val_loss: last(final, "val_loss"), val_accuracy: last(final, "val_accuracy") },
-          confusionMatrix: matrix,
-          perClass: perClassMetrics(matrix, classNames),
-          mostConfused: mostConfused(matrix, classNames),
-        },
-        created: new Date().toISOString(),
-      };
-      const report = await buildReport({ metadata, topLosses: result.topLosses });
-      await saveModel(model, outDir, {
-        files: { [METADATA_FILE]: JSON.stringify(metadata, null, 1), "report.html": report },
+        training: { ...settings, baseName: rawBase.name, stages },
+        histories: { frozen, fineTuning: fine },
+        interpretation,
       });
+      await saveClassifier(model, outDir, metadata, interpretation.topLosses);
       log(`Saved ${outDir} (model.json, weights.bin, ${METADATA_FILE}, report.html)`);
       return { outDir, metadata, model };
     } finally {
-      result.dispose();
+      interpretation.dispose();
     }
   } catch (e) {
     model.dispose();
