@@ -297,7 +297,7 @@ export function originHint(origin: string, env: { get(key: string): string | und
   for (const key of ["TL_DATA_URL", "TL_WEIGHTS_URL"]) {
     if (env.get(key) === origin) return ` (this origin comes from ${key}; check its value)`;
   }
-  const offline = "point it at a local copy (a path or file:// URL), e.g. in ../shared";
+  const offline = "a local copy (a path or file:// URL), e.g. in ../shared";
   if (origin === DEFAULT_DATA_URL) {
     return ` (the default dataset: without internet, set TL_DATA_URL to ${offline})`;
   }

@@ -212,7 +212,10 @@ Deno.test("getFile: an unreachable origin says which TL_* variable points there"
       else Deno.env.set("TL_DATA_URL", previous);
     }
     const none = { get: () => undefined };
-    assertMatch(originHint(DEFAULT_DATA_URL, none), /set TL_DATA_URL to point it at a local copy/);
+    assertMatch(
+      originHint(DEFAULT_DATA_URL, none),
+      /set TL_DATA_URL to a local copy \(a path or file:\/\/ URL\)/,
+    );
     assertMatch(
       originHint("https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/x.h5", none),
       /set TL_WEIGHTS_URL \(and TL_ALPHA\)/,
