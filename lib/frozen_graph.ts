@@ -90,15 +90,15 @@ export function useCounts(model: LayersModel): Map<number, number> {
 /**
  * The convolutions of `nodes` whose output goes only into an inference BatchNormalization, which their
  * forward writer then folds (`W·s`, `(b − mean)·s + β`): convolution node → that BatchNormalization node.
- * Both must be constant (`constant`), linear, and the convolution's output must not be needed elsewhere.
+ * Both must be constant (`constant`), the convolution linear, its output used once (`uses`: consumers per
+ * tensor id) and not `needed` elsewhere.
  */
 export function foldableConvolutions(
-  model: LayersModel,
   nodes: GraphNode[],
+  uses: ReadonlyMap<number, number>,
   constant: (node: GraphNode) => boolean,
   needed: ReadonlySet<number> = new Set(),
 ): Map<GraphNode, GraphNode> {
-  const uses = useCounts(model);
   const consumer = new Map<number, GraphNode>();
   for (const n of nodes) for (const t of n.inputTensors) consumer.set(t.id, n);
   const folds = new Map<GraphNode, GraphNode>();
@@ -136,8 +136,8 @@ function writeGraph(model: LayersModel, region: FrozenRegion): { graph: GraphWri
     training: false,
   };
   const folds = foldableConvolutions(
-    model,
     region.nodes,
+    useCounts(model),
     () => true,
     new Set(region.boundary.map((t) => t.id)),
   );

@@ -6,7 +6,8 @@
  * {@link GraphSession.load} hands it to TensorFlow as a SavedModel (written to a temporary folder, loaded
  * with tfjs-node's SavedModel support, deleted), where grappler optimizes it once; each
  * {@link GraphSession.run} is then one native call for the whole graph. Used for the frozen part of a
- * model (`frozen_graph.ts`) and the optimizer update (`optimizers.ts`).
+ * model (`frozen_graph.ts`), the optimizer update (`optimizers.ts`) and the whole training step
+ * (`train_graph.ts`).
  *
  * @module
  */
@@ -32,6 +33,7 @@ export const DT_FLOAT = pb.DataType.DT_FLOAT as number;
 export const DT_INT32 = pb.DataType.DT_INT32 as number;
 export const DT_UINT8 = pb.DataType.DT_UINT8 as number;
 export const DT_STRING = pb.DataType.DT_STRING as number;
+export const DT_BOOL = pb.DataType.DT_BOOL as number;
 /** `{T: float32}`, the type attribute of most float ops. */
 export const FLOAT_T = { T: { type: DT_FLOAT } };
 
@@ -196,13 +198,17 @@ export class GraphSession {
     }
   }
 
-  /** Runs the graph on float32 `inputs` (one per placeholder, in order); new tensors, one per output. */
-  run(inputs: Tensor[]): Tensor[] {
+  /**
+   * Runs the graph on float32 `inputs` (one per placeholder, in order); new tensors, one per output — or
+   * one per name of `outputs` (a subset of the graph's nodes, e.g. gradients fetched for a test).
+   */
+  run(inputs: Tensor[], outputs?: string[]): Tensor[] {
     if (this.disposed) throw new Error("GraphSession.run: the session was disposed");
     if (inputs.length !== this.inputInfos.length) {
       throw new Error(`GraphSession.run: expected ${this.inputInfos.length} inputs, got ${inputs.length}`);
     }
-    return this.backend.runSavedModel(this.id, inputs, this.inputInfos, this.outputNames);
+    const names = outputs ? outputs.map((o) => `${o}:0`) : this.outputNames;
+    return this.backend.runSavedModel(this.id, inputs, this.inputInfos, names);
   }
 
   /** Closes the session. */
