@@ -344,7 +344,12 @@ async function runPage(
   };
   try {
     await page.goto(backend === "auto" ? url : `${url}?backend=${backend}`);
-    await page.waitForSelector('body[data-ready="true"], body[data-error="true"]', { timeout: 120_000 });
+    try {
+      await page.waitForSelector('body[data-ready="true"], body[data-error="true"]', { timeout: 120_000 });
+    } catch {
+      errors.push("the page did not get ready within 120 s");
+      return report;
+    }
     report.status = await page.locator("#status").innerText();
     if (await page.locator('body[data-error="true"]').count()) {
       const text = await page.locator("#error").innerText();

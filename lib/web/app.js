@@ -210,9 +210,12 @@ async function main() {
   tf.tidy(() => model.predict(tf.zeros([1, ...meta.imageSize, 3])));
   await tf.nextFrame();
   const [h, w] = meta.imageSize;
+  const accuracy = meta.metrics?.final?.val_accuracy;
   status.textContent = `Model “${meta.name}”: ${meta.classNames.length} classes ` +
-    `(${meta.classNames.join(", ")}), ${h}×${w} input · TensorFlow.js ${tf.version.tfjs} · backend: ` +
-    backend.name + (backend.notes.length ? ` (${backend.notes.join("; ")})` : "");
+    `(${meta.classNames.join(", ")}), ${h}×${w} input` +
+    (typeof accuracy === "number" ? `, validation accuracy ${(100 * accuracy).toFixed(1)}%` : "") +
+    ` · TensorFlow.js ${tf.version.tfjs} · backend: ${backend.name}` +
+    (backend.notes.length ? ` (${backend.notes.join("; ")})` : "");
   document.body.dataset.backend = backend.name;
   document.body.dataset.ready = "true";
 
