@@ -10,8 +10,10 @@
  *
  * Differences, on purpose: the per-epoch reshuffle is a full permutation of the files seeded by
  * `(seed, epoch)` rather than tf.data's 8-batch shuffle buffer (Keras' exact order cannot be reproduced
- * anyway); each image is decoded once and kept in memory (`cache`), so later epochs do no decoding; the order
- * never depends on the cache.
+ * anyway); decoded images are kept in memory within a budget (`cache`, see `image_cache.ts`), so later
+ * epochs decode only what did not fit; the order never depends on the cache. A batch's images are decoded
+ * together in one TensorFlow call (`batch_decoder.ts`). The listing (`image_files.ts`) can be restricted to
+ * one `shard` of the folder, for several processes sharing it.
  *
  * @module
  */
@@ -548,6 +550,22 @@ function checkMemory(
   }
 }
 
+function checkSplit(o: ImageDatasetOptions, fail: (message: string) => never) {
+  const { validationSplit: split, subset } = o;
+  if (split !== undefined && !(split > 0 && split < 1)) {
+    fail(`validationSplit must be between 0 and 1, got ${split}`);
+  }
+  if ((split !== undefined) !== (subset !== undefined)) {
+    fail("subset and validationSplit go together: set both or neither");
+  }
+  if (subset !== undefined && !["training", "validation", "both"].includes(subset)) {
+    fail(`subset must be "training", "validation" or "both", got ${JSON.stringify(subset)}`);
+  }
+  if (split !== undefined && (o.shuffle ?? true) && o.seed === undefined) {
+    fail("validationSplit with shuffling needs a seed, so that training and validation files do not overlap");
+  }
+}
+
 function checkOptions(dir: string, o: ImageDatasetOptions) {
   const fail = (message: string): never => {
     throw new Error(`imageDatasetFromDirectory(${JSON.stringify(dir)}): ${message}`);
@@ -570,19 +588,7 @@ function checkOptions(dir: string, o: ImageDatasetOptions) {
   ) {
     fail(`imageSize must be [height, width] of positive whole numbers, got ${JSON.stringify(size)}`);
   }
-  const { validationSplit: split, subset } = o;
-  if (split !== undefined && !(split > 0 && split < 1)) {
-    fail(`validationSplit must be between 0 and 1, got ${split}`);
-  }
-  if ((split !== undefined) !== (subset !== undefined)) {
-    fail("subset and validationSplit go together: set both or neither");
-  }
-  if (subset !== undefined && !["training", "validation", "both"].includes(subset)) {
-    fail(`subset must be "training", "validation" or "both", got ${JSON.stringify(subset)}`);
-  }
-  if (split !== undefined && (o.shuffle ?? true) && o.seed === undefined) {
-    fail("validationSplit with shuffling needs a seed, so that training and validation files do not overlap");
-  }
+  checkSplit(o, fail);
   if (o.seed !== undefined && !(Number.isInteger(o.seed) && o.seed >= 0 && o.seed <= MAX_SEED)) {
     fail(`seed must be a whole number from 0 to 2^32 − 1 (${MAX_SEED}), as NumPy's, got ${o.seed}`);
   }
@@ -591,6 +597,9 @@ function checkOptions(dir: string, o: ImageDatasetOptions) {
   }
   if (o.cache !== undefined && !["auto", "float32", "uint8", false].includes(o.cache)) {
     fail(`cache must be "auto", "float32", "uint8" or false, got ${JSON.stringify(o.cache)}`);
+  }
+  if (o.cacheBudgetMB !== undefined && !(typeof o.cacheBudgetMB === "number" && o.cacheBudgetMB >= 0)) {
+    fail(`cacheBudgetMB must be a number of megabytes ≥ 0, got ${JSON.stringify(o.cacheBudgetMB)}`);
   }
   checkShard(o.shard, fail);
   if (o.colorMode !== undefined) channelsOf(o.colorMode);
