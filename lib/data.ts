@@ -38,6 +38,7 @@ import {
   sharedBudget,
 } from "./image_cache.ts";
 import { print } from "./output.ts";
+import { checkInterrupt } from "./interrupt.ts";
 
 /** `tf.data.AUTOTUNE` for {@link ImageDataset.prefetch}: a small fixed buffer here. */
 export const AUTOTUNE = -1;
@@ -468,6 +469,7 @@ export class ImageDataset extends tf.data.Dataset<ImageBatch> {
     for (let g = 0; g < groups.length; g++) {
       const bytes = await pending.shift()!;
       if (g + ahead < groups.length) pending.push(read(g + ahead));
+      checkInterrupt(`while reading the dataset, before element ${g + 1} of ${groups.length}`);
       const element = this.source.assemble(groups[g], bytes, batched);
       if (element) yield element;
     }

@@ -14,6 +14,7 @@ import {
   splitValidationTest,
 } from "../lib/data.ts";
 import { aspectCropBox, loadImage } from "../lib/image_decode.ts";
+import { interruptRequested, KeyboardInterrupt, requestInterrupt } from "../lib/interrupt.ts";
 import { PROJECT_ROOT } from "../lib/config.ts";
 import {
   assert,
@@ -840,5 +841,23 @@ Deno.test("an abandoned or failed iteration leaves no tensors behind, with prefe
       );
       assertEquals(tf.memory().numTensors, start, `cache ${cache}: the failed epoch left nothing`);
     }
+  });
+});
+
+Deno.test("Jupyter's Interrupt stops a dataset iteration between elements, leaving no tensors", async () => {
+  await withTree({ cats: 4, dogs: 4 }, async (dir) => {
+    const ds = await imageDatasetFromDirectory(dir, quiet({ batchSize: 2, seed: 1 }));
+    const before = tf.memory().numTensors;
+    let seen = 0;
+    await assertRejects(
+      () =>
+        ds.forEachAsync((b) => {
+          tf.dispose([b.xs, b.ys!]);
+          if (++seen === 2) requestInterrupt();
+        }),
+      KeyboardInterrupt,
+      "interrupted while reading the dataset, before element 3 of 4",
+    );
+    assertEquals([seen, interruptRequested(), tf.memory().numTensors], [2, false, before]);
   });
 });
