@@ -260,6 +260,7 @@ export async function writeSite(site: Site, outDir: string): Promise<void> {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = fs.mkdtempSync(path.join(path.dirname(out), `.${path.basename(out)}.tmp-`));
   try {
+    fs.chmodSync(tmp, 0o755); // mkdtemp's 0700 would hide the site from a web server's user
     for (const [url, entry] of site.entries) {
       const bytes = await readEntry(entry);
       if (!bytes) throw new Error(`cannot read ${"file" in entry ? entry.file : url} inside its folder`);

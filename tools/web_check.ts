@@ -29,7 +29,8 @@ import { loadImage } from "../lib/image_decode.ts";
 import { loadModel, saveModel } from "../lib/model_io.ts";
 import { buildClassifier } from "../lib/classifier.ts";
 import { mobileNetV2 } from "../lib/mobilenet_v2.ts";
-import { buildSite, latestModelDir, MODELS_DIR, readMetadata } from "../lib/site.ts";
+import { buildSite, latestModelDir, MODELS_DIR, readMetadata, writeSite } from "../lib/site.ts";
+import type { Site } from "../lib/site.ts";
 import { serveSite } from "../lib/serve.ts";
 import { tinyBase } from "../tests/_tiny.ts";
 
@@ -60,8 +61,9 @@ const USAGE = `Usage: deno run -A tools/web_check.ts [--model DIR] [--backends L
   --model DIR       a trained classifier folder; default: the model trained last, else a generated one
   --photos DIR      class folders (DIR/<class>/*.jpg) to take six photos from; default: ../shared's
                     dataset holding the model's classes
-  --backends LIST   page runs, comma-separated from auto, webgl, wasm, cpu; default auto,webgl,wasm,cpu
-                    (a forced backend this browser lacks is reported, not failed; auto must work)
+  --backends LIST   page runs, comma-separated from auto, webgl, wasm, cpu, exported; default all
+                    (a forced backend this browser lacks is reported, not failed; auto must work;
+                    exported: the \`deno task export\` folder served by python3 -m http.server)
   --tolerance X     largest accepted |page − tfjs-node| per probability; default 1e-3
   --json            print the report as JSON`;
 
@@ -248,6 +250,44 @@ function centroidHead(model: LayersModel, items: Photo[], classNames: string[]) 
   tf.dispose(weights);
 }
 
+/**
+ * `deno task export`'s folder for `site`, served by another static server (Python's `http.server`, no
+ * special headers): the page must work on any static host.
+ */
+async function serveExport(site: Site, dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  await writeSite(site, dir);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  const child = new Deno.Command("python3", {
+    args: ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await child.status;
+  };
+  const url = `http://127.0.0.1:${port}/`;
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.ok) return { url, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await stop();
+  throw new Error("python3 -m http.server did not start within 20 s");
+}
+
 /** The page's formula (lib/web/app.js), in float64. */
 function probabilities(logits: ArrayLike<number>, output: string): number[] {
   if (output === "sigmoid") {
@@ -343,7 +383,7 @@ async function runPage(
     screenshot,
   };
   try {
-    await page.goto(backend === "auto" ? url : `${url}?backend=${backend}`);
+    await page.goto(backend === "auto" || backend === "exported" ? url : `${url}?backend=${backend}`);
     try {
       await page.waitForSelector('body[data-ready="true"], body[data-error="true"]', { timeout: 120_000 });
     } catch {
@@ -353,7 +393,7 @@ async function runPage(
     report.status = await page.locator("#status").innerText();
     if (await page.locator('body[data-error="true"]').count()) {
       const text = await page.locator("#error").innerText();
-      if (backend !== "auto" && /no TensorFlow\.js backend could start/.test(text)) {
+      if (!["auto", "exported"].includes(backend) && /no TensorFlow\.js backend could start/.test(text)) {
         report.unavailable = text;
         errors.length = 0; // a browser without this backend: not a failure of the page
         return report;
@@ -421,14 +461,16 @@ async function main(args: string[]): Promise<number> {
       options: {
         model: { type: "string" },
         photos: { type: "string" },
-        backends: { type: "string", default: "auto,webgl,wasm,cpu" },
+        backends: { type: "string", default: "auto,webgl,wasm,cpu,exported" },
         tolerance: { type: "string", default: "1e-3" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
     }).values;
-    const bad = values.backends!.split(",").filter((b) => !["auto", "webgl", "wasm", "cpu"].includes(b));
+    const bad = values.backends!.split(",").filter((b) =>
+      !["auto", "webgl", "wasm", "cpu", "exported"].includes(b)
+    );
     if (bad.length) throw new Error(`--backends: unknown ${bad.join(", ")} (auto, webgl, wasm, cpu)`);
     if (!(Number(values.tolerance) > 0)) throw new Error(`--tolerance must be a positive number`);
   } catch (e) {
@@ -449,6 +491,7 @@ async function main(args: string[]): Promise<number> {
   const controller = new AbortController();
   let context: BrowserContext | undefined;
   let server: Deno.HttpServer | undefined;
+  let exported: { url: string; stop(): Promise<void> } | null = null;
   try {
     let modelDir = values.model;
     if (!modelDir) {
@@ -474,7 +517,10 @@ async function main(args: string[]): Promise<number> {
     const site = await buildSite(modelDir);
     let url = "";
     server = serveSite(site, { port: 0, signal: controller.signal, onListen: (u) => url = u });
-    const origin = new URL(url).origin;
+    exported = values.backends!.split(",").includes("exported")
+      ? await serveExport(site, path.join(tmp, "export"))
+      : null;
+    const origins = new Set([new URL(url).origin, ...exported ? [new URL(exported.url).origin] : []]);
     const blocked: string[] = [];
     context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
       executablePath: CHROMIUM,
@@ -484,7 +530,7 @@ async function main(args: string[]): Promise<number> {
     });
     await context.route("**/*", (route) => {
       const target = route.request().url();
-      if (new URL(target).origin === origin || target.startsWith("blob:") || target.startsWith("data:")) {
+      if (origins.has(new URL(target).origin) || target.startsWith("blob:") || target.startsWith("data:")) {
         return route.continue();
       }
       blocked.push(target);
@@ -492,7 +538,14 @@ async function main(args: string[]): Promise<number> {
     });
     const runs: RunReport[] = [];
     for (const backend of values.backends!.split(",")) {
-      const run = await runPage(context, url, backend, items, node, tolerance);
+      const run = await runPage(
+        context,
+        backend === "exported" ? exported!.url : url,
+        backend,
+        items,
+        node,
+        tolerance,
+      );
       runs.push(run);
       if (run.unavailable) {
         log(
@@ -525,7 +578,11 @@ async function main(args: string[]): Promise<number> {
     if (auto?.unavailable) failures.push("auto: no backend started");
     if (!runs.some((r) => r.results.length)) failures.push("no run produced predictions");
     if (blocked.length) {
-      log(`blocked ${blocked.length} request(s) not to ${origin}: ${blocked.slice(0, 3).join(", ")}`);
+      log(
+        `blocked ${blocked.length} request(s) not to ${[...origins].join(" or ")}: ${
+          blocked.slice(0, 3).join(", ")
+        }`,
+      );
     }
     const report = { model: modelDir, tolerance, runs, blocked, failures };
     fs.writeFileSync(path.join(OUT, "web_check.json"), JSON.stringify(report, null, 1));
@@ -535,6 +592,7 @@ async function main(args: string[]): Promise<number> {
     return failures.length ? 1 : 0;
   } finally {
     await context?.close();
+    await exported?.stop();
     controller.abort();
     await server?.finished;
     fs.rmSync(tmp, { recursive: true, force: true });
