@@ -14,6 +14,7 @@ import type { CustomCallbackArgs, data, LayersModel, Tensor } from "./tf.ts";
 import { ProgressLogger } from "./progress.ts";
 import { InterruptWatch } from "./interrupt.ts";
 import { CachedValidation } from "./validation_cache.ts";
+import { useCompiledStep } from "./train_graph.ts";
 import { checkedDataset, checkImages, emptyDataset, ensureNotEmpty } from "./batch_checks.ts";
 import { BatchTracker, disposeLogsOnThrow, disposeScalarsOnFailure } from "./failure_cleanup.ts";
 import type { ProgressSink } from "./progress.ts";
@@ -49,6 +50,12 @@ export interface FitOptions {
    * while fine-tuning — same numbers, a fraction of the time; default true.
    */
   cacheValidation?: boolean;
+  /**
+   * Run each training step as one TensorFlow graph (`TrainGraph`, `train_graph.ts`: forward, backward and
+   * the Adam/RMSprop update in one session call, same arithmetic as tfjs'); models it cannot express
+   * train op by op as before. Default true; false: tfjs' own step (the bench's A/B).
+   */
+  compiledStep?: boolean;
 }
 
 function isDataset(x: unknown): x is Dataset {
@@ -111,6 +118,7 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
   callbacks.push(watch.callback());
   // A failed step, dataset or callback leaves its batch and logs to us (lib/failure_cleanup.ts).
   const batches = new BatchTracker();
+  const undoCompiledStep = options.compiledStep === false ? null : useCompiledStep(model);
   let h;
   try {
     h = await disposeScalarsOnFailure(() =>
@@ -126,6 +134,7 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
     batches.disposeLeft();
     throw e;
   } finally {
+    undoCompiledStep?.();
     cached?.dispose();
     await watch.finish({ epochs, steps });
   }
