@@ -10,8 +10,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT } from "./config.ts";
 import { exportInferenceModel } from "./export.ts";
-import { loadModel } from "./model_io.ts";
-import type { LayersModel } from "./tf.ts";
+import { loadClassifier } from "./saved_classifier.ts";
+import {
+  removeDeadLeftovers,
+  restoreOrphanedOld,
+  swapFolder,
+  tempSibling,
+  writeFileSynced,
+} from "./atomic.ts";
+import { withFileLock } from "./file_lock.ts";
 
 /** The folder of the page's own files. */
 export const WEB_DIR: string = path.join(PROJECT_ROOT, "lib", "web");
@@ -45,18 +52,6 @@ export interface Site {
   metadata: PageMetadata;
 }
 
-/** The classifier's `metadata.json`, as far as the page needs it (see notes/contracts: saved classifier). */
-export interface ClassifierMetadata {
-  format: string;
-  formatVersion: number;
-  classNames: string[];
-  numClasses: number;
-  imageSize: [number, number];
-  channels: number;
-  output: "sigmoid" | "softmax";
-  [key: string]: unknown;
-}
-
 /** The page's `model/metadata.json`: no local paths or histories, only what the page shows and needs. */
 export interface PageMetadata {
   name: string;
@@ -65,61 +60,6 @@ export interface PageMetadata {
   output: "sigmoid" | "softmax";
   preprocessing: unknown;
   metrics?: unknown;
-}
-
-export const METADATA_FORMAT = "transfer-learning-ts/classifier";
-
-/** Reads and validates `dir/metadata.json`; errors name the file and the field. */
-export function readMetadata(dir: string): ClassifierMetadata {
-  const file = path.join(dir, "metadata.json");
-  if (!fs.existsSync(file)) {
-    throw new Error(`${file} does not exist: expected a classifier folder written by \`deno task train\``);
-  }
-  let m: any;
-  try {
-    m = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${e instanceof Error ? e.message : e}`);
-  }
-  const bad = (field: string, expected: string) =>
-    new Error(`${file}: "${field}" must be ${expected}, got ${JSON.stringify(m?.[field])}`);
-  if (m?.format !== METADATA_FORMAT) throw bad("format", JSON.stringify(METADATA_FORMAT));
-  if (m.formatVersion !== 1) throw bad("formatVersion", "1");
-  const names = m.classNames;
-  if (!Array.isArray(names) || names.length < 2 || names.some((n: unknown) => typeof n !== "string")) {
-    throw bad("classNames", "an array of at least 2 strings");
-  }
-  if (m.numClasses !== names.length) throw bad("numClasses", `classNames.length (${names.length})`);
-  const size = m.imageSize;
-  if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isInteger(d) && d > 0)) {
-    throw bad("imageSize", "[height, width] (positive integers)");
-  }
-  if (m.channels !== 3) throw bad("channels", "3");
-  const expected = names.length === 2 ? "sigmoid" : "softmax";
-  if (m.output !== "sigmoid" && m.output !== "softmax") throw bad("output", '"sigmoid" or "softmax"');
-  if (m.output === "sigmoid" && names.length !== 2) {
-    throw bad("output", `"${expected}" for ${names.length} classes`);
-  }
-  return m as ClassifierMetadata;
-}
-
-/** Checks that the model's input and output shapes agree with its metadata. */
-export function checkModelAgainstMetadata(model: LayersModel, m: ClassifierMetadata, dir: string): void {
-  const input = model.inputs[0].shape;
-  const output = model.outputs[0].shape;
-  const units = m.output === "sigmoid" ? 1 : m.numClasses;
-  if (input[1] !== m.imageSize[0] || input[2] !== m.imageSize[1] || input[3] !== 3) {
-    throw new Error(
-      `${dir}: the model's input shape ${JSON.stringify(input)} does not match metadata.json's imageSize ` +
-        `${JSON.stringify(m.imageSize)} with 3 channels`,
-    );
-  }
-  if (output.length !== 2 || output[1] !== units) {
-    throw new Error(
-      `${dir}: the model's output shape ${JSON.stringify(output)} does not match metadata.json ` +
-        `(${m.numClasses} classes, "${m.output}" → ${units} unit(s))`,
-    );
-  }
 }
 
 /**
@@ -186,8 +126,6 @@ export function staticEntries(webDir: string = WEB_DIR): Map<string, SiteEntry> 
 export interface BuildSiteOptions {
   /** The page's folder (default `lib/web/`). */
   webDir?: string;
-  /** The classifier already loaded from `modelDir` (default: loaded with `loadModel`). */
-  model?: LayersModel;
 }
 
 /**
@@ -201,10 +139,8 @@ export async function buildSite(modelDir: string, options: BuildSiteOptions = {}
       `--model ${modelDir}: no such folder (expected models/NAME written by \`deno task train\`)`,
     );
   }
-  const m = readMetadata(dir);
-  const model = options.model ?? await loadModel(dir);
+  const { model, metadata: m } = await loadClassifier(dir);
   try {
-    checkModelAgainstMetadata(model, m, dir);
     const exported = await exportInferenceModel(model);
     const metadata: PageMetadata = {
       name: path.basename(dir),
@@ -221,7 +157,7 @@ export async function buildSite(modelDir: string, options: BuildSiteOptions = {}
     entries.set("/model/metadata.json", { body: json(metadata), type: CONTENT_TYPES[".json"] });
     return { entries, metadata };
   } finally {
-    if (!options.model) model.dispose();
+    model.dispose();
   }
 }
 
@@ -244,40 +180,37 @@ export async function readEntry(entry: SiteEntry): Promise<Uint8Array | null> {
 
 /**
  * Writes the site as a folder (`index.html`, `app.js`, `style.css`, `tfjs/…`, `model/…`): built in a
- * temporary sibling folder, then swapped in with renames so `outDir` is never half-written. An existing
+ * temporary sibling folder, then swapped in (lib/atomic.ts) so `outDir` is never half-written. An existing
  * `outDir` is replaced only when it holds a previous export (its `index.html` and `model/model.json`).
  */
 export async function writeSite(site: Site, outDir: string): Promise<void> {
   const out = path.resolve(outDir);
-  if (fs.existsSync(out)) {
-    const previous = fs.existsSync(path.join(out, "index.html")) &&
-      fs.existsSync(path.join(out, "model", "model.json"));
-    const empty = fs.statSync(out).isDirectory() && fs.readdirSync(out).length === 0;
-    if (!previous && !empty) {
-      throw new Error(`--out ${outDir} exists and is not a previous export: choose a new or empty folder`);
-    }
-  }
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(path.dirname(out), `.${path.basename(out)}.tmp-`));
-  try {
-    fs.chmodSync(tmp, 0o755); // mkdtemp's 0700 would hide the site from a web server's user
-    for (const [url, entry] of site.entries) {
-      const bytes = await readEntry(entry);
-      if (!bytes) throw new Error(`cannot read ${"file" in entry ? entry.file : url} inside its folder`);
-      const file = path.join(tmp, ...url.split("/").filter(Boolean));
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, bytes);
-    }
+  await withFileLock(`${out}.lock`, async () => {
+    await restoreOrphanedOld(out);
+    await removeDeadLeftovers(out, ["saving", "old"]);
     if (fs.existsSync(out)) {
-      const old = `${tmp}.old`;
-      fs.renameSync(out, old);
-      fs.renameSync(tmp, out);
-      fs.rmSync(old, { recursive: true, force: true });
-    } else {
-      fs.renameSync(tmp, out);
+      const previous = fs.existsSync(path.join(out, "index.html")) &&
+        fs.existsSync(path.join(out, "model", "model.json"));
+      const empty = fs.statSync(out).isDirectory() && fs.readdirSync(out).length === 0;
+      if (!previous && !empty) {
+        throw new Error(`--out ${outDir} exists and is not a previous export: choose a new or empty folder`);
+      }
     }
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+    const tmp = tempSibling(out, "saving");
+    try {
+      fs.mkdirSync(tmp, { mode: 0o755 });
+      for (const [url, entry] of site.entries) {
+        const bytes = await readEntry(entry);
+        if (!bytes) throw new Error(`cannot read ${"file" in entry ? entry.file : url} inside its folder`);
+        const file = path.join(tmp, ...url.split("/").filter(Boolean));
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        await writeFileSynced(file, bytes);
+      }
+      await swapFolder(tmp, out);
+    } catch (e) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  });
 }
