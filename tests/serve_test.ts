@@ -11,6 +11,10 @@ import { rawPath, serveSite } from "../lib/serve.ts";
 import type { Site } from "../lib/site.ts";
 import { staticEntries } from "../lib/site.ts";
 import { PROJECT_ROOT } from "../lib/config.ts";
+import { buildClassifier } from "../lib/classifier.ts";
+import { saveModel } from "../lib/model_io.ts";
+import { METADATA_FORMAT, METADATA_VERSION, PREPROCESSING } from "../lib/saved_classifier.ts";
+import { tinyBase } from "./_tiny.ts";
 
 const SECRET = "SECRET-7f3a-not-for-the-web";
 
@@ -184,4 +188,61 @@ Deno.test("deno task serve: --help, usage errors (exit 2), a missing model named
   const missing = await runServe(["--model", "/nonexistent/model-dir", "--port", "0"]);
   assertEquals(missing.code, 1);
   assertMatch(missing.stderr, /--model \/nonexistent\/model-dir: no such folder/);
+});
+
+Deno.test("deno task serve: prints the URL on 127.0.0.1, serves the model, stops on SIGINT", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tl-serve-cli-"));
+  const dir = path.join(tmp, "pets");
+  const { model } = buildClassifier({ base: tinyBase([16, 16, 3], 3), numClasses: 3, seed: 2 });
+  const metadata = {
+    format: METADATA_FORMAT,
+    formatVersion: METADATA_VERSION,
+    classNames: ["cat", "dog", "fish"],
+    numClasses: 3,
+    imageSize: [16, 16],
+    channels: 3,
+    alpha: 0.35,
+    output: "softmax",
+    preprocessing: PREPROCESSING,
+    data: { directory: "/home/someone/pets" },
+  };
+  await saveModel(model, dir, { files: { "metadata.json": JSON.stringify(metadata) } });
+  model.dispose();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", path.join(PROJECT_ROOT, "tools", "serve.ts"), "--model", dir, "--port", "0"],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).spawn();
+  try {
+    let out = "";
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    while (!/open (http:\S+)/.test(out)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    const url = out.match(/open (http:\S+)/)?.[1];
+    assertMatch(url ?? out, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    assertMatch(out, /model "pets" \(3 classes: cat, dog, fish\)/);
+    const res = await fetch(`${url}model/metadata.json`, { signal: AbortSignal.timeout(10_000) });
+    const page = await res.json();
+    assertEquals([page.name, page.classNames, page.output], ["pets", ["cat", "dog", "fish"], "softmax"]);
+    assert(!JSON.stringify(page).includes("/home/someone"), "no local paths served");
+    const exported = await (await fetch(`${url}model/model.json`)).json();
+    assert(!JSON.stringify(exported).includes("InferenceModel"), "the served model has no custom class");
+    child.kill("SIGINT");
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    assertEquals((await child.status).code, 0);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already stopped
+    }
+    await child.stderr.cancel().catch(() => {});
+    await child.status;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { tf } from "../lib/tf.ts";
 import type { Tensor } from "../lib/tf.ts";
-import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
+import { PROJECT_ROOT } from "../lib/config.ts";
 import { buildClassifier } from "../lib/classifier.ts";
 import { loadModel, saveModel } from "../lib/model_io.ts";
 import { buildSite, latestModelDir, writeSite } from "../lib/site.ts";
@@ -151,6 +152,39 @@ Deno.test("buildSite: a model that does not match its metadata, or no folder, is
     await assertRejects(() => buildSite(wrongClasses), Error, "3 classes → 3 logits");
     fs.writeFileSync(path.join(wrongClasses, "metadata.json"), JSON.stringify({ format: "other" }));
     await assertRejects(() => buildSite(wrongClasses), Error, "metadata.json: format must be");
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+Deno.test("deno task export: usage errors exit 2; --json names the written folder", async () => {
+  const tmp = tempDir();
+  const run = async (args: string[]) => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", path.join(PROJECT_ROOT, "tools", "export.ts"), ...args],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    return { code, stdout: new TextDecoder().decode(stdout), stderr: new TextDecoder().decode(stderr) };
+  };
+  try {
+    const missing = await run(["--", "--model", tmp]);
+    assertEquals(missing.code, 2);
+    assertMatch(missing.stderr, /--out DIR is required/);
+    const help = await run(["--help"]);
+    assertEquals([help.code, /--out DIR/.test(help.stdout)], [0, true]);
+    const modelDir = await fixtureModel(path.join(tmp, "cats_dogs"));
+    const out = path.join(tmp, "public");
+    const ok = await run(["--model", modelDir, "--out", out, "--json"]);
+    assertEquals(ok.code, 0, ok.stderr);
+    const report = JSON.parse(ok.stdout.trim().split("\n").at(-1)!);
+    assertEquals(report.out, out);
+    assert(report.files.includes("/model/weights.bin"));
+    assert(fs.statSync(path.join(out, "model", "weights.bin")).size > 0);
+    const notExport = await run(["--model", modelDir, "--out", modelDir]);
+    assertEquals(notExport.code, 1);
+    assertMatch(notExport.stderr, /is not a previous export/);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
