@@ -74,9 +74,13 @@ export function inferenceTopology(topology: TopologyJson): TopologyJson {
     );
   }
   const graph = structuredClone(topology.config);
-  /** Where each removed layer's outputs now come from: `"name/node/tensor"` → a reference. */
+  /**
+   * Where each removed layer's outputs now come from: `"name/tensor"` → a reference. A removed layer is
+   * applied exactly once (checked below), so any node index names that one application — a nested
+   * model's application is numbered after its own construction node.
+   */
   const replaced = new Map<string, Ref>();
-  const key = (r: Ref) => `${r[0]}/${r[1]}/${r[2]}`;
+  const key = (r: Ref | [string, number, number]) => `${r[0]}/${r[2]}`;
   const resolve = (r: Ref): Ref => {
     let out = r;
     for (let hops = 0; replaced.has(key(out)); hops++) {
@@ -102,15 +106,12 @@ export function inferenceTopology(topology: TopologyJson): TopologyJson {
         ? inlineSequential(layer, inputs)
         : inlineFunctional(layer, inputs);
       layers.push(...inlined.layers);
-      // Outer nodes of a nested model are numbered after its own construction node(s): map every index.
-      for (let node = 0; node <= 1; node++) {
-        inlined.outputs.forEach((ref, t) => replaced.set(key([name, node, t]), ref));
-      }
+      inlined.outputs.forEach((ref, t) => replaced.set(key([name, 0, t]), ref));
       continue;
     }
     if (TRAINING_ONLY_LAYERS.has(layer.class_name)) {
       if (nodes.length !== 1 || nodes[0].length !== 1) {
-        throw new Error(`inferenceTopology: training-only layer "${name}" must have one input`);
+        throw new Error(`inferenceTopology: training-only layer "${name}" must be applied once to one input`);
       }
       replaced.set(key([name, 0, 0]), resolve(nodes[0][0]));
       continue;

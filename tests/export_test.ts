@@ -31,9 +31,10 @@ function predictions(model: LayersModel, x: Tensor): Float32Array {
   return tf.tidy(() => (model.predict(x) as Tensor).dataSync() as Float32Array);
 }
 
-for (const numClasses of [2, 3]) {
-  Deno.test(`export: only built-in layers, same outputs as the original (${numClasses} classes)`, async () => {
-    const { model } = buildClassifier({ base: tinyBase([24, 24, 3], 5), numClasses, seed: 4 });
+for (const [numClasses, augmentation] of [[2, undefined], [3, null]] as const) {
+  const what = `${numClasses} classes, ${augmentation === null ? "no augmentation" : "augmentation"}`;
+  Deno.test(`export: only built-in layers, same outputs as the original (${what})`, async () => {
+    const { model } = buildClassifier({ base: tinyBase([24, 24, 3], 5), numClasses, augmentation, seed: 4 });
     const x = tf.randomUniform([3, 24, 24, 3], 0, 255, "float32", 11);
     const before = tf.memory().numTensors;
     const exported = await exportInferenceModel(model);
