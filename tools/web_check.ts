@@ -450,6 +450,31 @@ async function runPage(
   }
 }
 
+/** Uploads a file that is not an image: the page must say so on that photo's card, and go on working. */
+async function brokenFile(context: BrowserContext, url: string, dir: string) {
+  const file = path.join(dir, "not_a_photo.jpg");
+  fs.writeFileSync(file, "this is text, not a JPEG");
+  const page = await context.newPage();
+  const errors: string[] = [];
+  try {
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+    await page.locator("#files").setInputFiles(file);
+    await page.waitForSelector('.result[data-done="true"]', { timeout: 60_000 });
+    const shown = await page.locator(".result").first().getAttribute("data-error");
+    if (!shown?.includes("not_a_photo.jpg")) {
+      errors.push(`broken file: the card shows ${JSON.stringify(shown)}`);
+    }
+    if (!await page.locator("#error").isVisible()) errors.push("broken file: no error shown on the page");
+    return { shown, errors };
+  } catch (e) {
+    return { shown: null, errors: [`broken file: ${e instanceof Error ? e.message : e}`] };
+  } finally {
+    await page.screenshot({ path: path.join(OUT, "page-broken-file.png") }).catch(() => {});
+    await page.close();
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   let values;
   try {
@@ -572,6 +597,11 @@ async function main(args: string[]): Promise<number> {
     }
     const auto = runs.find((r) => r.requested === "auto");
     const failures = runs.flatMap((r) => r.errors.map((e) => `${r.requested}: ${e}`));
+    const broken = await brokenFile(context, url, path.join(tmp, "photos"));
+    log(
+      `a file that is not an image: ${broken.shown ? `the page says "${broken.shown}"` : "no error shown"}`,
+    );
+    failures.push(...broken.errors);
     if (auto?.unavailable) failures.push("auto: no backend started");
     if (!runs.some((r) => r.results.length)) failures.push("no run produced predictions");
     if (blocked.length) {
