@@ -15,7 +15,13 @@
  *    (`bench/backend_step.ts`; `--cpu-finetune` adds a fine-tuning step, minutes on `cpu`);
  * 5. with `--threads`, the step times again under `TF_NUM_INTRAOP_THREADS` / `TF_NUM_INTEROP_THREADS`
  *    settings; with `--profile`, where our step's time goes; with `--experiment eager`, steps and epochs of
- *    our side once more without the compiled frozen graph (`ours+eager`), to show what it buys.
+ *    our side once more op by op (`ours+eager`), with `--experiment uncompiled` once more with tfjs' own
+ *    training step instead of the compiled one (`ours+uncompiled`, lib/train_graph.ts), to show what
+ *    each buys.
+ *
+ * The step-only run also measures the machine's ceiling (sustained GFLOP/s of a large matmul and
+ * convolution on the native backend, `bench/flops.ts`); each phase's achieved GFLOP/s is the model's
+ * FLOPs per training image × images/s, for both sides (same model, same FLOPs).
  *
  * With `--large N`, instead of 2–5: a generated folder of N training images (the training set's files
  * hard-linked under new names, `bench/large_folder.ts`) trained on for `--epochs` frozen epochs by both
@@ -71,7 +77,7 @@ if (!args["no-keras"] && !haveKeras) {
   console.error(`No ${python}: Keras side skipped (create it with \`bash tools/keras_venv.sh\`).`);
 }
 const results: Row[] = [];
-/** `--experiment eager`: also run our side without the compiled frozen graph (see train_bench.ts). */
+/** `--experiment eager|uncompiled`: also run our side op by op / with tfjs' own step (see train_bench.ts). */
 const exp = args.experiment ? ["--experiment", args.experiment] : [];
 
 /** Runs one side as a subprocess; returns its JSON lines (stderr goes to ours). */
@@ -166,6 +172,11 @@ const epochRows = (side: string, phase: string) =>
   results.filter((r) => r.kind === "epoch" && r.side === side && r.phase === phase);
 const stepRow = (side: string, phase: string) =>
   results.find((r) => r.kind === "step" && r.side === side && r.phase === phase && !r.threads_env);
+/** The model's training FLOPs per image in a phase (the same model on both sides), GFLOP. */
+const gflop = (phase: string): number | undefined =>
+  results.find((r) => r.side === "ours" && r.phase === phase && typeof r.gflop_per_image === "number")
+    ?.gflop_per_image;
+const ceiling = results.find((r) => r.kind === "ceiling");
 const summary: Row[] = [];
 for (const phase of ["frozen", "finetune"]) {
   const line: Row = { kind: "ratio", phase };
@@ -183,8 +194,14 @@ for (const phase of ["frozen", "finetune"]) {
       median_train_seconds: t.median,
       median_cpu_seconds: stats(rows.map((r) => r.cpu_seconds)).median,
       train_images_per_second: round(rows[0].train_images_per_second * rows[0].train_seconds / t.median, 1),
+      train_gflops: gflop(phase) === undefined
+        ? undefined
+        : round(gflop(phase)! * rows[0].train_images_per_second * rows[0].train_seconds / t.median, 1),
       peak_rss_mb: Math.max(...rows.map((r) => r.peak_rss_mb ?? 0)),
       step_seconds: stepRow(side, phase)?.median_seconds,
+      step_gflops: gflop(phase) === undefined || !stepRow(side, phase)
+        ? undefined
+        : round(gflop(phase)! * stepRow(side, phase)!.batch_size / stepRow(side, phase)!.median_seconds, 1),
     };
   }
   for (const side of sides.filter((x) => x.startsWith("ours") && line[x] && line.keras)) {
@@ -208,8 +225,8 @@ const loadEnd = Deno.loadavg();
 
 const fmt = (x: unknown, d = 2) => typeof x === "number" ? x.toFixed(d) : "–";
 const table = [
-  "| phase | side | epoch s, median (min–max) | training part s | ours/Keras epoch | CPU s per epoch | ours/Keras CPU | step s | ours/Keras step | peak RSS MB |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| phase | side | epoch s, median (min–max) | training part s | ours/Keras epoch | CPU s per epoch | ours/Keras CPU | step s | ours/Keras step | GFLOP/s training part · step | peak RSS MB |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ...summary.flatMap((l) =>
     Object.entries(l).filter(([, v]) => typeof v === "object").map(([side, v]) => {
       const k = l.keras;
@@ -220,13 +237,22 @@ const table = [
         fmt(v.median_cpu_seconds, 1)
       } | ${ratio(v.median_cpu_seconds, k?.median_cpu_seconds)} | ${fmt(v.step_seconds, 3)} | ${
         ratio(v.step_seconds, k?.step_seconds)
-      } | ${fmt(v.peak_rss_mb, 0)} |`;
+      } | ${fmt(v.train_gflops, 1)} · ${fmt(v.step_gflops, 1)} | ${fmt(v.peak_rss_mb, 0)} |`;
     })
   ),
 ];
 const decode = (side: string) => results.find((r) => r.kind === "decode" && r.side === side);
 const cpu = results.filter((r) => r.kind === "backend_step");
 const extra = [
+  ...(ceiling
+    ? [
+      `machine ceiling (native backend, this run): ${fmt(ceiling.ceiling_gflops, 1)} GFLOP/s (2048² matmul ${
+        fmt(ceiling.matmul_gflops, 1)
+      }, 3×3 conv ${fmt(ceiling.conv_gflops, 1)}); training FLOPs per image: frozen ${
+        fmt(gflop("frozen"), 4)
+      } GFLOP, fine-tuning ${fmt(gflop("finetune"), 4)} GFLOP`,
+    ]
+    : []),
   `decode-only images/s: ours ${fmt(decode("ours")?.images_per_second, 0)} cold, ${
     fmt(decode("ours")?.cached_images_per_second, 0)
   } cached; Keras tf.data ${fmt(decode("keras")?.images_per_second, 0)}`,
@@ -256,7 +282,11 @@ console.error(["", ...table, "", ...extra].join("\n"));
 fs.mkdirSync(path.dirname(args.out!), { recursive: true });
 fs.writeFileSync(
   `${args.out}.tmp`,
-  JSON.stringify({ settings, epochs, rounds, large, loadStart, loadEnd, summary, table, results }, null, 1),
+  JSON.stringify(
+    { settings, epochs, rounds, large, loadStart, loadEnd, ceiling, summary, table, results },
+    null,
+    1,
+  ),
 );
 fs.renameSync(`${args.out}.tmp`, args.out!);
 console.error(`[bench] wrote ${args.out}`);

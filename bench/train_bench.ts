@@ -6,7 +6,8 @@
  *     deno run -A bench/train_bench.ts --decode-only        # the input pipeline alone, cold and cached
  *     deno run -A bench/train_bench.ts --step-only          # one training step on a fixed batch
  *     deno run -A bench/train_bench.ts --profile            # where a step's time goes
- *     deno run -A bench/train_bench.ts --experiment eager   # without the compiled frozen graph (baseline)
+ *     deno run -A bench/train_bench.ts --experiment eager   # op by op: no compiled frozen graph, no compiled step
+ *     deno run -A bench/train_bench.ts --experiment uncompiled  # tfjs' own training step (frozen graph kept)
  *     deno run -A bench/train_bench.ts --data-dir DIR       # DIR/train and DIR/validation (bench --large)
  *
  * Stdout: one JSON line per epoch (`kind: "epoch"`), one per phase (`kind: "phase"`: median/min/max epoch
@@ -21,6 +22,8 @@ import { tf } from "../lib/tf.ts";
 import type { LayersModel, Logs, Scalar, Tensor, Variable } from "../lib/tf.ts";
 import type { ImageDataset } from "../lib/data.ts";
 import { fit } from "../lib/train.ts";
+import { compiledStepStatus, useCompiledStep } from "../lib/train_graph.ts";
+import { machineCeiling, trainingGflopsPerImage } from "./flops.ts";
 import { accuracy, binaryCrossentropyFromLogits } from "../lib/losses.ts";
 import type { InferenceModel } from "../lib/classifier.ts";
 import {
@@ -76,7 +79,10 @@ const config = {
   seed,
 };
 
-/** The tutorial's model; `--experiment eager` runs its frozen part op by op instead of as one graph. */
+/**
+ * The tutorial's model; `--experiment eager` runs its frozen part op by op instead of as one graph (and
+ * the training step as tfjs' own, see `compiledStep`).
+ */
 async function benchModel() {
   const m = await tutorialModel(settings, seed);
   m.base.frozenGraph = !experiments.includes("eager");
@@ -159,15 +165,24 @@ async function timeSteps(model: LayersModel, x: Tensor, y: Tensor) {
 async function stepOnly() {
   const { x, y } = await fixedBatch();
   const { model, base } = await benchModel();
-  const emitStep = async (phase: "frozen" | "finetune") =>
+  // The machine's own limit, measured in this process just before the steps.
+  emit({ kind: "ceiling", side: "ours", ...machineCeiling(), environment: environment() });
+  if (compiledStep) useCompiledStep(model);
+  const emitStep = async (phase: "frozen" | "finetune") => {
+    const timing = await timeSteps(model, x, y);
+    const gflop = trainingGflopsPerImage(model).total;
     emit({
       kind: "step",
       side: "ours",
       phase,
       batch_size: x.shape[0],
-      ...await timeSteps(model, x, y),
+      ...timing,
+      compiled_step: compiledStepStatus.get(model) ?? { compiled: false },
+      gflop_per_image: round(gflop, 4),
+      achieved_gflops: round(gflop * x.shape[0] / timing.median_seconds, 1),
       environment: environment(),
     });
+  };
   await emitStep("frozen");
   startFineTuning(model, base);
   await emitStep("finetune");
@@ -245,6 +260,17 @@ async function profile(model: LayersModel, base: InferenceModel, phaseName: stri
   }
   const top = [...kernels].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)
     .map(([name, e]) => ({ name, ms: round(e.ms, 1), calls: e.calls }));
+  // The same step compiled into one graph (lib/train_graph.ts): its time and the eager kernels left.
+  const undo = useCompiledStep(model);
+  for (let i = 0; i < warmup; i++) await model.trainOnBatch(x, y);
+  const tc = performance.now();
+  for (let i = 0; i < steps; i++) await model.trainOnBatch(x, y);
+  parts.compiled_step_ms = round((performance.now() - tc) / steps, 1);
+  const pc = await tf.profile(async () => {
+    await model.trainOnBatch(x, y);
+  });
+  const compiledKernels = pc.kernels.map((k) => k.name);
+  undo();
   tf.dispose([augmented, logits]);
   emit({
     kind: "profile",
@@ -254,6 +280,10 @@ async function profile(model: LayersModel, base: InferenceModel, phaseName: stri
     ...parts,
     kernel_calls: p.kernels.length,
     top_kernels: top,
+    compiled_step: compiledStepStatus.get(model) ?? { compiled: false },
+    compiled_kernel_calls: compiledKernels.length,
+    compiled_kernels: compiledKernels,
+    gflop_per_image: round(trainingGflopsPerImage(model).total, 4),
     note: "kernel ms of nested kernels (e.g. ClipByValue → Minimum + Maximum) are counted at both levels",
     environment: environment(),
   });
@@ -313,6 +343,7 @@ async function train() {
 
   const runPhase = async (name: string, initialEpoch: number) => {
     const records: Record<string, unknown>[] = [];
+    const gflop = trainingGflopsPerImage(model).total;
     const timer = new EpochTimer((epoch, logs, t) => {
       const end = performance.now();
       const record = {
@@ -325,6 +356,9 @@ async function train() {
         train_seconds: round((t.lastBatch - t.start) / 1e3),
         val_seconds: round((end - t.lastBatch) / 1e3),
         train_images_per_second: round(trainImages / ((t.lastBatch - t.start) / 1e3), 1),
+        gflop_per_image: round(gflop, 4),
+        train_gflops: round(gflop * trainImages / ((t.lastBatch - t.start) / 1e3), 1),
+        compiled_step: compiledStepStatus.get(model)?.compiled ?? false,
         ...Object.fromEntries(Object.entries(logs ?? {}).map(([k, v]) => [k, round(Number(v), 6)])),
         num_tensors_before: t.tensorsBefore,
         num_tensors_after: tf.memory().numTensors,
@@ -350,6 +384,7 @@ async function train() {
       validationData: validation,
       verbose: 0,
       callbacks: [timer],
+      compiledStep,
     });
     const seconds = records.map((r) => r.seconds as number);
     const trainSeconds = records.map((r) => r.train_seconds as number);
@@ -385,8 +420,10 @@ async function train() {
 
 const experiments = args.experiment ? args.experiment.split(",") : [];
 for (const e of experiments) {
-  if (e !== "eager") throw new Error(`--experiment ${e}: expected eager`);
+  if (e !== "eager" && e !== "uncompiled") throw new Error(`--experiment ${e}: expected eager or uncompiled`);
 }
+/** Train with the compiled step (lib/train_graph.ts) unless an experiment asks for tfjs' own. */
+const compiledStep = !experiments.includes("eager") && !experiments.includes("uncompiled");
 if (args["decode-only"]) await decodeOnly();
 else if (args["step-only"]) await stepOnly();
 else if (args.profile) await profileBoth();
