@@ -439,6 +439,13 @@ async function runPage(
     if (await page.locator("#error").isVisible()) {
       errors.push(`the page shows: ${await page.locator("#error").innerText()}`);
     }
+    const tensors = [
+      await page.locator("body").getAttribute("data-tensors"),
+      await page.locator("#summary").getAttribute("data-tensors"),
+    ];
+    if (tensors[0] !== tensors[1]) {
+      errors.push(`the page's tensors went from ${tensors[0]} (ready) to ${tensors[1]} (after the photos)`);
+    }
     report.maxDiff = Math.max(0, ...report.results.map((r) => r.maxDiff));
     report.maxTrainingDiff = Math.max(0, ...report.results.map((r) => r.trainingDiff));
     const times = report.results.map((r) => r.inferenceMs);

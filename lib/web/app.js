@@ -189,6 +189,7 @@ function createQueue(model, meta) {
           summary.textContent = `${times.length} photo(s) classified · ${mean.toFixed(1)} ms per image ` +
             `on average (${tf.getBackend()})`;
           summary.dataset.meanMs = String(mean);
+          summary.dataset.tensors = String(tf.memory().numTensors); // constant from photo to photo
         } catch (e) {
           showFailure(item, `Cannot classify ${file.name}: ${e.message ?? e}`);
         }
@@ -217,6 +218,7 @@ async function main() {
     ` · TensorFlow.js ${tf.version.tfjs} · backend: ${backend.name}` +
     (backend.notes.length ? ` (${backend.notes.join("; ")})` : "");
   document.body.dataset.backend = backend.name;
+  document.body.dataset.tensors = String(tf.memory().numTensors);
   document.body.dataset.ready = "true";
 
   const enqueue = createQueue(model, meta);
