@@ -9,7 +9,7 @@
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
-import { jupyterApi, print } from "./output.ts";
+import { display, jupyterApi } from "./output.ts";
 import type { JupyterApi } from "./output.ts";
 
 /** The MIME bundle of one chart. */
@@ -66,8 +66,5 @@ export function jupyter(): JupyterApi | undefined {
  * with {@link renderSvg}). Resolves to nothing, so a cell ending in `await show(…)` adds no second output.
  */
 export async function show(spec: TopLevelSpec): Promise<void> {
-  const bundle = await chartBundle(spec);
-  const kernel = jupyter();
-  if (kernel) await kernel.display(bundle, { raw: true });
-  else print(bundle["text/plain"]);
+  await display(await chartBundle(spec));
 }

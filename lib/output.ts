@@ -9,7 +9,9 @@
  * not. So, inside the kernel:
  * - {@link print} sends a printed block as ONE `display_data` message (`text/plain`);
  * - {@link progressLine} is one display updated in place by `display_id`, at most every `intervalMs`
- *   (default 500 ms), the final state always sent.
+ *   (default 500 ms), the final state always sent;
+ * - {@link display} sends a MIME bundle (a chart) and gives the kernel time to send a large one before the
+ *   cell ends: messages queue behind it and would otherwise be stamped with the next cell.
  * Elsewhere (terminals, the CLI, pipes, tests) `print` is `console.log` and a progress line is redrawn with
  * `\r` in a terminal, or printed once, finished, when stdout is not a terminal.
  *
@@ -77,6 +79,32 @@ export function print(...parts: unknown[]): void {
     return;
   }
   send(api, { "text/plain": formatParts(parts) }, { raw: true });
+}
+
+/**
+ * Time the kernel needs to send a message of `bytes` before the next cell starts: measured against Deno
+ * 2.9.6, a 3 MB message sent at the end of a cell still carried the next cell's stamp 100 ms later, and not
+ * after 400 ms. A chart with images is 1–2 MB.
+ */
+export function sendAllowanceMs(bytes: number): number {
+  return bytes < 100_000 ? 0 : 100 + Math.ceil((bytes / 1e6) * 200);
+}
+
+/**
+ * Shows a MIME bundle (e.g. a chart) as ONE `display_data` message in the kernel and resolves once the kernel
+ * has had time to send it: the kernel files a message under the cell running when it is sent, so a large
+ * bundle from a cell's last line would otherwise land under the next cell, and so would what follows it.
+ * Outside the kernel, prints the bundle's `text/plain`.
+ */
+export async function display(bundle: Record<string, unknown>): Promise<void> {
+  const api = jupyterApi();
+  if (!api) {
+    console.log(String(bundle["text/plain"] ?? "[no text/plain]"));
+    return;
+  }
+  await api.display(bundle, { raw: true });
+  const wait = sendAllowanceMs(JSON.stringify(bundle).length);
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
 /** A live status line, e.g. a progress bar. */

@@ -1,5 +1,13 @@
 import { assertEquals } from "./_assert.ts";
-import { formatParts, type JupyterApi, print, progressLine, useJupyterApi } from "../lib/output.ts";
+import {
+  display,
+  formatParts,
+  type JupyterApi,
+  print,
+  progressLine,
+  sendAllowanceMs,
+  useJupyterApi,
+} from "../lib/output.ts";
 
 /** A fake `Deno.jupyter` recording every message it is asked to send. */
 function fakeKernel() {
@@ -108,4 +116,23 @@ Deno.test("progressLine: terminal rewrites with \\r; piped output gets only the 
     console.log = original;
   }
   assertEquals(logged, [["z"]]);
+});
+
+Deno.test("display: one message; a large bundle waits for the kernel to send it before resolving", async () => {
+  const { api, messages } = fakeKernel();
+  const restore = useJupyterApi(api);
+  try {
+    await display({ "text/plain": "small" });
+    const big = { "text/plain": "chart", "image/svg+xml": "x".repeat(1_000_000) };
+    const t0 = performance.now();
+    await display(big);
+    const waited = performance.now() - t0;
+    assertEquals(messages.length, 2);
+    assertEquals(messages[1].obj, big);
+    assertEquals(waited >= sendAllowanceMs(1_000_000) - 5, true, `resolved after ${waited} ms`);
+  } finally {
+    restore();
+  }
+  assertEquals(sendAllowanceMs(2_000), 0);
+  assertEquals(sendAllowanceMs(3_000_000) >= 400, true);
 });
