@@ -1,0 +1,64 @@
+/**
+ * The shard recipe of the README, end to end: N `deno task predict --shard I/N` processes at once over one
+ * folder write N result files that together hold every image exactly once (tiny random-weight model).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { PROJECT_ROOT } from "../lib/config.ts";
+import { writeColourFolder } from "./_tiny.ts";
+
+async function task(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", name, "--", ...args],
+    cwd: PROJECT_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+Deno.test("predict --shard I/N: N processes at once cover every image exactly once; bad shards are usage errors", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h14-shard-"));
+  try {
+    const data = path.join(tmp, "colours");
+    await writeColourFolder(data, { numClasses: 3, perClass: 12, size: 32, split: 0.5 });
+    const model = path.join(tmp, "model");
+    const train = await task("train", [
+      data,
+      ...["--weights", "none", "--alpha", "0.35", "--image-size", "32", "--batch-size", "8"],
+      ...["--epochs", "1", "--fine-tune-epochs", "0", "--out", model],
+    ]);
+    assertEquals(train.code, 0, train.stderr);
+
+    const folder = path.join(data, "validation");
+    const count = 3;
+    const runs = await Promise.all(
+      [...Array(count).keys()].map((i) =>
+        task("predict", ["--model", model, "--json", "--shard", `${i}/${count}`, folder])
+      ),
+    );
+    const files = runs.map((r, i) => {
+      assertEquals(r.code, 0, `shard ${i}: ${r.stderr}`);
+      return r.stdout.trim().split("\n").filter((l) => l).map((l) => JSON.parse(l).file as string);
+    });
+    const all = fs.readdirSync(folder, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
+    assertEquals(files.flat().sort(), all, "together the shards hold every image once");
+    assert(files.every((f) => f.length > 0 && f.length < all.length), files.map((f) => f.length).join(" "));
+
+    for (const bad of ["3/3", "1", "-1/2", "a/b"]) {
+      const r = await task("predict", ["--model", model, "--shard", bad, folder]);
+      assertEquals(r.code, 2, bad);
+      // "-1/2" is refused by the argument parser itself (it looks like an option).
+      assertMatch(
+        r.stderr,
+        bad.startsWith("-") ? /'--shard'/ : /--shard: expected INDEX\/COUNT with 0 ≤ INDEX < COUNT/,
+      );
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
