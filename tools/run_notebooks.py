@@ -13,7 +13,9 @@ warnings, TensorFlow's logs) go to `<out>/<name>.kernel.log`.
 
 The Deno kernel may publish a cell's last output just after it reports the cell idle; nbclient stops
 listening at idle and would drop it. `DenoNotebookClient` keeps draining IOPub for a short grace period
-after idle and files any later straggler under the cell that produced it.
+after idle and files any later straggler under the cell that produced it — and reports each one as a
+WARNING with a count: in JupyterLab's Run All the next cell is already running by then, and the kernel
+stamps such an output with that later cell, so a late output here is a misplaced output there.
 
 Usage: run_notebooks.py --deno PATH [--out DIR] [--timeout S] [--grace S] [--no-check] [NOTEBOOK...]
 """
@@ -54,9 +56,11 @@ class DenoNotebookClient(NotebookClient):
     late_outputs = Int(0, help="Outputs received after their cell's idle status.")
     stray_outputs = Int(0, help="Late outputs that arrived while a later cell ran, filed under their own cell.")
 
-    def __init__(self, nb, km=None, **kw):
+    def __init__(self, nb, km=None, warn=None, **kw):
         super().__init__(nb, km, **kw)
         self._cell_of_msg: dict[str, tuple] = {}
+        self._late_by_cell: dict[int, int] = {}
+        self._warn = warn or (lambda message: None)
 
     def _dispatch(self, msg: dict, current_id: str, after_idle: bool) -> bool:
         """Files one IOPub message under its cell; True when it is the current cell's idle status."""
@@ -70,6 +74,7 @@ class DenoNotebookClient(NotebookClient):
             return False
         if msg["msg_type"] in OUTPUT_TYPES and (after_idle or not is_current):
             self.late_outputs += 1
+            self._late_by_cell[cell_index] = self._late_by_cell.get(cell_index, 0) + 1
             if not is_current:
                 self.stray_outputs += 1
         try:
@@ -94,6 +99,12 @@ class DenoNotebookClient(NotebookClient):
             self._dispatch(msg, parent_msg_id, after_idle=True)
             if msg["msg_type"] in OUTPUT_TYPES:
                 deadline = time.monotonic() + self.late_output_grace
+        for index, late in sorted(self._late_by_cell.items()):
+            self._warn(
+                f"WARNING: {late} output(s) of cell {index + 1} arrived after it reported idle "
+                "(in JupyterLab's Run All they would show under a later cell)"
+            )
+        self._late_by_cell.clear()
 
 
 def is_stream_continuation(previous, out) -> bool:
@@ -167,6 +178,7 @@ def run_notebook(path: Path, out_dir: Path, args) -> bool:
         resources={"metadata": {"path": str(path.parent.resolve())}},
         on_cell_execute=on_start,
         on_cell_executed=on_done,
+        warn=lambda message: log(f"[{name}]   {message}"),
     )
     kernel_log = out_dir / f"{name}.kernel.log"
     t0 = time.monotonic()
@@ -193,9 +205,13 @@ def run_notebook(path: Path, out_dir: Path, args) -> bool:
     (out_dir / f"{name}.html").write_text(html)
     log(
         f"[{name}] {'done' if ok else 'stopped'} in {seconds:.1f} s: {out_dir / (name + '.ipynb')}, "
-        f"{out_dir / (name + '.html')} ({client.late_outputs} late output(s) recovered, "
-        f"{client.stray_outputs} filed under an earlier cell)"
+        f"{out_dir / (name + '.html')}"
     )
+    if client.late_outputs:
+        log(
+            f"[{name}] WARNING: {client.late_outputs} output(s) arrived after their cell reported idle "
+            f"({client.stray_outputs} of them while a later cell ran); each would be misplaced in JupyterLab"
+        )
     if ok and not args.no_check:
         problems = notebook_problems(nb)
         for problem in problems:
