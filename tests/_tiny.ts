@@ -5,6 +5,8 @@
  *
  * @module
  */
+import fs from "node:fs";
+import path from "node:path";
 import { tf } from "../lib/tf.ts";
 import type {
   data,
@@ -12,6 +14,7 @@ import type {
   SymbolicTensor,
   Tensor,
   Tensor1D,
+  Tensor3D,
   Tensor4D,
   TensorContainer,
 } from "../lib/tf.ts";
@@ -150,8 +153,6 @@ export async function writeColourFolder(
   options: { numClasses: number; perClass: number; size?: number; seed?: number; split?: number },
 ): Promise<void> {
   const { numClasses, perClass, size = 16, seed = 0, split } = options;
-  const fs = await import("node:fs");
-  const path = await import("node:path");
   for (let c = 0; c < numClasses; c++) {
     for (let i = 0; i < perClass; i++) {
       const part = split === undefined ? "" : i < Math.round(perClass * split) ? "validation" : "train";
@@ -165,12 +166,11 @@ export async function writeColourFolder(
           ),
           0,
           255,
-        ).toInt()
+        ).toInt() as Tensor3D
       );
-      const png = await tf.node.encodePng(image as Tensor3DLike);
+      const png = await tf.node.encodePng(image);
       image.dispose();
       fs.writeFileSync(path.join(folder, `${i}.png`), png);
     }
   }
 }
-type Tensor3DLike = Parameters<typeof tf.node.encodePng>[0];
