@@ -1,7 +1,8 @@
 /**
  * Tiny stand-ins for the tests: a MobileNetV2-shaped base (conv + BatchNormalization blocks with Keras
- * names) and a generated two-class image set as a tfjs-data Dataset of `{xs: float32 [b,h,w,3] 0..255,
- * ys: int32 [b]}` batches, like `imageDatasetFromDirectory` yields.
+ * names), generated image sets of two or more colour classes as tfjs-data Datasets of
+ * `{xs: float32 [b,h,w,3] 0..255, ys: int32 [b]}` batches, like `imageDatasetFromDirectory` yields, and the
+ * same as a folder of PNG files in class folders (a user's own photos, in miniature).
  *
  * @module
  */
