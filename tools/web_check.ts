@@ -39,6 +39,7 @@ import { mobileNetV2 } from "../lib/mobilenet_v2.ts";
 import { buildSite, latestModelDir, MODELS_DIR, writeSite } from "../lib/site.ts";
 import type { Site } from "../lib/site.ts";
 import { serveSite } from "../lib/serve.ts";
+import { writeFileAtomic } from "../lib/atomic.ts";
 import { tinyBase } from "../tests/_tiny.ts";
 
 const CHROMIUM = Deno.env.get("TL_CHROMIUM") ?? "/usr/bin/chromium";
@@ -145,7 +146,7 @@ async function pick(candidates: Candidates, dir: string): Promise<Photo[]> {
 /**
  * Six photos of the model's classes: from `--photos DIR` (class folders), else from a ../shared dataset
  * holding those classes (validation split), else cats and dogs for a generated model; generated pictures
- * when ../shared is absent.
+ * when ../shared is absent or holds none of the model's classes.
  */
 async function photos(dir: string, classNames: string[] | null, folder?: string): Promise<Photo[]> {
   fs.mkdirSync(dir, { recursive: true });
@@ -165,13 +166,11 @@ async function photos(dir: string, classNames: string[] | null, folder?: string)
       await reader.close();
     }
   }
-  if (classNames) {
-    throw new Error(`no photos of ${classNames.join(", ")} in ../shared: give --photos DIR (class folders)`);
-  }
-  // Generated: reddish and bluish pictures with noise, as PNG and JPEG.
+  // Generated: reddish and bluish pictures with noise, as PNG and JPEG (of no class of a trained model:
+  // the comparison with tfjs-node holds all the same).
   const out: Photo[] = [];
   for (let i = 0; i < PHOTOS; i++) {
-    const label = i % 2 ? "blue" : "red";
+    const label = classNames ? "?" : i % 2 ? "blue" : "red";
     const image = tf.tidy(() => {
       const color = tf.tensor1d(i % 2 ? [40, 70, 160] : [170, 60, 40]).reshape([1, 1, 3]);
       const noise = tf.randomUniform([120 + 20 * i, 150, 3], 0, 80, "float32", i);
@@ -179,7 +178,7 @@ async function photos(dir: string, classNames: string[] | null, folder?: string)
     });
     const bytes = i < 3 ? await tf.node.encodePng(image) : await tf.node.encodeJpeg(image, "rgb", 90);
     image.dispose();
-    const file = path.join(dir, `generated_${i}_${label}.${i < 3 ? "png" : "jpg"}`);
+    const file = path.join(dir, `generated_${i}_${i % 2 ? "blue" : "red"}.${i < 3 ? "png" : "jpg"}`);
     fs.writeFileSync(file, bytes);
     out.push({ file, label });
   }
@@ -352,6 +351,48 @@ interface RunReport {
   screenshot: string;
 }
 
+/** The page's result cards against tfjs-node's probabilities; problems go to `errors`. */
+function compareCards(
+  cards: Record<string, string>[],
+  items: Photo[],
+  node: Reference[],
+  tolerance: number,
+  errors: string[],
+): PhotoResult[] {
+  if (cards.length !== items.length) errors.push(`${items.length} photos uploaded, ${cards.length} shown`);
+  const results: PhotoResult[] = [];
+  cards.forEach((card, i) => {
+    if (card.error) errors.push(`${card.file}: ${card.error}`);
+    if (!card.probabilities || !items[i]) {
+      errors.push(`${card.file ?? i}: no prediction shown`);
+      return;
+    }
+    const probs = JSON.parse(card.probabilities) as number[];
+    const expected = node[i].browserDecode;
+    const diff = (ref: number[]) => Math.max(...probs.map((p, k) => Math.abs(p - ref[k])));
+    const maxDiff = diff(expected);
+    if (card.file !== path.basename(items[i].file)) {
+      errors.push(`card ${i} is ${card.file}, not ${items[i].file}`);
+    }
+    if (probs.length !== expected.length || !(maxDiff <= tolerance)) {
+      errors.push(`${card.file}: page ${JSON.stringify(probs)} vs tfjs-node ${JSON.stringify(expected)}`);
+    }
+    results.push({
+      file: path.basename(items[i].file),
+      label: items[i].label,
+      top: card.top ?? "",
+      page: probs,
+      node: expected,
+      maxDiff,
+      training: node[i].training,
+      trainingDiff: diff(node[i].training),
+      inferenceMs: Number(card.inferenceMs),
+      decodeMs: Number(card.decodeMs),
+    });
+  });
+  return results;
+}
+
 /** One page load with `backend` ("auto" = the page's own choice). */
 async function runPage(
   context: BrowserContext,
@@ -406,36 +447,7 @@ async function runPage(
     const cards = await page.locator(".result").evaluateAll((nodes) =>
       nodes.map((n) => ({ ...(n as unknown as { dataset: Record<string, string> }).dataset }))
     );
-    if (cards.length !== items.length) errors.push(`${items.length} photos uploaded, ${cards.length} shown`);
-    cards.forEach((card, i) => {
-      if (card.error) errors.push(`${card.file}: ${card.error}`);
-      if (!card.probabilities) {
-        errors.push(`${card.file ?? i}: no prediction shown`);
-        return;
-      }
-      const probs = JSON.parse(card.probabilities) as number[];
-      const expected = node[i].browserDecode;
-      const diff = (ref: number[]) => Math.max(...probs.map((p, k) => Math.abs(p - ref[k])));
-      const maxDiff = diff(expected);
-      if (card.file !== path.basename(items[i].file)) {
-        errors.push(`card ${i} is ${card.file}, not ${items[i].file}`);
-      }
-      if (probs.length !== expected.length || !(maxDiff <= tolerance)) {
-        errors.push(`${card.file}: page ${JSON.stringify(probs)} vs tfjs-node ${JSON.stringify(expected)}`);
-      }
-      report.results.push({
-        file: path.basename(items[i].file),
-        label: items[i].label,
-        top: card.top ?? "",
-        page: probs,
-        node: expected,
-        maxDiff,
-        training: node[i].training,
-        trainingDiff: diff(node[i].training),
-        inferenceMs: Number(card.inferenceMs),
-        decodeMs: Number(card.decodeMs),
-      });
-    });
+    report.results = compareCards(cards, items, node, tolerance, errors);
     if (await page.locator("#error").isVisible()) {
       errors.push(`the page shows: ${await page.locator("#error").innerText()}`);
     }
@@ -482,39 +494,130 @@ async function brokenFile(context: BrowserContext, url: string, dir: string) {
   }
 }
 
-async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: args[0] === "--" ? args.slice(1) : args,
-      options: {
-        model: { type: "string" },
-        photos: { type: "string" },
-        backends: { type: "string", default: "auto,webgl,wasm,cpu,exported" },
-        tolerance: { type: "string", default: "1e-3" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }).values;
-    const bad = values.backends!.split(",").filter((b) =>
-      !["auto", "webgl", "wasm", "cpu", "exported"].includes(b)
+interface CheckArgs {
+  model?: string;
+  photos?: string;
+  backends: string[];
+  tolerance: number;
+  json: boolean;
+  help: boolean;
+}
+
+const RUNS = ["auto", "webgl", "wasm", "cpu", "exported"];
+
+function parseCheckArgs(args: string[]): CheckArgs {
+  const { values } = parseArgs({
+    args: args[0] === "--" ? args.slice(1) : args,
+    options: {
+      model: { type: "string" },
+      photos: { type: "string" },
+      backends: { type: "string", default: RUNS.join(",") },
+      tolerance: { type: "string", default: "1e-3" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  const backends = values.backends!.split(",");
+  const bad = backends.filter((b) => !RUNS.includes(b));
+  if (bad.length) throw new Error(`--backends: unknown ${bad.join(", ")} (${RUNS.join(", ")})`);
+  const tolerance = Number(values.tolerance);
+  if (!(tolerance > 0)) throw new Error(`--tolerance must be a positive number, got ${values.tolerance}`);
+  return {
+    model: values.model,
+    photos: values.photos,
+    backends,
+    tolerance,
+    json: values.json!,
+    help: values.help!,
+  };
+}
+
+/** The model (given, trained last, or generated), the photos, and tfjs-node's probabilities for them. */
+async function prepare(args: CheckArgs, tmp: string, log: (s: string) => void) {
+  let modelDir = args.model;
+  if (!modelDir) {
+    try {
+      modelDir = latestModelDir(MODELS_DIR);
+    } catch {
+      // none: a generated model below
+    }
+  }
+  const classNames = modelDir ? readMetadata(modelDir).classNames : null;
+  const originals = await photos(path.join(tmp, "photos"), classNames, args.photos);
+  if (!modelDir) {
+    log("web check: no trained model under models/: generating one");
+    modelDir = await generatedModel(path.join(tmp, "model"), originals);
+  }
+  const items = [...originals, ...await pngCopies(originals)];
+  log(`web check: model ${modelDir}; ${items.length} photos (${items.map((p) => p.label).join(", ")})`);
+  return { modelDir, items, node: await reference(modelDir, items.map((p) => p.file)) };
+}
+
+/** Headless Chromium with a fresh profile; requests to anything but `origins` are blocked and listed. */
+async function launchBrowser(profile: string, origins: Set<string>, blocked: string[]) {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1100, height: 900 },
+  });
+  await context.route("**/*", (route) => {
+    const target = route.request().url();
+    if (origins.has(new URL(target).origin) || target.startsWith("blob:") || target.startsWith("data:")) {
+      return route.continue();
+    }
+    blocked.push(target);
+    return route.abort("blockedbyclient");
+  });
+  return context;
+}
+
+function printRun(run: RunReport, tolerance: number, log: (s: string) => void) {
+  if (run.unavailable) {
+    log(
+      `${run.requested}: unavailable in this browser (${run.unavailable.replace(/\s+/g, " ").slice(0, 160)})`,
     );
-    if (bad.length) throw new Error(`--backends: unknown ${bad.join(", ")} (auto, webgl, wasm, cpu)`);
-    if (!(Number(values.tolerance) > 0)) throw new Error(`--tolerance must be a positive number`);
+    return;
+  }
+  log(`${run.requested}: backend ${run.backend}; ${run.status.replace(/\s+/g, " ")}`);
+  log(
+    "  photo                class → page top   P(page)            |Δ| same pixels  |Δ| training decoder     ms",
+  );
+  for (const r of run.results) {
+    const probs = r.page.map((p) => p.toFixed(4)).join("/");
+    log(
+      `  ${r.file.padEnd(20)} ${r.label.padEnd(5)} → ${r.top.padEnd(8)} ${probs.padEnd(18)} ` +
+        `${r.maxDiff.toExponential(1).padEnd(16)} ${r.trainingDiff.toExponential(1).padEnd(21)} ` +
+        r.inferenceMs.toFixed(1),
+    );
+  }
+  log(
+    `  max |Δ| ${run.maxDiff.toExponential(2)} on the same pixels (tolerance ${tolerance}), ` +
+      `${run.maxTrainingDiff.toExponential(2)} against the training decoder (JPEG IDCT); ` +
+      `${run.meanInferenceMs.toFixed(1)} ms per image; screenshot ${
+        path.relative(PROJECT_ROOT, run.screenshot)
+      }` +
+      (run.errors.length ? `\n  FAILED: ${run.errors.join("\n  FAILED: ")}` : ""),
+  );
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args: CheckArgs;
+  try {
+    args = parseCheckArgs(argv);
   } catch (e) {
     console.error(`web check: ${e instanceof Error ? e.message : e}\n\n${USAGE}`);
     return 2;
   }
-  if (values.help) {
+  if (args.help) {
     console.log(USAGE);
     return 0;
   }
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: run \`bash tools/install_browser.sh\` (Debian's chromium)`);
   }
-  const log = values.json ? () => {} : console.log;
-  const tolerance = Number(values.tolerance);
+  const log = args.json ? () => {} : console.log;
   fs.mkdirSync(OUT, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tl-web-check-"));
   const controller = new AbortController();
@@ -522,105 +625,34 @@ async function main(args: string[]): Promise<number> {
   let server: Deno.HttpServer | undefined;
   let exported: { url: string; stop(): Promise<void> } | null = null;
   try {
-    let modelDir = values.model;
-    if (!modelDir) {
-      try {
-        modelDir = latestModelDir(MODELS_DIR);
-      } catch {
-        // none: a generated model below
-      }
-    }
-    const photoDir = path.join(tmp, "photos");
-    const originals = await photos(
-      photoDir,
-      modelDir ? readMetadata(modelDir).classNames : null,
-      values.photos,
-    );
-    if (!modelDir) {
-      log("web check: no trained model under models/: generating one");
-      modelDir = await generatedModel(path.join(tmp, "model"), originals);
-    }
-    const items = [...originals, ...await pngCopies(originals)];
-    log(`web check: model ${modelDir}; ${items.length} photos (${items.map((p) => p.label).join(", ")})`);
-    const node = await reference(modelDir, items.map((p) => p.file));
+    const { modelDir, items, node } = await prepare(args, tmp, log);
     const site = await buildSite(modelDir);
     let url = "";
     server = serveSite(site, { port: 0, signal: controller.signal, onListen: (u) => url = u });
-    exported = values.backends!.split(",").includes("exported")
-      ? await serveExport(site, path.join(tmp, "export"))
-      : null;
+    if (args.backends.includes("exported")) exported = await serveExport(site, path.join(tmp, "export"));
     const origins = new Set([new URL(url).origin, ...exported ? [new URL(exported.url).origin] : []]);
     const blocked: string[] = [];
-    context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_FLAGS,
-      viewport: { width: 1100, height: 900 },
-    });
-    await context.route("**/*", (route) => {
-      const target = route.request().url();
-      if (origins.has(new URL(target).origin) || target.startsWith("blob:") || target.startsWith("data:")) {
-        return route.continue();
-      }
-      blocked.push(target);
-      return route.abort("blockedbyclient");
-    });
+    context = await launchBrowser(path.join(tmp, "profile"), origins, blocked);
     const runs: RunReport[] = [];
-    for (const backend of values.backends!.split(",")) {
-      const run = await runPage(
-        context,
-        backend === "exported" ? exported!.url : url,
-        backend,
-        items,
-        node,
-        tolerance,
-      );
-      runs.push(run);
-      if (run.unavailable) {
-        log(
-          `${backend}: unavailable in this browser (${run.unavailable.replace(/\s+/g, " ").slice(0, 160)})`,
-        );
-        continue;
-      }
-      log(`${backend}: backend ${run.backend}; ${run.status.replace(/\s+/g, " ")}`);
-      log(
-        "  photo                class → page top   P(page)            |Δ| same pixels  |Δ| training decoder     ms",
-      );
-      for (const r of run.results) {
-        const probs = r.page.map((p) => p.toFixed(4)).join("/");
-        log(
-          `  ${r.file.padEnd(20)} ${r.label.padEnd(5)} → ${r.top.padEnd(8)} ${probs.padEnd(18)} ` +
-            `${r.maxDiff.toExponential(1).padEnd(16)} ${r.trainingDiff.toExponential(1).padEnd(21)} ` +
-            r.inferenceMs.toFixed(1),
-        );
-      }
-      log(
-        `  max |Δ| ${run.maxDiff.toExponential(2)} on the same pixels (tolerance ${tolerance}), ` +
-          `${run.maxTrainingDiff.toExponential(2)} against the training decoder (JPEG IDCT); ` +
-          `${run.meanInferenceMs.toFixed(1)} ms per image; ` +
-          `screenshot ${path.relative(PROJECT_ROOT, run.screenshot)}` +
-          (run.errors.length ? `\n  FAILED: ${run.errors.join("\n  FAILED: ")}` : ""),
-      );
+    for (const backend of args.backends) {
+      const pageUrl = backend === "exported" ? exported!.url : url;
+      runs.push(await runPage(context, pageUrl, backend, items, node, args.tolerance));
+      printRun(runs.at(-1)!, args.tolerance, log);
     }
-    const auto = runs.find((r) => r.requested === "auto");
     const failures = runs.flatMap((r) => r.errors.map((e) => `${r.requested}: ${e}`));
+    if (runs.find((r) => r.requested === "auto")?.unavailable) failures.push("auto: no backend started");
+    if (!runs.some((r) => r.results.length)) failures.push("no run produced predictions");
     const broken = await brokenFile(context, url, path.join(tmp, "photos"));
     log(
       `a file that is not an image: ${broken.shown ? `the page says "${broken.shown}"` : "no error shown"}`,
     );
     failures.push(...broken.errors);
-    if (auto?.unavailable) failures.push("auto: no backend started");
-    if (!runs.some((r) => r.results.length)) failures.push("no run produced predictions");
     if (blocked.length) {
-      log(
-        `blocked ${blocked.length} request(s) not to ${[...origins].join(" or ")}: ${
-          blocked.slice(0, 3).join(", ")
-        }`,
-      );
+      log(`blocked ${blocked.length} request(s) to other hosts: ${blocked.slice(0, 3).join(", ")}`);
     }
-    const report = { model: modelDir, tolerance, runs, blocked, failures };
-    fs.writeFileSync(path.join(OUT, "web_check.json"), JSON.stringify(report, null, 1));
-    if (values.json) console.log(JSON.stringify(report));
+    const report = { model: modelDir, tolerance: args.tolerance, runs, blocked, failures };
+    await writeFileAtomic(path.join(OUT, "web_check.json"), JSON.stringify(report, null, 1));
+    if (args.json) console.log(JSON.stringify(report));
     log(`web check ${failures.length ? "FAILED" : "ok"}: report out/web/web_check.json`);
     if (failures.length) console.error(failures.join("\n"));
     return failures.length ? 1 : 0;
