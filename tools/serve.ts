@@ -85,8 +85,11 @@ if (import.meta.main) {
   try {
     Deno.exit(await main(Deno.args));
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    console.error(`serve: ${message}`);
-    Deno.exit(e instanceof Deno.errors.AddrInUse ? 2 : 1);
+    if (e instanceof Deno.errors.AddrInUse) {
+      console.error(`serve: the port is in use (${e.message}): choose another with --port N, or --port 0`);
+      Deno.exit(2);
+    }
+    console.error(`serve: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(1);
   }
 }
