@@ -255,7 +255,9 @@ const extra = [
     : []),
   `decode-only images/s: ours ${fmt(decode("ours")?.images_per_second, 0)} cold, ${
     fmt(decode("ours")?.cached_images_per_second, 0)
-  } cached; Keras tf.data ${fmt(decode("keras")?.images_per_second, 0)}`,
+  } cached; Keras tf.data ${fmt(decode("keras")?.images_per_second, 0)}; per CPU second: ours ${
+    fmt(decode("ours")?.images_per_cpu_second, 0)
+  }, Keras ${fmt(decode("keras")?.images_per_cpu_second, 0)}`,
   ...cpu.map((r) => `one ${r.phase} step, ${r.label}: ${fmt(r.median_seconds, 3)} s`),
   ...(large === undefined ? [] : ["ours", "keras"].flatMap((side) => {
     const rows = epochRows(side, "frozen");

@@ -104,14 +104,15 @@ function rssFields() {
 }
 
 /** One pass over `ds`, images/s; the images are only assembled into tensors and dropped. */
-async function pass(ds: ImageDataset): Promise<{ images: number; seconds: number }> {
+async function pass(ds: ImageDataset): Promise<{ images: number; seconds: number; cpu: number }> {
   const start = performance.now();
+  const cpuStart = cpuSeconds();
   let images = 0;
   await ds.forEachAsync((b) => {
     images += b.xs.shape[0];
     tf.dispose([b.xs, b.ys!]);
   });
-  return { images, seconds: (performance.now() - start) / 1e3 };
+  return { images, seconds: (performance.now() - start) / 1e3, cpu: cpuSeconds() - cpuStart };
 }
 
 async function decodeOnly() {
@@ -124,6 +125,8 @@ async function decodeOnly() {
     images: cold.images,
     seconds: round(cold.seconds),
     images_per_second: round(cold.images / cold.seconds, 1),
+    cpu_seconds: round(cold.cpu, 2),
+    images_per_cpu_second: round(cold.images / cold.cpu, 1),
     cached_seconds: round(warm.seconds),
     cached_images_per_second: round(warm.images / warm.seconds, 1),
     cache_mb: round(train.cacheInfo().bytes / 2 ** 20, 1),

@@ -358,13 +358,16 @@ def main():
 
     if args.decode_only:
         start = time.perf_counter()
+        cpu_start = time.process_time()
         images = 0
         for batch, _ in train_dataset:
             images += int(batch.shape[0])
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         emit({
             "kind": "decode", "side": "keras", "images": images, "seconds": round(seconds, 3),
-            "images_per_second": round(images / seconds, 2), "environment": environment(), "config": config,
+            "images_per_second": round(images / seconds, 2), "cpu_seconds": round(cpu, 2),
+            "images_per_cpu_second": round(images / cpu, 1), "environment": environment(), "config": config,
         })
         return
 
