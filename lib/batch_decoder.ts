@@ -19,11 +19,13 @@ import type { Tensor, Tensor4D } from "./tf.ts";
 import { DT_FLOAT, DT_INT32, DT_STRING, DT_UINT8, GraphSession, GraphWriter } from "./graph_session.ts";
 import { channelsOf, type ColorMode, type Interpolation } from "./image_decode.ts";
 
-/** How a batch is decoded (as `loadImage`, without `cropToAspectRatio`, which stays per image). */
+/** How a batch is decoded (as `loadImage`). */
 export interface BatchDecodeOptions {
   imageSize: [number, number];
   colorMode: ColorMode;
   interpolation: Interpolation;
+  /** Keras' `smart_resize` crop (`aspectCropBox`, computed in the graph from each image's shape). */
+  cropToAspectRatio?: boolean;
 }
 
 /** Images per session call: larger batches are decoded in chunks of this size and concatenated. */
@@ -57,7 +59,8 @@ function writeGraph(n: number, o: BatchDecodeOptions): { graph: GraphWriter; out
       dtype: { type: DT_UINT8 },
       expand_animations: { b: false },
     });
-    const batch = g.op(`expand_${i}`, "ExpandDims", [decoded, zero], { ...uint8, Tdim: { type: DT_INT32 } });
+    const image = o.cropToAspectRatio ? cropToAspect(g, decoded, i, o.imageSize) : decoded;
+    const batch = g.op(`expand_${i}`, "ExpandDims", [image, zero], { ...uint8, Tdim: { type: DT_INT32 } });
     const resizeAttrs = { ...uint8, align_corners: { b: false }, half_pixel_centers: { b: true } };
     if (o.interpolation === "bilinear") {
       return g.op(`resize_${i}`, "ResizeBilinear", [batch, size], resizeAttrs);
@@ -79,8 +82,62 @@ function writeGraph(n: number, o: BatchDecodeOptions): { graph: GraphWriter; out
   return { graph: g, output };
 }
 
+/**
+ * `aspectCropBox` (image_decode.ts) in graph ops: the largest centred window of the target aspect ratio,
+ * with the same integer arithmetic (sizes are positive, so truncation is floor division).
+ */
+function cropToAspect(g: GraphWriter, image: string, i: number, [th, tw]: [number, number]): string {
+  const int = { T: { type: DT_INT32 } };
+  const k = (name: string, v: number) => g.constant(`${name}_${i}`, new Int32Array([v]), []);
+  const shape = g.op(`shape_${i}`, "Shape", [image], { T: { type: DT_UINT8 }, out_type: { type: DT_INT32 } });
+  const dim = (d: number) =>
+    g.op(`dim${d}_${i}`, "StridedSlice", [
+      shape,
+      g.constant(`b${d}_${i}`, new Int32Array([d]), [1]),
+      g.constant(`e${d}_${i}`, new Int32Array([d + 1]), [1]),
+      g.constant(`s${d}_${i}`, new Int32Array([1]), [1]),
+    ], {
+      ...int,
+      Index: { type: DT_INT32 },
+      begin_mask: { i: 0 },
+      end_mask: { i: 0 },
+      ellipsis_mask: { i: 0 },
+      new_axis_mask: { i: 0 },
+      shrink_axis_mask: { i: 1 },
+    });
+  const [h, w] = [dim(0), dim(1)];
+  const one = k("one", 1);
+  const two = k("two", 2);
+  const side = (name: string, own: string, other: string, num: number, den: number) => {
+    const scaled = g.op(`${name}_scaled_${i}`, "FloorDiv", [
+      g.op(`${name}_mul_${i}`, "Mul", [other, k(`${name}_num`, num)], int),
+      k(`${name}_den`, den),
+    ], int);
+    return g.op(
+      `${name}_${i}`,
+      "Maximum",
+      [g.op(`${name}_min_${i}`, "Minimum", [own, scaled], int), one],
+      int,
+    );
+  };
+  const cropH = side("crop_h", h, w, th, tw);
+  const cropW = side("crop_w", w, h, tw, th);
+  const offset = (name: string, size: string, crop: string) =>
+    g.op(`${name}_${i}`, "FloorDiv", [g.op(`${name}_sub_${i}`, "Sub", [size, crop], int), two], int);
+  const pack = (name: string, parts: string[]) =>
+    g.op(`${name}_${i}`, "Pack", parts, { ...int, N: { i: 3 }, axis: { i: 0 } });
+  const begin = pack("begin", [offset("top", h, cropH), offset("left", w, cropW), k("zero_c", 0)]);
+  const size = pack("size", [cropH, cropW, k("all_c", -1)]);
+  return g.op(`crop_${i}`, "Slice", [image, begin, size], {
+    T: { type: DT_UINT8 },
+    Index: { type: DT_INT32 },
+  });
+}
+
 function session(n: number, o: BatchDecodeOptions): GraphSession {
-  const key = `${n}|${o.imageSize.join("x")}|${o.colorMode}|${o.interpolation}`;
+  const key = `${n}|${o.imageSize.join("x")}|${o.colorMode}|${o.interpolation}|${
+    o.cropToAspectRatio ?? false
+  }`;
   let s = sessions.get(key);
   if (s) {
     sessions.delete(key); // re-inserted last: the map's order is least recently used first

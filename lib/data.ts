@@ -191,7 +191,7 @@ export class ImageSource {
 
   /**
    * Decodes the files `todo`: the whole batch in one TensorFlow call (`batch_decoder.ts`), or image by image
-   * when that fails (to name the file, or skip it) and for `cropToAspectRatio`.
+   * when that fails (to name the file, or skip it).
    */
   private decode(todo: number[], bytes: Map<number, Uint8Array>): Decoded {
     const encoded = todo.map((i) => {
@@ -204,12 +204,10 @@ export class ImageSource {
       }
     });
     if (todo.length === 0) return { tensor: null, rows: new Map() };
-    if (!this.cropToAspectRatio) {
-      try {
-        const tensor = decodeBatch(encoded, this);
-        return { tensor, rows: new Map(todo.map((i, row) => [i, row])) };
-      } catch { /* decoded again image by image below, which names the file */ }
-    }
+    try {
+      const tensor = decodeBatch(encoded, this);
+      return { tensor, rows: new Map(todo.map((i, row) => [i, row])) };
+    } catch { /* decoded again image by image below, which names the file */ }
     const images: Tensor[] = [];
     const rows = new Map<number, number>();
     try {

@@ -3,7 +3,7 @@ import { tf } from "../lib/tf.ts";
 import { decodeBatch, MAX_GRAPH_IMAGES } from "../lib/batch_decoder.ts";
 import { loadImage } from "../lib/image_decode.ts";
 import { PROJECT_ROOT } from "../lib/config.ts";
-import { assertEquals, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
 
 const DECODE = path.join(PROJECT_ROOT, "tests", "fixtures", "decode");
 const FILES = [
@@ -58,4 +58,27 @@ Deno.test("decodeBatch: batches larger than one graph are decoded in chunks; a b
   files[MAX_GRAPH_IMAGES + 1] = new TextEncoder().encode("not an image");
   assertThrows(() => decodeBatch(files, o));
   assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("decodeBatch: cropToAspectRatio in the graph crops as aspectCropBox (Keras' smart_resize)", async () => {
+  const bytes = await Promise.all(FILES.slice(0, 5).map((f) => Deno.readFile(path.join(DECODE, f))));
+  for (const imageSize of [[4, 7], [7, 3], [5, 5]] as Array<[number, number]>) {
+    const o = {
+      imageSize,
+      colorMode: "rgb" as const,
+      interpolation: "bilinear" as const,
+      cropToAspectRatio: true,
+    };
+    const before = tf.memory().numTensors;
+    const batch = decodeBatch(bytes, o);
+    const expected = tf.tidy(() => tf.stack(bytes.map((b) => loadImage(b, o))));
+    const uncropped = decodeBatch(bytes, { ...o, cropToAspectRatio: false });
+    assertEquals(Array.from(batch.dataSync()), Array.from(expected.dataSync()), `${imageSize}`);
+    assert(
+      Array.from(uncropped.dataSync()).some((v, i) => v !== batch.dataSync()[i]),
+      "the crop changes the pixels",
+    );
+    tf.dispose([batch, expected, uncropped]);
+    assertEquals(tf.memory().numTensors, before);
+  }
 });
