@@ -1,26 +1,34 @@
 /**
- * Opens executed notebooks in JupyterLab in a real headless browser and checks what a person would see:
- * every Vega-Lite output is drawn as a chart (vega-embed's `<svg>` or `<canvas>`, non-empty) and no
- * output shows an error. Screenshots of the page and of each chart go to `out/browser/`.
+ * The live check: JupyterLab as the user runs it, in headless Chromium, for every notebook in `notebooks/`.
  *
- * JupyterLab comes from the project's `.venv` (made by `deno task setup`), listening on 127.0.0.1 at a
- * free port with a random token, with throw-away settings (all cells attached, no news fetching) and
- * the Deno kernelspec in a temporary JUPYTER_PATH. The browser is Debian's `chromium`
- * (`tools/install_browser.sh`) driven by `playwright-core`, launched with the flags that stop its
- * background network traffic and a fresh profile. Everything started is stopped at the end.
+ * Why: the Deno kernel files outputs by the cell running when a message is sent, so a burst of messages
+ * spills into later cells during Run All — something only a live run shows (the headless runner files
+ * messages by request). For each notebook this
+ * 1. runs it headless first (`tools/run_notebooks.py`, same settings) for the reference outputs;
+ * 2. opens it in JupyterLab and runs "Restart Kernel and Run All Cells", waits for idle, and compares every
+ *    code cell's outputs with the reference, cell by cell (`notebook_outputs.ts`: same lines under the same
+ *    cell, numbers aside), checks every chart is drawn and no error is shown;
+ * 3. runs "Run All" again without a restart, and compares again;
+ * 4. runs the first training cell (`await fit(`), presses Interrupt while it trains, expects a
+ *    `KeyboardInterrupt` under it with the kernel still alive (same kernel, no restart), then runs the next
+ *    cell that uses the model (`evaluate(`/`predict`) and expects its usual output.
+ * Screenshots go to `out/browser/`. JupyterLab: `jupyterlab_server.ts`; the browser: Debian's `chromium`
+ * (`tools/install_browser.sh`) through `playwright-core`, with background networking off.
  *
- * Usage: deno run -A tools/browser_check.ts [out/NOTEBOOK.ipynb...]   (default: out/*.ipynb of notebooks/)
+ * Usage: deno run -A tools/browser_check.ts [--epochs N] [--runs N] [NOTEBOOK.ipynb...]
  *
  * @module
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
 import { PROJECT_ROOT } from "../lib/config.ts";
+import { type CodeCell, compareCells, misplacedCount, type Output } from "./notebook_outputs.ts";
+import { startJupyterLab, stopJupyterLab } from "./jupyterlab_server.ts";
 
-const VEGALITE = "application/vnd.vegalite.v5+json";
 const CHROMIUM = Deno.env.get("TL_CHROMIUM") ?? "/usr/bin/chromium";
 const CHROMIUM_FLAGS = [
   "--headless",
@@ -33,212 +41,313 @@ const CHROMIUM_FLAGS = [
   "--disable-sync",
 ];
 const OUT = path.join(PROJECT_ROOT, "out", "browser");
+const RUN_ALL_TIMEOUT_MS = 30 * 60_000;
 
-interface NotebookJson {
-  cells: { cell_type: string; outputs?: { output_type: string; data?: Record<string, unknown> }[] }[];
+const USAGE = `Usage: deno run -A tools/browser_check.ts [--epochs N] [--runs N] [NOTEBOOK.ipynb...]
+
+Runs each notebook (default: notebooks/*.ipynb) headless, then live in JupyterLab (headless Chromium):
+Restart Kernel and Run All, Run All again, Interrupt during training. Outputs must be under their own cells.
+
+  --epochs N   TL_EPOCHS for both runs (default: TL_EPOCHS, else 2)
+  --runs N     repeat the live check N times (default 1); every run must pass
+  -h, --help   this text`;
+
+/** The state of the open notebook, read from JupyterLab's own model. */
+interface LabState {
+  status: string;
+  kernelId: string;
+  busyPrompts: number;
+  cells: CodeCell[];
+  executed: boolean[];
+  dialogs: string[];
 }
 
-/** How many Vega-Lite outputs the executed notebook holds: the charts the page must draw. */
-function expectedCharts(file: string): number {
-  const nb = JSON.parse(fs.readFileSync(file, "utf8")) as NotebookJson;
-  return nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && VEGALITE in o.data).length;
+// deno-lint-ignore no-explicit-any
+type Win = any;
+
+function readState(page: Page): Promise<LabState> {
+  return page.evaluate(() => {
+    const app = (window as Win).jupyterapp;
+    const panel = app.shell.currentWidget;
+    const kernel = panel.sessionContext.session?.kernel;
+    // deno-lint-ignore no-explicit-any
+    const code = panel.content.widgets.filter((w: any) => w.model.type === "code");
+    return {
+      status: kernel?.status ?? "none",
+      kernelId: kernel?.id ?? "",
+      busyPrompts: [...(globalThis as Win).document.querySelectorAll(".jp-InputPrompt")]
+        .filter((n) => (n.textContent ?? "").includes("*")).length,
+      // deno-lint-ignore no-explicit-any
+      cells: code.map((w: any) => ({
+        source: w.model.sharedModel.getSource(),
+        outputs: w.model.outputs.toJSON(),
+      })),
+      // deno-lint-ignore no-explicit-any
+      executed: code.map((w: any) => w.model.executionCount !== null),
+      dialogs: [...(globalThis as Win).document.querySelectorAll(".jp-Dialog")].map((d) =>
+        (d.textContent ?? "").slice(0, 200)
+      ),
+    };
+  });
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+/** Runs a JupyterLab command without waiting for it (it may open a dialog). */
+async function command(page: Page, id: string, args: Record<string, unknown> = {}) {
+  await page.evaluate(([id, args]) => {
+    void (window as Win).jupyterapp.commands.execute(id, args);
+  }, [id, args] as const);
 }
 
-function writeJson(file: string, value: unknown) {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(value, null, 1));
-}
-
-/** Starts JupyterLab serving `rootDir`; resolves once its API answers. */
-async function startJupyterLab(rootDir: string, tmp: string) {
-  const jupyter = path.join(PROJECT_ROOT, ".venv", "bin", "jupyter-lab");
-  if (!fs.existsSync(jupyter)) throw new Error(`${jupyter} is missing: run \`deno task setup\` first`);
-  const port = freePort();
-  const token = crypto.randomUUID().replaceAll("-", "");
-  const settings = path.join(tmp, "user-settings");
-  writeJson(path.join(settings, "@jupyterlab/notebook-extension/tracker.jupyterlab-settings"), {
-    windowingMode: "none",
-  });
-  // JupyterLab adds a PNG of each chart to the notebook model: never save it over the checked file.
-  writeJson(path.join(settings, "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings"), {
-    autosave: false,
-  });
-  writeJson(path.join(settings, "@jupyterlab/apputils-extension/notification.jupyterlab-settings"), {
-    fetchNews: "false",
-    checkForUpdates: false,
-  });
-  writeJson(path.join(tmp, "jupyter-path/kernels/deno/kernel.json"), {
-    argv: [Deno.execPath(), "jupyter", "--kernel", "--conn", "{connection_file}"],
-    display_name: "Deno",
-    language: "typescript",
-  });
-  const logFile = path.join(OUT, "jupyterlab.log");
-  const log = await Deno.open(logFile, { write: true, create: true, truncate: true });
-  const child = new Deno.Command(jupyter, {
-    args: [
-      "--no-browser",
-      "--ServerApp.ip=127.0.0.1",
-      `--ServerApp.port=${port}`,
-      "--ServerApp.port_retries=0",
-      "--ServerApp.allow_root=True",
-      "--LabApp.extension_manager=readonly",
-      `--IdentityProvider.token=${token}`,
-      `--ServerApp.root_dir=${rootDir}`,
-      `--LabApp.user_settings_dir=${settings}`,
-      `--LabApp.workspaces_dir=${path.join(tmp, "workspaces")}`,
-    ],
-    env: {
-      JUPYTER_PATH: path.join(tmp, "jupyter-path"),
-      JUPYTER_CONFIG_DIR: path.join(tmp, "config"),
-      JUPYTER_DATA_DIR: path.join(tmp, "data"),
-      JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"),
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // Both streams into one file (a WritableStream takes one writer at a time, so write chunk by chunk).
-  const copy = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) {
-      for (let done = 0; done < chunk.length;) done += await log.write(chunk.subarray(done));
-    }
-  };
-  Promise.all([copy(child.stdout), copy(child.stderr)]).finally(() => log.close()).catch(() => {});
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  let exited: Deno.CommandStatus | undefined;
-  child.status.then((s) => exited = s);
-  while (Date.now() < deadline && !exited) {
-    try {
-      const res = await fetch(`${base}/api/status?token=${token}`);
-      await res.body?.cancel();
-      if (res.ok) return { child, base, token, logFile };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+/** Accepts the confirmation dialog a command opened (e.g. "Restart"), if one shows up within `ms`. */
+async function acceptDialog(page: Page, ms = 10_000) {
+  const button = page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept");
   try {
-    child.kill("SIGKILL");
+    await button.first().waitFor({ timeout: ms });
+    await button.first().click();
   } catch {
-    // already gone
+    // no dialog
   }
-  throw new Error(
-    `JupyterLab did not start (${exited ? `exit code ${exited.code}` : "timed out"}); see ${logFile}`,
-  );
 }
 
-async function stopJupyterLab(child: Deno.ChildProcess) {
-  try {
-    child.kill("SIGTERM");
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
+/** Waits until the kernel is idle with no cell pending, stable for 2 s, then 2 s more for late outputs. */
+async function waitIdle(page: Page, timeoutMs: number, done: (s: LabState) => boolean): Promise<LabState> {
+  const deadline = Date.now() + timeoutMs;
+  let stable = 0;
+  while (Date.now() < deadline) {
+    const s = await readState(page);
+    if (s.dialogs.some((d) => /died|restarting|Kernel Restarting/i.test(d))) {
+      throw new Error(`JupyterLab shows a dialog: ${s.dialogs.join(" | ")}`);
     }
-  }, 10_000);
-  await child.status;
-  clearTimeout(timer);
-}
-
-interface PageReport {
-  charts: number;
-  drawn: { tag: string; width: number; height: number }[];
-  errors: string[];
-  screenshots: string[];
-}
-
-/** Opens one notebook and checks its outputs; throws with every problem found. */
-async function checkNotebook(
-  context: BrowserContext,
-  base: string,
-  token: string,
-  file: string,
-): Promise<PageReport> {
-  const name = path.basename(file, ".ipynb");
-  const charts = expectedCharts(file);
-  const page: Page = await context.newPage();
-  const pageErrors: string[] = [];
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  await page.goto(`${base}/lab/tree/${encodeURIComponent(path.basename(file))}?token=${token}&reset`);
-  await page.locator(".jp-Notebook .jp-Cell").first().waitFor({ timeout: 120_000 });
-  const chartSelector = ".jp-OutputArea-output.jp-RenderedVegaCommon5";
-  const drawnSelector = `${chartSelector} .vega-embed svg.marks, ${chartSelector} .vega-embed canvas.marks`;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline && await page.locator(drawnSelector).count() < charts) {
+    stable = s.status === "idle" && s.busyPrompts === 0 && done(s) ? stable + 1 : 0;
+    if (stable >= 4) {
+      await page.waitForTimeout(2000);
+      return await readState(page);
+    }
     await page.waitForTimeout(500);
   }
-  await page.waitForTimeout(1000); // let images inside the charts finish loading
-  const drawn = await page.locator(drawnSelector).evaluateAll((nodes) =>
-    nodes.map((n) => {
-      const box = n.getBoundingClientRect();
-      return { tag: n.tagName.toLowerCase(), width: Math.round(box.width), height: Math.round(box.height) };
-    })
-  );
-  const errors: string[] = [];
-  if (drawn.length !== charts) {
-    errors.push(`${charts} Vega-Lite output(s) in the notebook, ${drawn.length} drawn as a chart`);
-  }
-  for (const [i, d] of drawn.entries()) {
-    if (d.width < 50 || d.height < 50) errors.push(`chart ${i + 1} is drawn ${d.width}×${d.height} px`);
-  }
-  const shownErrors = await page.locator(
-    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
-  ).allInnerTexts();
-  for (const text of shownErrors) {
-    if (/Error|Exception|Traceback/.test(text)) {
-      errors.push(`an output shows an error: ${text.slice(0, 300)}`);
-    }
-  }
-  const dialogs = await page.locator(".jp-Dialog").allInnerTexts();
-  for (const text of dialogs) errors.push(`a dialog is open: ${text.replaceAll("\n", " ").slice(0, 200)}`);
-  for (const e of pageErrors.filter((e) => /vega/i.test(e))) errors.push(`page error: ${e}`);
-
-  const screenshots = [path.join(OUT, `${name}-page.png`)];
-  await page.screenshot({ path: screenshots[0] });
-  const chartNodes = page.locator(chartSelector);
-  for (let i = 0; i < await chartNodes.count(); i++) {
-    const shot = path.join(OUT, `${name}-chart-${i + 1}.png`);
-    await chartNodes.nth(i).screenshot({ path: shot });
-    screenshots.push(shot);
-  }
-  await page.close();
-  if (errors.length) throw new Error(`${file}:\n  ${errors.join("\n  ")}`);
-  return { charts, drawn, errors, screenshots };
+  throw new Error(`the notebook did not finish within ${timeoutMs / 1000} s`);
 }
 
-async function main(args: string[]): Promise<number> {
-  const files = args.length
-    ? args.map((a) => path.resolve(a))
-    : fs.readdirSync(path.join(PROJECT_ROOT, "notebooks")).filter((f) => f.endsWith(".ipynb"))
-      .map((f) => path.join(PROJECT_ROOT, "out", f));
-  for (const f of files) {
-    if (!fs.existsSync(f)) {
-      throw new Error(`${f} is missing: run \`deno task run\` first to execute the notebooks`);
+function hasError(cell: CodeCell): boolean {
+  return cell.outputs.some((o) => o.output_type === "error");
+}
+
+/** Every cell executed, or the run stopped at an error. */
+function runAllDone(s: LabState): boolean {
+  return s.cells.every((c, i) => s.executed[i] || !c.source.trim()) || s.cells.some(hasError);
+}
+
+interface NotebookJson {
+  cells: { cell_type: string; source: string | string[]; outputs?: Output[] }[];
+}
+
+function codeCells(file: string): CodeCell[] {
+  const nb = JSON.parse(fs.readFileSync(file, "utf8")) as NotebookJson;
+  return nb.cells.filter((c) => c.cell_type === "code").map((c) => ({
+    source: Array.isArray(c.source) ? c.source.join("") : c.source,
+    outputs: c.outputs ?? [],
+  }));
+}
+
+const VEGALITE = "application/vnd.vegalite.v5+json";
+
+/** Problems of one finished Run All: outputs not under their cells, errors, charts not drawn. */
+async function checkRunAll(page: Page, expected: CodeCell[], s: LabState, label: string) {
+  const problems: string[] = [];
+  const diffs = compareCells(expected, s.cells);
+  for (const d of diffs) {
+    problems.push(
+      `code cell ${d.index + 1} \`${d.firstLine}\`: ` +
+        [
+          d.extra.length
+            ? `${d.extra.length} line(s) not its own: ${JSON.stringify(d.extra.slice(0, 4))}`
+            : "",
+          d.missing.length
+            ? `${d.missing.length} line(s) missing: ${JSON.stringify(d.missing.slice(0, 4))}`
+            : "",
+        ].filter(Boolean).join("; "),
+    );
+  }
+  s.cells.forEach((c, i) => {
+    for (const o of c.outputs.filter((o) => o.output_type === "error")) {
+      problems.push(`code cell ${i + 1} shows ${o.ename}: ${o.evalue}`);
+    }
+  });
+  const charts = s.cells.flatMap((c) => c.outputs).filter((o) => o.data && VEGALITE in o.data).length;
+  const sel = ".jp-OutputArea-output.jp-RenderedVegaCommon5";
+  const drawnSel = `${sel} .vega-embed svg.marks, ${sel} .vega-embed canvas.marks`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && await page.locator(drawnSel).count() < charts) {
+    await page.waitForTimeout(500);
+  }
+  const sizes = await page.locator(drawnSel).evaluateAll((nodes) =>
+    nodes.map((n) => n.getBoundingClientRect()).map((b) => Math.min(b.width, b.height))
+  );
+  const want = expected.flatMap((c) => c.outputs).filter((o) => o.data && VEGALITE in o.data).length;
+  if (charts !== want || sizes.length !== want || sizes.some((x) => x < 50)) {
+    problems.push(`${want} chart(s) expected, ${charts} in the notebook, ${sizes.length} drawn (${sizes})`);
+  }
+  return { label, misplaced: misplacedCount(diffs), problems };
+}
+
+/** Index of the first code cell matching `re`, at or after `from`. */
+function findCell(cells: CodeCell[], re: RegExp, from = 0): number {
+  return cells.findIndex((c, i) => i >= from && re.test(c.source));
+}
+
+/** Interrupt during the first training cell, then run a cell that uses the model. */
+async function checkInterrupt(page: Page, expected: CodeCell[], name: string): Promise<string[]> {
+  const fitCell = findCell(expected, /await fit\(/);
+  if (fitCell < 0) return [];
+  const useCell = findCell(expected, /evaluate\(|predictOnBatch\(|\.predict\(/, fitCell + 1);
+  const before = await readState(page);
+  const runCell = async (index: number) => {
+    await page.evaluate((index) => {
+      const panel = (window as Win).jupyterapp.shell.currentWidget;
+      // deno-lint-ignore no-explicit-any
+      const all = panel.content.widgets.map((w: any) => w.model.type);
+      let seen = -1;
+      panel.content.activeCellIndex = all.findIndex((t: string) => t === "code" && ++seen === index);
+    }, index);
+    await command(page, "notebook:run-cell");
+  };
+  await runCell(fitCell);
+  const started = Date.now();
+  while (Date.now() - started < 300_000) {
+    const s = await readState(page);
+    if (s.cells[fitCell].outputs.some((o) => JSON.stringify(o).includes("Epoch"))) break;
+    await page.waitForTimeout(250);
+  }
+  await page.waitForTimeout(1500);
+  await command(page, "kernelmenu:interrupt");
+  const after = await waitIdle(page, 120_000, (s) => s.executed[fitCell]);
+  await page.screenshot({ path: path.join(OUT, `${name}-interrupted.png`), fullPage: false });
+  const problems: string[] = [];
+  const errors = after.cells[fitCell].outputs.filter((o) => o.output_type === "error");
+  if (!errors.some((o) => o.ename === "KeyboardInterrupt")) {
+    problems.push(
+      `Interrupt during code cell ${fitCell + 1}: no KeyboardInterrupt shown (${JSON.stringify(errors)})`,
+    );
+  } else {
+    console.log(`  Interrupt → ${errors[0].ename}: ${errors[0].evalue}`);
+  }
+  if (after.kernelId !== before.kernelId) problems.push("the kernel was replaced after Interrupt");
+  if (useCell >= 0) {
+    await runCell(useCell);
+    const used = await waitIdle(page, 300_000, (s) => s.executed[useCell]);
+    const diffs = compareCells([expected[useCell]], [used.cells[useCell]]);
+    if (diffs.length || hasError(used.cells[useCell])) {
+      problems.push(
+        `after Interrupt, code cell ${useCell + 1} shows ${JSON.stringify(used.cells[useCell].outputs)}`,
+      );
+    } else {
+      console.log(
+        `  then code cell ${useCell + 1} (uses the model) ran as usual; kernel ${after.kernelId} kept`,
+      );
     }
   }
-  if (!files.length) throw new Error("no notebooks to check");
-  const rootDirs = new Set(files.map((f) => path.dirname(f)));
-  if (rootDirs.size !== 1) {
-    throw new Error(`the notebooks must share one folder, got ${[...rootDirs].join(", ")}`);
+  return problems;
+}
+
+/** Opens `notebooks/<name>.ipynb` in JupyterLab and runs the live checks; returns the problems found. */
+async function liveCheck(
+  context: BrowserContext,
+  lab: { base: string; token: string },
+  name: string,
+  expected: CodeCell[],
+) {
+  const page = await context.newPage();
+  try {
+    const url = `${lab.base}/lab/tree/notebooks/${encodeURIComponent(name)}.ipynb?reset&token=${lab.token}`;
+    await page.goto(url);
+    await page.waitForFunction(
+      () => {
+        const w = (window as Win).jupyterapp?.shell?.currentWidget;
+        return w?.sessionContext?.session?.kernel?.status === "idle";
+      },
+      undefined,
+      { timeout: 180_000 },
+    );
+    const results = [];
+    await command(page, "notebook:restart-run-all");
+    await acceptDialog(page);
+    await page.waitForTimeout(3000);
+    let s = await waitIdle(page, RUN_ALL_TIMEOUT_MS, runAllDone);
+    results.push(await checkRunAll(page, expected, s, "Restart Kernel and Run All"));
+    await page.screenshot({ path: path.join(OUT, `${name}-run-all.png`), fullPage: true });
+    await command(page, "notebook:run-all-cells");
+    await page.waitForTimeout(3000);
+    s = await waitIdle(page, RUN_ALL_TIMEOUT_MS, runAllDone);
+    results.push(await checkRunAll(page, expected, s, "Run All again"));
+    await page.screenshot({ path: path.join(OUT, `${name}-run-all-again.png`), fullPage: true });
+    const interrupt = await checkInterrupt(page, expected, name);
+    return { results, interrupt };
+  } finally {
+    await page.close();
+  }
+}
+
+/** The headless reference run of the notebooks into `out/browser/headless/`. */
+async function headlessRun(files: string[]): Promise<string> {
+  const dir = path.join(OUT, "headless");
+  const python = path.join(PROJECT_ROOT, ".venv", "bin", "python");
+  const { code } = await new Deno.Command(python, {
+    args: [
+      path.join(PROJECT_ROOT, "tools", "run_notebooks.py"),
+      "--deno",
+      Deno.execPath(),
+      "--out",
+      dir,
+      ...files,
+    ],
+    stdin: "null",
+    env: { PYTHONUNBUFFERED: "1" },
+  }).spawn().status;
+  if (code !== 0) throw new Error(`the headless run failed (exit ${code}); see above`);
+  return dir;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        epochs: { type: "string" },
+        runs: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+    });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const epochs = args.values.epochs ?? Deno.env.get("TL_EPOCHS") ?? "2";
+  const runs = Number(args.values.runs ?? "1");
+  if (!/^[1-9]\d*$/.test(epochs) || !Number.isInteger(runs) || runs < 1) {
+    console.error(`--epochs and --runs must be positive whole numbers\n\n${USAGE}`);
+    return 2;
+  }
+  const dir = path.join(PROJECT_ROOT, "notebooks");
+  const files = args.positionals.length
+    ? args.positionals.map((f) => path.resolve(f))
+    : fs.readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort().map((f) => path.join(dir, f));
+  for (const f of files) {
+    if (path.dirname(f) !== dir || !fs.existsSync(f)) throw new Error(`${f}: not a notebook in ${dir}`);
   }
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: run \`bash tools/install_browser.sh\` (Debian's chromium)`);
   }
+  Deno.env.set("TL_EPOCHS", epochs);
   fs.mkdirSync(OUT, { recursive: true });
+  const reference = await headlessRun(files);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tl-browser-"));
-  const lab = await startJupyterLab([...rootDirs][0], tmp);
+  const lab = await startJupyterLab(PROJECT_ROOT, tmp, path.join(OUT, "jupyterlab.log"));
   let context: BrowserContext | undefined;
   let failed = 0;
   try {
@@ -248,19 +357,25 @@ async function main(args: string[]): Promise<number> {
       args: CHROMIUM_FLAGS,
       viewport: { width: 1280, height: 900 },
     });
-    for (const file of files) {
-      try {
-        const report = await checkNotebook(context, lab.base, lab.token, file);
-        const kinds = [...new Set(report.drawn.map((d) => d.tag))].join("/");
-        console.log(
-          `${path.relative(PROJECT_ROOT, file)}: ok, ${report.charts} chart(s) drawn (${
-            kinds || "none"
-          }), no error ` +
-            `shown; screenshots: ${report.screenshots.map((s) => path.relative(PROJECT_ROOT, s)).join(", ")}`,
-        );
-      } catch (e) {
-        failed++;
-        console.error(`FAILED ${e instanceof Error ? e.message : e}`);
+    for (let run = 1; run <= runs; run++) {
+      for (const file of files) {
+        const name = path.basename(file, ".ipynb");
+        const expected = codeCells(path.join(reference, `${name}.ipynb`));
+        console.log(`[${name}] live check ${run}/${runs} (TL_EPOCHS=${epochs})`);
+        const t0 = Date.now();
+        try {
+          const { results, interrupt } = await liveCheck(context, lab, name, expected);
+          const problems = [
+            ...results.flatMap((r) => r.problems.map((p) => `${r.label}: ${p}`)),
+            ...interrupt,
+          ];
+          for (const r of results) console.log(`  ${r.label}: ${r.misplaced} misplaced output line(s)`);
+          if (problems.length) throw new Error(problems.join("\n  "));
+          console.log(`[${name}] ok in ${Math.round((Date.now() - t0) / 1000)} s`);
+        } catch (e) {
+          failed++;
+          console.error(`[${name}] FAILED:\n  ${e instanceof Error ? e.message : e}`);
+        }
       }
     }
   } finally {
@@ -268,10 +383,9 @@ async function main(args: string[]): Promise<number> {
     await stopJupyterLab(lab.child);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+  const total = files.length * runs;
   console.log(
-    `browser check ${failed ? "FAILED" : "ok"}: ${
-      files.length - failed
-    } of ${files.length} notebook(s) as expected`,
+    `browser check ${failed ? "FAILED" : "ok"}: ${total - failed} of ${total} live check(s) passed`,
   );
   return failed ? 1 : 0;
 }
