@@ -46,6 +46,15 @@ export interface Env {
   get(key: string): string | undefined;
 }
 
+/** `TL_CACHE_MB`, or `undefined` when unset or not readable (no `--allow-env`). */
+function cacheEnv(env: Env): string | undefined {
+  try {
+    return env.get("TL_CACHE_MB");
+  } catch {
+    return undefined;
+  }
+}
+
 /** `megabytes` as bytes, or a clear error naming `what` for anything but a number ≥ 0. */
 function parseMB(value: unknown, what: string): number {
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
@@ -60,7 +69,7 @@ export function resolveCacheBudget(cacheBudgetMB: number | undefined, env: Env =
   if (cacheBudgetMB !== undefined) {
     return { bytes: parseMB(cacheBudgetMB, "cacheBudgetMB"), source: "cacheBudgetMB" };
   }
-  const fromEnv = env.get("TL_CACHE_MB");
+  const fromEnv = cacheEnv(env);
   if (fromEnv !== undefined && fromEnv !== "") {
     return { bytes: parseMB(fromEnv, "TL_CACHE_MB"), source: "TL_CACHE_MB" };
   }
@@ -103,7 +112,7 @@ let shared: { budget: MemoryBudget; key: string } | undefined;
  * `TL_CACHE_MB` or the available memory, and made again when `TL_CACHE_MB` changes.
  */
 export function sharedBudget(env: Env = Deno.env): MemoryBudget {
-  const key = env.get("TL_CACHE_MB") ?? "";
+  const key = cacheEnv(env) ?? "";
   if (!shared || shared.key !== key) {
     const { bytes, source } = resolveCacheBudget(undefined, env);
     shared = { budget: new MemoryBudget(bytes, source), key };
