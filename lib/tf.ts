@@ -8,6 +8,7 @@
  * @module
  */
 import util from "node:util";
+import { ignoreDeprecation, withNativeLogLevel } from "./quiet_startup.ts";
 
 type NodeTf = typeof import("@tensorflow/tfjs-node");
 
@@ -15,8 +16,11 @@ const nodeUtil = util as unknown as Record<string, unknown>;
 nodeUtil.isNullOrUndefined ??= (x: unknown) => x === null || x === undefined;
 nodeUtil.isArray ??= Array.isArray;
 
-// TensorFlow's C++ INFO logs (oneDNN, CPU feature notes) would fill every notebook cell's stderr.
-if (Deno.env.get("TF_CPP_MIN_LOG_LEVEL") === undefined) Deno.env.set("TF_CPP_MIN_LOG_LEVEL", "2");
+// TensorFlow's C++ INFO logs (oneDNN, CPU feature notes) would fill every command's and notebook cell's
+// stderr; level 1 hides INFO only, so TensorFlow's warnings and errors still show.
+if (Deno.env.get("TF_CPP_MIN_LOG_LEVEL") === undefined) Deno.env.set("TF_CPP_MIN_LOG_LEVEL", "1");
+// vega's node-fetch requires `punycode`: a deprecation in a dependency, nothing the user can act on.
+ignoreDeprecation("DEP0040");
 
 /** Thrown when the tfjs-node native backend cannot be loaded. */
 export class NativeBackendError extends Error {
@@ -33,7 +37,8 @@ export class NativeBackendError extends Error {
 async function loadNative(): Promise<NodeTf> {
   let mod: NodeTf;
   try {
-    mod = await import("@tensorflow/tfjs-node");
+    // The INFO lines TensorFlow logs while it loads come before it reads TF_CPP_MIN_LOG_LEVEL.
+    mod = await withNativeLogLevel(() => import("@tensorflow/tfjs-node"));
   } catch (e) {
     const message = e instanceof Error ? e.message.split("\n")[0] : String(e);
     throw new NativeBackendError(message, { cause: e });

@@ -1,0 +1,63 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { PROJECT_ROOT } from "../lib/config.ts";
+import { withoutInfoLines } from "../lib/quiet_startup.ts";
+
+const ONEDNN =
+  "I0000 00:00:1796003817.557624   22003 port.cc:153] oneDNN custom operations are on. You may see…\n";
+const NOTICE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n";
+const WARN =
+  "W0000 00:00:1796003817.600000   22003 cpu_allocator_impl.cc:83] Allocation exceeds 10% of memory.\n";
+const ERR = "E1130 01:59:00.123456   22003 op_kernel.cc:1830] OP_REQUIRES failed\n";
+
+Deno.test("withoutInfoLines: drops INFO lines and Abseil's notice at level ≥ 1; keeps warnings, errors, other text", () => {
+  const text = `${NOTICE}${ONEDNN}${WARN}plain text\n${ERR}I0000 00:00:1.5   7 x.cc:1] last, no newline`;
+  assertEquals(withoutInfoLines(text, 1), `${WARN}plain text\n${ERR}`);
+  assertEquals(withoutInfoLines(text, 2), `${WARN}plain text\n${ERR}`, "warnings are TensorFlow's to hide");
+  assertEquals(withoutInfoLines(text, 0), text, "level 0 shows everything");
+  assertEquals(withoutInfoLines("Info: I0000 is not at the start\n", 1), "Info: I0000 is not at the start\n");
+});
+
+/** A fresh Deno importing `lib/tf.ts` (and vega through `lib/display.ts`), with `env` on top of ours. */
+async function importInSubprocess(env: Record<string, string | undefined>) {
+  const url = (f: string) => pathToFileURL(path.join(PROJECT_ROOT, f)).href;
+  const code = [
+    `console.error("before");`,
+    `const { tf } = await import("${url("lib/tf.ts")}");`,
+    `await import("${url("lib/display.ts")}");`,
+    `const process = (await import("node:process")).default;`,
+    `process.emitWarning("another deprecation", "DeprecationWarning", "DEP0999");`,
+    `await new Promise((r) => setTimeout(r, 10));`,
+    `console.error("after", tf.getBackend());`,
+  ].join("\n");
+  const childEnv = { ...Deno.env.toObject() };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    cwd: PROJECT_ROOT,
+    env: childEnv,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("importing lib/tf.ts prints no oneDNN INFO line, no Abseil notice, no DEP0040; stderr works after", async () => {
+  const r = await importInSubprocess({ TF_CPP_MIN_LOG_LEVEL: undefined });
+  assertEquals(r.code, 0, r.stderr);
+  assert(!/oneDNN|InitializeLog|cpu_feature_guard|DEP0040|punycode/.test(r.stderr), r.stderr);
+  assertMatch(r.stderr, /^before\n/);
+  assertMatch(r.stderr, /\[DEP0999\] DeprecationWarning: another deprecation/, "other warnings still print");
+  assertMatch(r.stderr, /after tensorflow\n$/, "stderr restored after the addon loaded");
+});
+
+Deno.test("TF_CPP_MIN_LOG_LEVEL=0 set by the user still shows TensorFlow's INFO lines", async () => {
+  const r = await importInSubprocess({ TF_CPP_MIN_LOG_LEVEL: "0" });
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stderr, /port\.cc:\d+\] oneDNN custom operations are on/);
+});
