@@ -261,9 +261,12 @@ async function profile(model: LayersModel, base: InferenceModel, phaseName: stri
     e.calls++;
     kernels.set(k.name, e);
   }
+  // tf.profile hands back the engine's one profile object: read it before profiling again.
+  const kernelCalls = p.kernels.length;
   const top = [...kernels].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)
     .map(([name, e]) => ({ name, ms: round(e.ms, 1), calls: e.calls }));
-  // The same step compiled into one graph (lib/train_graph.ts): its time and the eager kernels left.
+  // The same step compiled into one graph (lib/train_graph.ts): its time and the eager kernels left (the
+  // session call itself is not a tfjs kernel).
   const undo = useCompiledStep(model);
   for (let i = 0; i < warmup; i++) await model.trainOnBatch(x, y);
   const tc = performance.now();
@@ -281,7 +284,7 @@ async function profile(model: LayersModel, base: InferenceModel, phaseName: stri
     phase: phaseName,
     batch_size: x.shape[0],
     ...parts,
-    kernel_calls: p.kernels.length,
+    kernel_calls: kernelCalls,
     top_kernels: top,
     compiled_step: compiledStepStatus.get(model) ?? { compiled: false },
     compiled_kernel_calls: compiledKernels.length,
