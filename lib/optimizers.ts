@@ -2,10 +2,13 @@
  * RMSprop (the tutorial's fine-tuning optimizer) with the update of all variables as one TensorFlow graph.
  *
  * tfjs' `RMSPropOptimizer` updates each variable with about fifteen eager ops and four scalar uploads —
- * for the 56 variables the tutorial fine-tunes, ≈ 900 native calls and 18 ms per step on the build machine.
+ * for the 56 variables the tutorial fine-tunes, ≈ 900 native calls per step.
  * {@link GraphRMSPropOptimizer} is that class (same constructor, slots, config, weights and serialization
  * name) with the same arithmetic written once as a graph ({@link GraphSession}) over every variable and run
  * as one call per step.
+ *
+ * {@link graphUpdate} writes tfjs' Adam and RMSprop updates into another graph — the compiled training
+ * step (`train_graph.ts`) — with the optimizer's own slots and state, so either path can continue the other.
  *
  * @module
  */
