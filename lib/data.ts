@@ -37,7 +37,7 @@ import {
   resolveCacheBudget,
   sharedBudget,
 } from "./image_cache.ts";
-import { print } from "./output.ts";
+import { print, settled } from "./output.ts";
 import { checkInterrupt } from "./interrupt.ts";
 
 /** `tf.data.AUTOTUNE` for {@link ImageDataset.prefetch}: a small fixed buffer here. */
@@ -746,7 +746,6 @@ export function imageDatasetFromDirectory(
   options: ImageDatasetOptions & { subset: "both" },
 ): Promise<[ImageDataset, ImageDataset]>;
 export function imageDatasetFromDirectory(dir: string, options?: ImageDatasetOptions): Promise<ImageDataset>;
-// deno-lint-ignore require-await
 export async function imageDatasetFromDirectory(
   dir: string,
   options: ImageDatasetOptions = {},
@@ -790,6 +789,7 @@ export async function imageDatasetFromDirectory(
     });
   };
   const split = options.validationSplit;
+  await settled(); // the messages above reach the notebook under this cell (lib/output.ts)
   if (split === undefined) return make(shuffledOrder, o.shuffle, "");
   const { training, validation } = splitSubsets(shuffledOrder, split);
   if (o.verbose && options.subset !== "validation") {
@@ -798,6 +798,7 @@ export async function imageDatasetFromDirectory(
   if (o.verbose && options.subset !== "training") {
     print(`Using ${validation.length} files for validation.`);
   }
+  await settled();
   if (options.subset === "training") return make(training, o.shuffle, "training");
   if (options.subset === "validation") return make(validation, o.shuffle, "validation");
   return [make(training, o.shuffle, "training"), make(validation, false, "validation")];

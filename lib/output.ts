@@ -28,6 +28,33 @@ export interface JupyterApi {
 
 let override: JupyterApi | null | undefined;
 
+/**
+ * When the last message was handed to the kernel, and how long the kernel may need to get it out. The
+ * kernel stamps a message with the cell that is running when it gets to it, and the next cell of a Run All
+ * starts as soon as this one's code returns: a message handed over at the very end of a cell may be stamped
+ * with the next one. {@link settled} waits that time out.
+ */
+let lastSent = -Infinity;
+let lastAllowance = 0;
+
+/** Least time given to the kernel to take a message, however small. */
+const MIN_SETTLE_MS = 100;
+
+function noteSent(bytes: number): void {
+  lastSent = performance.now();
+  lastAllowance = Math.max(MIN_SETTLE_MS, sendAllowanceMs(bytes));
+}
+
+/**
+ * Resolves once the kernel has had time to send what was last printed or displayed (at once outside the
+ * kernel, or when nothing was sent lately). Async operations that print await it before they return, and a
+ * cell that ends with a print can `await print(…)`, so that the output is stamped with its own cell.
+ */
+export function settled(): Promise<void> {
+  const wait = lastSent + lastAllowance - performance.now();
+  return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : Promise.resolve();
+}
+
 /** The Deno kernel's `Deno.jupyter` when running inside `deno jupyter`, else `undefined`. */
 export function jupyterApi(): JupyterApi | undefined {
   if (override !== undefined) return override ?? undefined;
@@ -54,12 +81,23 @@ export function useJupyterApi(api: JupyterApi | null): () => void {
 
 /** Sends without awaiting; a failed send is reported once on stderr rather than as an unhandled rejection. */
 function send(api: JupyterApi, obj: unknown, options: Parameters<JupyterApi["display"]>[1]): void {
+  noteSent(JSON.stringify(obj).length);
   try {
     const sent = api.display(obj, options);
     if (sent instanceof Promise) sent.catch((e) => console.error(`output: could not send to Jupyter: ${e}`));
   } catch (e) {
     console.error(`output: could not send to Jupyter: ${e}`);
   }
+}
+
+/** Sends one message to the kernel and notes it for {@link settled}; resolves when the kernel took it. */
+export async function kernelDisplay(
+  api: JupyterApi,
+  obj: unknown,
+  options: Parameters<JupyterApi["display"]>[1],
+): Promise<void> {
+  noteSent(JSON.stringify(obj).length);
+  await api.display(obj, options);
 }
 
 /** The text `console.log(...parts)` would print (strings as they are, other values inspected). */
@@ -70,15 +108,17 @@ export function formatParts(parts: unknown[]): string {
 /**
  * Prints a block of text (one or many lines): ONE message in the Jupyter kernel, `console.log` elsewhere.
  * Build the whole block first and print it once; several short prints in a cell are fine, a print per line
- * of a long listing is not.
+ * of a long listing is not. The promise is {@link settled}: awaiting it (at the end of a cell or of an
+ * async operation) keeps the output under its own cell; not awaiting it is fine elsewhere.
  */
-export function print(...parts: unknown[]): void {
+export function print(...parts: unknown[]): Promise<void> {
   const api = jupyterApi();
   if (!api) {
     console.log(...parts);
-    return;
+    return Promise.resolve();
   }
   send(api, { "text/plain": formatParts(parts) }, { raw: true });
+  return settled();
 }
 
 /**
@@ -102,9 +142,9 @@ export async function display(bundle: Record<string, unknown>): Promise<void> {
     console.log(String(bundle["text/plain"] ?? "[no text/plain]"));
     return;
   }
+  noteSent(JSON.stringify(bundle).length);
   await api.display(bundle, { raw: true });
-  const wait = sendAllowanceMs(JSON.stringify(bundle).length);
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  await settled();
 }
 
 /** A live status line, e.g. a progress bar. */

@@ -11,7 +11,7 @@
  */
 import { tf } from "./tf.ts";
 import type { Tensor } from "./tf.ts";
-import { jupyterApi } from "./output.ts";
+import { jupyterApi, kernelDisplay, settled } from "./output.ts";
 import type { JupyterApi } from "./output.ts";
 
 type Logs = Record<string, number | Tensor>;
@@ -65,7 +65,11 @@ export function jupyterSink(api: JupyterApi, displayId = `progress-${crypto.rand
   return {
     async show(lines) {
       const bundle = { "text/plain": lines.join("\n") };
-      await api.display(bundle, { raw: true, display_id: displayId, ...(created ? { update: true } : {}) });
+      await kernelDisplay(api, bundle, {
+        raw: true,
+        display_id: displayId,
+        ...(created ? { update: true } : {}),
+      });
       created = true;
     },
   };
@@ -184,9 +188,10 @@ export class ProgressLogger extends tf.Callback {
     this.disposeSums();
   }
 
-  override onTrainEnd(): Promise<void> {
+  override async onTrainEnd(): Promise<void> {
     this.disposeSums();
-    return Promise.resolve();
+    // The last line must reach the notebook while this cell still runs (lib/output.ts).
+    await settled();
   }
 
   private counter(final = false): string {

@@ -6,6 +6,7 @@ import {
   print,
   progressLine,
   sendAllowanceMs,
+  settled,
   useJupyterApi,
 } from "../lib/output.ts";
 
@@ -135,4 +136,26 @@ Deno.test("display: one message; a large bundle waits for the kernel to send it 
   }
   assertEquals(sendAllowanceMs(2_000), 0);
   assertEquals(sendAllowanceMs(3_000_000) >= 400, true);
+});
+
+Deno.test("settled: resolves once the kernel had time to send the last print; at once outside the kernel", async () => {
+  const restore = useJupyterApi(null);
+  try {
+    const t0 = performance.now();
+    await print("outside");
+    await settled();
+    assertEquals(performance.now() - t0 < 50, true);
+  } finally {
+    restore();
+  }
+  const { api, messages } = fakeKernel();
+  const undo = useJupyterApi(api);
+  try {
+    const t0 = performance.now();
+    await print("the last line of a cell");
+    assertEquals(messages.length, 1);
+    assertEquals(performance.now() - t0 >= 95, true, `resolved after ${performance.now() - t0} ms`);
+  } finally {
+    undo();
+  }
 });

@@ -283,6 +283,9 @@ async function liveCheck(
     const interrupt = await checkInterrupt(page, expected, name);
     return { results, interrupt };
   } finally {
+    // Closing the page leaves the kernel running (with its models and image cache): shut it down.
+    await page.evaluate(() => (window as Win).jupyterapp?.shell?.currentWidget?.sessionContext?.shutdown())
+      .catch(() => {});
     await page.close();
   }
 }
