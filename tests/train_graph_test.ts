@@ -1,11 +1,12 @@
 import { tf } from "../lib/tf.ts";
 import type { LayersModel, Optimizer, SymbolicTensor, Tensor, Variable } from "../lib/tf.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { tinyBase } from "./_tiny.ts";
+import { tinyBase, tinySet } from "./_tiny.ts";
 import { haveShared, SHARED_WEIGHTS_035 } from "./_shared.ts";
 import { buildClassifier, compileClassifier, unfreezeForFineTuning } from "../lib/classifier.ts";
 import { mobileNetV2 } from "../lib/mobilenet_v2.ts";
 import { rmsprop } from "../lib/optimizers.ts";
+import { fit } from "../lib/train.ts";
 import { compiledStepStatus, TrainGraph, useCompiledStep } from "../lib/train_graph.ts";
 
 const apply = (layer: { apply(x: unknown): unknown }, x: unknown) => layer.apply(x) as SymbolicTensor;
@@ -335,5 +336,34 @@ Deno.test("TrainGraph gradients equal tfjs' eager gradients: MobileNetV2 alpha 0
   tf.dispose([x, y]);
   model.optimizer.dispose();
   model.dispose();
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("fit trains with the compiled step by default and with tfjs' own for compiledStep: false; same learning", async () => {
+  const before = tf.memory().numTensors;
+  const set = tinySet(128, 16, 16);
+  const accuracies: number[] = [];
+  for (const compiledStep of [true, false]) {
+    const { model } = buildClassifier({ base: tinyBase(), seed: 2 });
+    compileClassifier(model, tf.train.adam(0.05));
+    const steps: boolean[] = [];
+    const h = await fit(model, set.dataset, {
+      epochs: 6,
+      verbose: 0,
+      compiledStep,
+      callbacks: [{ onBatchEnd: () => void steps.push(compiledStepStatus.get(model)?.compiled ?? false) }],
+    });
+    assert(
+      steps.length > 0 && steps.every((s) => s === compiledStep),
+      `compiledStep ${compiledStep}: ${steps}`,
+    );
+    // The hook is removed when fit returns.
+    assert(!Object.prototype.hasOwnProperty.call(model, "makeTrainFunction"));
+    accuracies.push(h.history.accuracy.at(-1)!);
+    model.optimizer.dispose();
+    model.dispose();
+  }
+  assert(accuracies.every((a) => a > 0.85), `final training accuracy ${accuracies}`);
+  set.dispose();
   assertEquals(tf.memory().numTensors, before);
 });
