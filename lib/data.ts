@@ -38,7 +38,7 @@ import {
   sharedBudget,
 } from "./image_cache.ts";
 import { print, settled } from "./output.ts";
-import { checkInterrupt } from "./interrupt.ts";
+import { beginInterruptible, checkInterrupt } from "./interrupt.ts";
 
 /** `tf.data.AUTOTUNE` for {@link ImageDataset.prefetch}: a small fixed buffer here. */
 export const AUTOTUNE = -1;
@@ -455,6 +455,7 @@ export class ImageDataset extends tf.data.Dataset<ImageBatch> {
 
   /** One epoch; the epoch number (hence the order) is taken when iteration actually starts. */
   private async *epoch(): AsyncGenerator<ImageBatch> {
+    beginInterruptible(); // an Interrupt pressed before this epoch started is stale
     const groups = this.plan(this.epochs++);
     const batched = this.batchSize !== null;
     const ahead = Math.max(1, this.prefetchSize);

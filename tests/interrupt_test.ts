@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { tf } from "../lib/tf.ts";
+import type { Tensor3D } from "../lib/tf.ts";
 import { buildClassifier, compileClassifier } from "../lib/classifier.ts";
 import { evaluate, fit } from "../lib/train.ts";
 import {
@@ -11,6 +12,7 @@ import {
   requestInterrupt,
 } from "../lib/interrupt.ts";
 import { tinyBase, tinySet } from "./_tiny.ts";
+import { imageDatasetFromDirectory } from "../lib/data.ts";
 
 /** A callback pressing Interrupt (as the SIGINT listener does) at one batch of one epoch. */
 function interruptAt(epoch: number, batch: number) {
@@ -115,4 +117,30 @@ Deno.test("evaluate stops with KeyboardInterrupt, leaks nothing, and evaluates a
   assertEquals(again, loss);
   model.dispose();
   val.dispose();
+});
+
+Deno.test("an Interrupt pressed before a dataset iteration started is stale: the iteration runs", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    for (const cls of ["a", "b"]) {
+      Deno.mkdirSync(`${dir}/${cls}`);
+      for (let i = 0; i < 2; i++) {
+        const png = await tf.node.encodePng(
+          tf.fill([4, 4, 3], cls === "a" ? 10 : 200, "int32") as Tensor3D,
+        );
+        Deno.writeFileSync(`${dir}/${cls}/${i}.png`, png);
+      }
+    }
+    const ds = await imageDatasetFromDirectory(dir, { batchSize: 2, imageSize: [4, 4], verbose: false });
+    requestInterrupt();
+    let batches = 0;
+    await ds.forEachAsync((b) => {
+      batches++;
+      tf.dispose([b.xs, b.ys!]);
+    });
+    assertEquals(batches, 2);
+    assertEquals(interruptRequested(), false);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
