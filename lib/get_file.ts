@@ -26,6 +26,7 @@ import { fileURLToPath } from "node:url";
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from "@zip.js/zip.js";
 import { DEFAULT_DATA_URL, loadConfig } from "./config.ts";
 import { jupyterApi, progressLine } from "./output.ts";
+import { beginInterruptible, checkInterrupt, KeyboardInterrupt } from "./interrupt.ts";
 import {
   removeDeadLeftovers,
   restoreOrphanedOld,
@@ -376,13 +377,16 @@ async function download(
   try {
     using out = await Deno.open(temp, { write: true, createNew: true });
     try {
+      beginInterruptible();
       for await (const chunk of body) {
+        checkInterrupt(`downloading ${origin} (${received} bytes so far; the partial file is removed)`);
         await writeAll(out, chunk);
         hash.update(chunk);
         received += chunk.length;
         bar?.update(received);
       }
     } catch (e) {
+      if (e instanceof KeyboardInterrupt) throw e;
       throw new Error(`Download of ${origin} failed after ${received} bytes: ${(e as Error).message}`, {
         cause: e,
       });

@@ -13,6 +13,7 @@ import {
 } from "../lib/interrupt.ts";
 import { tinyBase, tinySet } from "./_tiny.ts";
 import { imageDatasetFromDirectory } from "../lib/data.ts";
+import { getFile } from "../lib/get_file.ts";
 
 /** A callback pressing Interrupt (as the SIGINT listener does) at one batch of one epoch. */
 function interruptAt(epoch: number, batch: number) {
@@ -142,5 +143,35 @@ Deno.test("an Interrupt pressed before a dataset iteration started is stale: the
     assertEquals(interruptRequested(), false);
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a download stops with KeyboardInterrupt between chunks and leaves no partial file", async () => {
+  const cacheDir = Deno.makeTempDirSync();
+  let sent = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+    new Response(
+      new ReadableStream({
+        async pull(controller) {
+          if (sent === 2) requestInterrupt(); // pressed while the download runs
+          if (sent === 8) return controller.close();
+          sent++;
+          await new Promise((r) => setTimeout(r, 5));
+          controller.enqueue(new Uint8Array(1024));
+        },
+      }),
+    ));
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/big.bin`;
+    await assertRejects(
+      () => getFile("big.bin", url, { cacheDir, progress: false }),
+      KeyboardInterrupt,
+      "interrupted downloading",
+    );
+    assert(sent < 8, `stopped early (${sent} chunks sent)`);
+    assertEquals([...Deno.readDirSync(`${cacheDir}/datasets`)].map((e) => e.name), []);
+  } finally {
+    await server.shutdown();
+    Deno.removeSync(cacheDir, { recursive: true });
   }
 });
