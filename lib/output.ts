@@ -47,8 +47,8 @@ function noteSent(bytes: number): void {
 
 /**
  * Resolves once the kernel has had time to send what was last printed or displayed (at once outside the
- * kernel, or when nothing was sent lately). Async operations that print await it before they return, and a
- * cell that ends with a print can `await print(…)`, so that the output is stamped with its own cell.
+ * kernel, or when nothing was sent lately). Async operations that print await it before they return, so
+ * that the output is stamped with its own cell.
  */
 export function settled(): Promise<void> {
   const wait = lastSent + lastAllowance - performance.now();
@@ -108,17 +108,16 @@ export function formatParts(parts: unknown[]): string {
 /**
  * Prints a block of text (one or many lines): ONE message in the Jupyter kernel, `console.log` elsewhere.
  * Build the whole block first and print it once; several short prints in a cell are fine, a print per line
- * of a long listing is not. The promise is {@link settled}: awaiting it (at the end of a cell or of an
- * async operation) keeps the output under its own cell; not awaiting it is fine elsewhere.
+ * of a long listing is not. Returns nothing, like Python's `print` (a promise would show as the cell's
+ * result); an async operation that prints awaits {@link settled} before it returns.
  */
-export function print(...parts: unknown[]): Promise<void> {
+export function print(...parts: unknown[]): void {
   const api = jupyterApi();
   if (!api) {
     console.log(...parts);
-    return Promise.resolve();
+    return;
   }
   send(api, { "text/plain": formatParts(parts) }, { raw: true });
-  return settled();
 }
 
 /**

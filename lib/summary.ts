@@ -104,16 +104,14 @@ function printRow(fields: string[], positions: number[], printFn: (line: string)
   }
 }
 
-/**
- * Prints `model`'s layer table and parameter totals as TF2 Keras' `model.summary()` does. Resolves when the
- * output is settled (`settled` in lib/output.ts) (await it at the end of a notebook cell).
- */
-export function printSummary(model: LayersModel, options: SummaryOptions = {}): Promise<void> {
+/** Prints `model`'s layer table and parameter totals as TF2 Keras' `model.summary()` does. */
+export function printSummary(model: LayersModel, options: SummaryOptions = {}): void {
   if (!options.printFn) {
     // One block, not a line per row: in the Jupyter kernel a burst of lines spills into later cells.
     const lines: string[] = [];
     printSummary(model, { ...options, printFn: (line) => lines.push(line) });
-    return print(lines.join("\n"));
+    print(lines.join("\n"));
+    return;
   }
   const printFn = options.printFn;
   const nodes = modelNodes(model);
@@ -145,5 +143,4 @@ export function printSummary(model: LayersModel, options: SummaryOptions = {}): 
   printFn(`Trainable params: ${trainable} (${readableMemorySize(4 * trainable)})`);
   printFn(`Non-trainable params: ${nonTrainable} (${readableMemorySize(4 * nonTrainable)})`);
   printFn("_".repeat(lineLength));
-  return Promise.resolve();
 }

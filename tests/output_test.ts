@@ -142,7 +142,7 @@ Deno.test("settled: resolves once the kernel had time to send the last print; at
   const restore = useJupyterApi(null);
   try {
     const t0 = performance.now();
-    await print("outside");
+    print("outside");
     await settled();
     assertEquals(performance.now() - t0 < 50, true);
   } finally {
@@ -152,7 +152,8 @@ Deno.test("settled: resolves once the kernel had time to send the last print; at
   const undo = useJupyterApi(api);
   try {
     const t0 = performance.now();
-    await print("the last line of a cell");
+    assertEquals(print("the last line of a cell"), undefined, "print returns nothing, like Python's");
+    await settled();
     assertEquals(messages.length, 1);
     assertEquals(performance.now() - t0 >= 95, true, `resolved after ${performance.now() - t0} ms`);
   } finally {
