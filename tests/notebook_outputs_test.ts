@@ -38,7 +38,16 @@ Deno.test("compareCells finds a line filed under the next cell", () => {
   ];
   const diffs = compareCells(headless, lab);
   assertEquals(diffs.map((d) => [d.index, d.missing.length, d.extra.length]), [[0, 2, 0], [1, 0, 2]]);
-  assertEquals(misplacedCount(diffs), 2);
+  assertEquals(diffs.map((d) => [d.misplaced.length, d.lost]), [[0, true], [2, false]]);
+  assertEquals(misplacedCount(diffs), 3);
   assertEquals(compareCells(headless, headless), []);
   assertThrows(() => compareCells(headless, lab.slice(1)), Error, "2 code cells headless, 1 in JupyterLab");
+});
+
+Deno.test("compareCells: a result that differs between runs is not a misplaced output", () => {
+  const headless = [{ source: "a()", outputs: [plain("most confused: roses → tulips (3)")] }];
+  const lab = [{ source: "a()", outputs: [plain("most confused: daisy → dandelion (2)")] }];
+  const diffs = compareCells(headless, lab);
+  assertEquals(diffs.length, 1);
+  assertEquals([diffs[0].misplaced, diffs[0].lost, misplacedCount(diffs)], [[], false, 0]);
 });
