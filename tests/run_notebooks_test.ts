@@ -85,7 +85,7 @@ Deno.test({
     const burst = byId["burst"].outputs!.map(text).join("");
     assertEquals(burst, Array.from({ length: 300 }, (_, i) => `burst line ${i + 1} of 300\n`).join(""));
     // …and the runner says so: in JupyterLab's Run All those would land under later cells.
-    assertMatch(log, /\[smoke\]   WARNING: \d+ output\(s\) of cell \d+ arrived after it reported idle/);
+    assertMatch(log, /\[smoke\] {3}WARNING: \d+ output\(s\) of cell \d+ arrived after it reported idle/);
     assertMatch(log, /\[smoke\] WARNING: \d+ output\(s\) arrived after their cell reported idle/);
     assertEquals(byId["result"].outputs![0].output_type, "execute_result");
     const result = [byId["result"].outputs![0].data!["text/plain"]].flat().join("");
