@@ -29,6 +29,7 @@ Deno.test("trainFolder: 4 colour classes in train/ + validation/ → > 90 %, sav
       imageSize: [16, 16],
       batchSize: 8,
       learningRate: 0.02,
+      fineTuneLearningRate: 0.002,
       makeBase: (shape) => tinyBase(shape),
       ...quiet,
     });
@@ -48,6 +49,8 @@ Deno.test("trainFolder: 4 colour classes in train/ + validation/ → > 90 %, sav
     >;
     assertEquals(histories.frozen.epoch, [0, 1, 2, 3, 4, 5]);
     assertEquals(histories.fineTuning.epoch, [6, 7]);
+    const rates = metadata.training as { learningRate: number; fineTuneLearningRate: number };
+    assertEquals([rates.learningRate, rates.fineTuneLearningRate], [0.02, 0.002]);
     const onDisk = JSON.parse(fs.readFileSync(path.join(out, "metadata.json"), "utf8"));
     assertEquals(onDisk.classNames, metadata.classNames);
     const report = fs.readFileSync(path.join(out, "report.html"), "utf8");
@@ -68,6 +71,7 @@ Deno.test("trainFolder: 4 colour classes in train/ + validation/ → > 90 %, sav
         ) as Tensor,
       ).arraySync() as number[][]
     );
+    model.optimizer.dispose();
     model.dispose();
     const saved = await loadClassifier(out);
     let i = 0;
@@ -131,6 +135,38 @@ Deno.test("resolveDataFolder: a zip archive is unpacked by getFile and its singl
   }
 });
 
+Deno.test("trainFolder: the own-images defaults — 224×224, Adam at 1e-3 for the head, RMSprop at 1e-5 for fine-tuning", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-defaults-"));
+  try {
+    const data = path.join(tmp, "two");
+    await writeColourFolder(data, { numClasses: 2, perClass: 4, split: 0.5 });
+    const before = tf.memory().numTensors;
+    const { model, metadata } = await trainFolder({
+      data,
+      out: path.join(tmp, "m"),
+      epochs: 1,
+      fineTuneEpochs: 1,
+      fineTuneAt: 4,
+      makeBase: (shape) => tinyBase(shape),
+      ...quiet,
+    });
+    assertEquals(metadata.imageSize, [224, 224]);
+    assertEquals(model.inputs[0].shape, [null, 224, 224, 3]);
+    const training = metadata.training as { learningRate: number; batchSize: number; seed: number };
+    assertEquals([training.learningRate, training.batchSize, training.seed], [1e-3, 32, 42]);
+    const optimizer = model.optimizer as unknown as { getClassName(): string; learningRate: number };
+    assertEquals(
+      [optimizer.getClassName(), optimizer.learningRate],
+      ["RMSProp", 1e-5],
+    );
+    model.optimizer.dispose();
+    model.dispose();
+    assertEquals(tf.memory().numTensors, before, "no tensors left, the first stage's Adam included");
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 Deno.test("trainFolder: a seeded split without validation/, and clear errors for bad folders and options", async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-split-"));
   try {
@@ -176,6 +212,11 @@ Deno.test("trainFolder: a seeded split without validation/, and clear errors for
       () => trainFolder({ data, epochs: 0 }),
       Error,
       "trainFolder: epochs must be an integer ≥ 1, got 0",
+    );
+    await assertRejects(
+      () => trainFolder({ data, fineTuneLearningRate: 1 }),
+      Error,
+      "trainFolder: fineTuneLearningRate must be between 0 and 1, got 1",
     );
     await assertRejects(
       () => trainFolder({ data, imageSize: [4, 4] }),

@@ -80,12 +80,17 @@ Deno.test("deno task train then deno task predict: table and JSON lines, a broke
       "--epochs",
       "1",
       "--fine-tune-epochs",
-      "0",
+      "1",
       "--out",
       model,
       "--json",
     ]);
     assertEquals(jsonTrain.code, 0, jsonTrain.stderr);
+    // One line per epoch on stderr, for both stages (not only the first).
+    assertMatch(
+      jsonTrain.stderr,
+      /Epoch 1\/1\n\d+\/\d+ \[=+\][^\n]*\nStage 1[\s\S]*Epoch 2\/2\n\d+\/\d+ \[=+\]/,
+    );
     const summary = JSON.parse(jsonTrain.stdout);
     assertEquals(summary.classNames, ["blue", "green", "red", "yellow"]);
     assertEquals(summary.out, model);
@@ -99,12 +104,18 @@ Deno.test("train and predict: --help exits 0, usage errors exit 2 naming the pro
   const help = await task("train", ["--help"]);
   assertEquals(help.code, 0);
   assertMatch(help.stdout, /^Usage: deno task train -- DIR/);
+  assert(!/oneDNN|InitializeLog|DEP0040|punycode/.test(help.stderr), `start-up noise: ${help.stderr}`);
   for (
     const [name, args, message] of [
       ["train", [], "train: expected the data folder DIR"],
       ["train", ["x", "--epochs", "0"], "--epochs: expected a whole number ≥ 1"],
       ["train", ["x", "--image-size", "big"], "--image-size: expected a size such as 160"],
       ["train", ["x", "--validation-split", "2"], "--validation-split: expected a fraction"],
+      [
+        "train",
+        ["x", "--fine-tune-learning-rate", "0"],
+        "--fine-tune-learning-rate: expected a number between",
+      ],
       ["train", ["x", "--bogus"], "Unknown option '--bogus'"],
       ["predict", ["a.jpg"], "--model DIR is required"],
       ["predict", ["--model", "m"], "expected at least one FILE or FOLDER"],
