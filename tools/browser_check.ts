@@ -57,16 +57,18 @@ interface LabState {
   status: string;
   kernelId: string;
   busyPrompts: number;
+  /** Sources always; outputs only when read `withOutputs` (they hold megabytes of charts). */
   cells: CodeCell[];
   executed: boolean[];
+  errored: boolean[];
   dialogs: string[];
 }
 
 // deno-lint-ignore no-explicit-any
 type Win = any;
 
-function readState(page: Page): Promise<LabState> {
-  return page.evaluate(() => {
+function readState(page: Page, withOutputs = false): Promise<LabState> {
+  return page.evaluate((withOutputs) => {
     const app = (window as Win).jupyterapp;
     const panel = app.shell.currentWidget;
     const kernel = panel.sessionContext.session?.kernel;
@@ -80,15 +82,39 @@ function readState(page: Page): Promise<LabState> {
       // deno-lint-ignore no-explicit-any
       cells: code.map((w: any) => ({
         source: w.model.sharedModel.getSource(),
-        outputs: w.model.outputs.toJSON(),
+        outputs: withOutputs ? w.model.outputs.toJSON() : [],
       })),
+      // deno-lint-ignore no-explicit-any
+      errored: code.map((w: any) => {
+        const outputs = w.model.outputs;
+        for (let i = 0; i < outputs.length; i++) if (outputs.get(i).type === "error") return true;
+        return false;
+      }),
       // deno-lint-ignore no-explicit-any
       executed: code.map((w: any) => w.model.executionCount !== null),
       dialogs: [...(globalThis as Win).document.querySelectorAll(".jp-Dialog")].map((d) =>
         (d.textContent ?? "").slice(0, 200)
       ),
     };
-  });
+  }, withOutputs);
+}
+
+/** Whether code cell `index` shows `text` in a text output (a light read, for polling). */
+function cellShows(page: Page, index: number, text: string): Promise<boolean> {
+  return page.evaluate(([index, text]) => {
+    const panel = (window as Win).jupyterapp.shell.currentWidget;
+    // deno-lint-ignore no-explicit-any
+    const outputs = panel.content.widgets.filter((w: any) => w.model.type === "code")[index].model.outputs;
+    for (let i = 0; i < outputs.length; i++) {
+      const o = outputs.get(i);
+      if (
+        String(o.data?.["text/plain"] ?? "").includes(text) || String(o.toJSON().text ?? "").includes(text)
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }, [index, text] as const);
 }
 
 /** Runs a JupyterLab command without waiting for it (it may open a dialog). */
@@ -121,7 +147,7 @@ async function waitIdle(page: Page, timeoutMs: number, done: (s: LabState) => bo
     stable = s.status === "idle" && s.busyPrompts === 0 && done(s) ? stable + 1 : 0;
     if (stable >= 4) {
       await page.waitForTimeout(2000);
-      return await readState(page);
+      return await readState(page, true);
     }
     await page.waitForTimeout(500);
   }
@@ -134,7 +160,7 @@ function hasError(cell: CodeCell): boolean {
 
 /** Every cell executed, or the run stopped at an error. */
 function runAllDone(s: LabState): boolean {
-  return s.cells.every((c, i) => s.executed[i] || !c.source.trim()) || s.cells.some(hasError);
+  return s.cells.every((c, i) => s.executed[i] || !c.source.trim()) || s.errored.some(Boolean);
 }
 
 interface NotebookJson {
@@ -218,11 +244,10 @@ async function checkInterrupt(page: Page, expected: CodeCell[], name: string): P
   await runCell(fitCell);
   const started = Date.now();
   while (Date.now() - started < 300_000) {
-    const s = await readState(page);
-    if (s.cells[fitCell].outputs.some((o) => JSON.stringify(o).includes("Epoch"))) break;
-    await page.waitForTimeout(250);
+    if (await cellShows(page, fitCell, "Epoch")) break;
+    await page.waitForTimeout(200);
   }
-  await page.waitForTimeout(1500);
+  await page.waitForTimeout(300);
   await command(page, "kernelmenu:interrupt");
   const after = await waitIdle(page, 120_000, (s) => s.executed[fitCell]);
   await page.screenshot({ path: path.join(OUT, `${name}-interrupted.png`), fullPage: false });
