@@ -229,7 +229,9 @@ function findCell(cells: CodeCell[], re: RegExp, from = 0): number {
 async function checkInterrupt(page: Page, expected: CodeCell[], name: string): Promise<string[]> {
   const fitCell = findCell(expected, /await fit\(/);
   if (fitCell < 0) return [];
-  const useCell = findCell(expected, /evaluate\(|predictOnBatch\(|\.predict\(/, fitCell + 1);
+  // The next cell that uses the trained model: evaluation or prediction, else any cell naming `model`.
+  let useCell = findCell(expected, /evaluate\(|predictOnBatch\(|\.predict\(/, fitCell + 1);
+  if (useCell < 0) useCell = findCell(expected, /\bmodel\b/, fitCell + 1);
   const before = await readState(page);
   const runCell = async (index: number) => {
     await page.evaluate((index) => {
