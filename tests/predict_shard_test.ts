@@ -6,19 +6,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { PROJECT_ROOT } from "../lib/config.ts";
 import { writeColourFolder } from "./_tiny.ts";
-
-async function task(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", name, "--", ...args],
-    cwd: PROJECT_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+import { task } from "./_task.ts";
 
 Deno.test("predict --shard I/N: N processes at once cover every image exactly once; bad shards are usage errors", async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h14-shard-"));

@@ -7,19 +7,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { PROJECT_ROOT } from "../lib/config.ts";
 import { writeColourFolder } from "./_tiny.ts";
-
-async function task(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", name, "--", ...args],
-    cwd: PROJECT_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+import { task } from "./_task.ts";
 
 Deno.test("deno task train then deno task predict: table and JSON lines, a broken file skipped with exit code 1", async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-cli-"));
@@ -27,17 +16,12 @@ Deno.test("deno task train then deno task predict: table and JSON lines, a broke
     const data = path.join(tmp, "shapes");
     await writeColourFolder(data, { numClasses: 4, perClass: 8, size: 32, split: 0.25 });
     const model = path.join(tmp, "model");
-    const common = ["--weights", "none", "--alpha", "0.35", "--image-size", "32", "--batch-size", "8"];
-    const train = await task("train", [
+    const trainArgs = [
       data,
-      ...common,
-      "--epochs",
-      "1",
-      "--fine-tune-epochs",
-      "1",
-      "--out",
-      model,
-    ]);
+      ...["--weights", "none", "--alpha", "0.35", "--image-size", "32", "--batch-size", "8"],
+      ...["--epochs", "1", "--fine-tune-epochs", "1", "--out", model],
+    ];
+    const train = await task("train", trainArgs);
     assertEquals(train.code, 0, train.stderr);
     assertMatch(train.stdout, /Epoch 1\/1[\s\S]*Epoch 2\/2/);
     assertMatch(train.stdout, /Classes \(4\): blue, green, red, yellow/);
@@ -74,17 +58,7 @@ Deno.test("deno task train then deno task predict: table and JSON lines, a broke
     assertMatch(rows[1].error, /Cannot decode image .*broken\.jpg/);
     assertMatch(json.stderr, /predict: skipped .*broken\.jpg/);
 
-    const jsonTrain = await task("train", [
-      data,
-      ...common,
-      "--epochs",
-      "1",
-      "--fine-tune-epochs",
-      "1",
-      "--out",
-      model,
-      "--json",
-    ]);
+    const jsonTrain = await task("train", [...trainArgs, "--json"]);
     assertEquals(jsonTrain.code, 0, jsonTrain.stderr);
     // One line per epoch on stderr, for both stages (not only the first).
     assertMatch(
