@@ -5,7 +5,7 @@
  * @module
  */
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, parseOptions, UsageError } from "../lib/cli.ts";
 
 const USAGE = `Usage: deno task export -- --out DIR [--model DIR] [--json]
 
@@ -19,11 +19,9 @@ previous export (it is replaced whole).
   --help        this text`;
 
 async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    const parsed = parseArgs({
-      // `deno task export -- --out X` passes the "--" through.
-      args: args[0] === "--" ? args.slice(1) : args,
+  const values = parseCommandLine("export", USAGE, () => {
+    const { values } = parseOptions({
+      args,
       options: {
         model: { type: "string" },
         out: { type: "string" },
@@ -32,16 +30,11 @@ async function main(args: string[]): Promise<number> {
       },
       strict: true,
     });
-    values = parsed.values;
-    if (!values.help && !values.out) throw new Error("--out DIR is required");
-  } catch (e) {
-    console.error(`export: ${e instanceof Error ? e.message : e}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+    if (values.help) return "help";
+    if (!values.out) throw new UsageError("--out DIR is required");
+    return values;
+  });
+  if (typeof values === "number") return values;
   const { buildSite, latestModelDir, writeSite } = await import("../lib/site.ts");
   const modelDir = values.model ?? latestModelDir();
   const site = await buildSite(modelDir);

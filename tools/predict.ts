@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine, parseOptions, UsageError } from "../lib/cli.ts";
 import { loadClassifier } from "../lib/saved_classifier.ts";
 import { expandInputs, predictFiles } from "../lib/predict_files.ts";
 import type { FilePrediction } from "../lib/predict_files.ts";
@@ -33,32 +33,19 @@ Options:
 Exit codes: 0 all files classified, 1 some file failed (or the model could not be loaded), 2 usage error.
 `;
 
-class UsageError extends Error {}
-
-/** `deno task NAME -- ARGS` passes the `--` on: drop it. */
-function withoutSeparator(args: string[]): string[] {
-  return args[0] === "--" ? args.slice(1) : args;
-}
-
 function parse(args: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        model: { type: "string" },
-        top: { type: "string" },
-        "batch-size": { type: "string" },
-        json: { type: "boolean" },
-        shard: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values: v, positionals } = parsed;
+  const { values: v, positionals } = parseOptions({
+    args,
+    allowPositionals: true,
+    options: {
+      model: { type: "string" },
+      top: { type: "string" },
+      "batch-size": { type: "string" },
+      json: { type: "boolean" },
+      shard: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (v.help) return "help" as const;
   if (!v.model) throw new UsageError("--model DIR is required (a folder written by `deno task train`)");
   if (positionals.length === 0) throw new UsageError("expected at least one FILE or FOLDER to classify");
@@ -104,18 +91,8 @@ function tableRow(r: FilePrediction & { ok: true }, widths: number[], more: bool
 }
 
 async function main(): Promise<number> {
-  let o;
-  try {
-    o = parse(withoutSeparator(Deno.args));
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`predict: ${e.message}\n\n${HELP}`);
-    return 2;
-  }
-  if (o === "help") {
-    console.log(HELP);
-    return 0;
-  }
+  const o = parseCommandLine("predict", HELP, () => parse(Deno.args));
+  if (typeof o === "number") return o;
   let saved;
   try {
     saved = await loadClassifier(o.model);

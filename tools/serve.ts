@@ -5,7 +5,7 @@
  * @module
  */
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, parseOptions, UsageError } from "../lib/cli.ts";
 
 const USAGE = `Usage: deno task serve -- [--model DIR] [--port N] [--host HOST]
 
@@ -22,9 +22,8 @@ WebGL / WASM / CPU; everything served from this project, no network).
 export function parseServeArgs(
   args: string[],
 ): { model?: string; port: number; hostname: string; help: boolean } {
-  const { values, positionals } = parseArgs({
-    // `deno task serve -- --model X` passes the "--" through.
-    args: args[0] === "--" ? args.slice(1) : args,
+  const { values, positionals } = parseOptions({
+    args,
     options: {
       model: { type: "string" },
       port: { type: "string", default: "8000" },
@@ -43,22 +42,12 @@ export function parseServeArgs(
   return { model: values.model, port, hostname: values.host!, help: values.help! };
 }
 
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
 async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseServeArgs(args);
-  } catch (e) {
-    console.error(`serve: ${e instanceof Error ? e.message : e}\n\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine("serve", USAGE, () => {
+    const p = parseServeArgs(args);
+    return p.help ? "help" : p;
+  });
+  if (typeof parsed === "number") return parsed;
   // Loaded after argument parsing: --help and usage errors answer without starting TensorFlow.
   const { buildSite, latestModelDir } = await import("../lib/site.ts");
   const { serveSite } = await import("../lib/serve.ts");

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine, parseOptions, UsageError } from "../lib/cli.ts";
 import { loadConfig } from "../lib/config.ts";
 import { lineSink } from "../lib/progress.ts";
 import { trainFolder } from "../lib/train_folder.ts";
@@ -53,13 +53,6 @@ Example:
   deno task predict -- --model models/flower_photos_small photo.jpg
 `;
 
-class UsageError extends Error {}
-
-/** `deno task NAME -- ARGS` passes the `--` on: drop it. */
-function withoutSeparator(args: string[]): string[] {
-  return args[0] === "--" ? args.slice(1) : args;
-}
-
 function int(name: string, raw: string | undefined, min: number): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
@@ -80,32 +73,26 @@ function parseImageSize(raw: string | undefined): [number, number] | undefined {
 }
 
 export function parseTrainArgs(args: string[]): { options: TrainFolderOptions; json: boolean } | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        epochs: { type: "string" },
-        "fine-tune-epochs": { type: "string" },
-        "fine-tune-at": { type: "string" },
-        alpha: { type: "string" },
-        weights: { type: "string" },
-        "image-size": { type: "string" },
-        "batch-size": { type: "string" },
-        "learning-rate": { type: "string" },
-        "fine-tune-learning-rate": { type: "string" },
-        "validation-split": { type: "string" },
-        seed: { type: "string" },
-        out: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values: v, positionals } = parsed;
+  const { values: v, positionals } = parseOptions({
+    args,
+    allowPositionals: true,
+    options: {
+      epochs: { type: "string" },
+      "fine-tune-epochs": { type: "string" },
+      "fine-tune-at": { type: "string" },
+      alpha: { type: "string" },
+      weights: { type: "string" },
+      "image-size": { type: "string" },
+      "batch-size": { type: "string" },
+      "learning-rate": { type: "string" },
+      "fine-tune-learning-rate": { type: "string" },
+      "validation-split": { type: "string" },
+      seed: { type: "string" },
+      out: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (v.help) return "help";
   if (positionals.length !== 1) {
     throw new UsageError(
@@ -158,18 +145,8 @@ export function parseTrainArgs(args: string[]): { options: TrainFolderOptions; j
 }
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseTrainArgs(withoutSeparator(Deno.args));
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`train: ${e.message}\n\n${HELP}`);
-    return 2;
-  }
-  if (parsed === "help") {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommandLine("train", HELP, () => parseTrainArgs(Deno.args));
+  if (typeof parsed === "number") return parsed;
   const { options, json } = parsed;
   const toStderr = (m: string) => console.error(m);
   try {
