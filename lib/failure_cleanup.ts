@@ -22,6 +22,28 @@ function tensorsIn(value: unknown, out: Tensor[] = []): Tensor[] {
   return out;
 }
 
+/** An iterator a dataset makes (what `fitDataset` and `evaluateDataset` pull batches from). */
+export type DatasetIterator = Awaited<ReturnType<Dataset["iterator"]>>;
+
+/**
+ * `dataset` with `hook` called on every iterator it makes, before the consumer gets it (the hook may
+ * replace its `next`): how a run's batches are watched without copying the dataset. Everything else
+ * passes through to `dataset`.
+ */
+export function withIteratorHook(dataset: Dataset, hook: (iterator: DatasetIterator) => void): Dataset {
+  return new Proxy(dataset, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (key !== "iterator") return typeof value === "function" ? value.bind(target) : value;
+      return async () => {
+        const iterator = await target.iterator();
+        hook(iterator);
+        return iterator;
+      };
+    },
+  });
+}
+
 /** The batches a dataset has handed out and that are not disposed yet. */
 export class BatchTracker {
   private readonly live = new Set<Tensor>();
@@ -29,22 +51,14 @@ export class BatchTracker {
   /** `dataset` with its batches remembered (every iterator it makes). */
   track(dataset: Dataset): Dataset {
     const live = this.live;
-    return new Proxy(dataset, {
-      get(target, key) {
-        const value = Reflect.get(target, key, target);
-        if (key !== "iterator") return typeof value === "function" ? value.bind(target) : value;
-        return async () => {
-          const iterator = await target.iterator();
-          const next = iterator.next.bind(iterator);
-          iterator.next = async () => {
-            const result = await next();
-            for (const t of live) if (t.isDisposed) live.delete(t);
-            if (!result.done) { for (const t of tensorsIn(result.value)) live.add(t); }
-            return result;
-          };
-          return iterator;
-        };
-      },
+    return withIteratorHook(dataset, (iterator) => {
+      const next = iterator.next.bind(iterator);
+      iterator.next = async () => {
+        const result = await next();
+        for (const t of live) if (t.isDisposed) live.delete(t);
+        if (!result.done) { for (const t of tensorsIn(result.value)) live.add(t); }
+        return result;
+      };
     });
   }
 
