@@ -2,7 +2,8 @@
  * Tiny stand-ins for the tests: a MobileNetV2-shaped base (conv + BatchNormalization blocks with Keras
  * names), generated image sets of two or more colour classes as tfjs-data Datasets of
  * `{xs: float32 [b,h,w,3] 0..255, ys: int32 [b]}` batches, like `imageDatasetFromDirectory` yields, and the
- * same as a folder of PNG files in class folders (a user's own photos, in miniature).
+ * same as a folder of PNG files in class folders (a user's own photos, in miniature), and the
+ * `metadata.json` of a tiny classifier.
  *
  * @module
  */
@@ -19,6 +20,8 @@ import type {
   Tensor4D,
   TensorContainer,
 } from "../lib/tf.ts";
+import { METADATA_FORMAT, METADATA_VERSION, PREPROCESSING } from "../lib/saved_classifier.ts";
+import type { ClassifierMetadata } from "../lib/saved_classifier.ts";
 
 let bases = 0;
 
@@ -174,4 +177,27 @@ export async function writeColourFolder(
       fs.writeFileSync(path.join(folder, `${i}.png`), png);
     }
   }
+}
+
+/**
+ * A classifier's `metadata.json` as `deno task train` writes it, for a tiny model (three classes a, b, c at
+ * 16×16, softmax); `overrides` replace fields (also with wrong values, to test the checks).
+ */
+export function tinyMetadata(overrides: Record<string, unknown> = {}): ClassifierMetadata {
+  return {
+    format: METADATA_FORMAT,
+    formatVersion: METADATA_VERSION,
+    classNames: ["a", "b", "c"],
+    numClasses: 3,
+    imageSize: [16, 16],
+    channels: 3,
+    alpha: 0.35,
+    output: "softmax",
+    preprocessing: PREPROCESSING,
+    versions: {},
+    data: {},
+    histories: {},
+    metrics: {},
+    ...overrides,
+  } as ClassifierMetadata;
 }

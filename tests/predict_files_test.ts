@@ -6,9 +6,7 @@ import { tf } from "../lib/tf.ts";
 import { buildClassifier } from "../lib/classifier.ts";
 import { expandInputs, predictFiles } from "../lib/predict_files.ts";
 import type { FilePrediction } from "../lib/predict_files.ts";
-import { METADATA_FORMAT, PREPROCESSING } from "../lib/saved_classifier.ts";
-import type { ClassifierMetadata } from "../lib/saved_classifier.ts";
-import { tinyBase, writeColourFolder } from "./_tiny.ts";
+import { tinyBase, tinyMetadata, writeColourFolder } from "./_tiny.ts";
 
 Deno.test("expandInputs: folders recursively and sorted, files as given, missing paths and empty folders reported", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "h13-expand-"));
@@ -38,21 +36,12 @@ Deno.test("predictFiles: an undecodable file is named and skipped, the others st
     const bad = path.join(dir, "broken.jpg");
     fs.writeFileSync(bad, "this is not a JPEG");
     const { model } = buildClassifier({ base: tinyBase(), augmentation: null, seed: 1 });
-    const metadata = {
-      format: METADATA_FORMAT,
-      formatVersion: 1,
+    const metadata = tinyMetadata({
       classNames: ["red", "green"],
       numClasses: 2,
-      imageSize: [16, 16],
-      channels: 3,
       alpha: 1,
       output: "sigmoid",
-      preprocessing: PREPROCESSING,
-      versions: {},
-      data: {},
-      histories: {},
-      metrics: {},
-    } as ClassifierMetadata;
+    });
     const files = [path.join(dir, "red", "0.png"), bad, path.join(dir, "green", "1.png")];
     const before = tf.memory().numTensors;
     const results: FilePrediction[] = [];

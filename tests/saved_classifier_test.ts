@@ -4,27 +4,8 @@ import path from "node:path";
 import { assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { buildClassifier } from "../lib/classifier.ts";
 import { saveModel } from "../lib/model_io.ts";
-import { loadClassifier, METADATA_FORMAT, PREPROCESSING, readMetadata } from "../lib/saved_classifier.ts";
-import { tinyBase } from "./_tiny.ts";
-
-function metadata(overrides: Record<string, unknown> = {}) {
-  return {
-    format: METADATA_FORMAT,
-    formatVersion: 1,
-    classNames: ["a", "b", "c"],
-    numClasses: 3,
-    imageSize: [16, 16],
-    channels: 3,
-    alpha: 0.35,
-    output: "softmax",
-    preprocessing: PREPROCESSING,
-    versions: {},
-    data: {},
-    histories: {},
-    metrics: {},
-    ...overrides,
-  };
-}
+import { loadClassifier, readMetadata } from "../lib/saved_classifier.ts";
+import { tinyBase, tinyMetadata as metadata } from "./_tiny.ts";
 
 Deno.test("readMetadata names the file and the problem", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "h13-meta-"));

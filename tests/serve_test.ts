@@ -13,8 +13,7 @@ import { staticEntries } from "../lib/site.ts";
 import { PROJECT_ROOT } from "../lib/config.ts";
 import { buildClassifier } from "../lib/classifier.ts";
 import { saveModel } from "../lib/model_io.ts";
-import { METADATA_FORMAT, METADATA_VERSION, PREPROCESSING } from "../lib/saved_classifier.ts";
-import { tinyBase } from "./_tiny.ts";
+import { tinyBase, tinyMetadata } from "./_tiny.ts";
 
 const SECRET = "SECRET-7f3a-not-for-the-web";
 
@@ -194,18 +193,10 @@ Deno.test("deno task serve: prints the URL on 127.0.0.1, serves the model, stops
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tl-serve-cli-"));
   const dir = path.join(tmp, "pets");
   const { model } = buildClassifier({ base: tinyBase([16, 16, 3], 3), numClasses: 3, seed: 2 });
-  const metadata = {
-    format: METADATA_FORMAT,
-    formatVersion: METADATA_VERSION,
+  const metadata = tinyMetadata({
     classNames: ["cat", "dog", "fish"],
-    numClasses: 3,
-    imageSize: [16, 16],
-    channels: 3,
-    alpha: 0.35,
-    output: "softmax",
-    preprocessing: PREPROCESSING,
     data: { directory: "/home/someone/pets" },
-  };
+  });
   await saveModel(model, dir, { files: { "metadata.json": JSON.stringify(metadata) } });
   model.dispose();
   const child = new Deno.Command(Deno.execPath(), {
