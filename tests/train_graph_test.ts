@@ -98,78 +98,39 @@ function blockBase(): LayersModel {
     input,
   );
   x = apply(relu6("Conv1_relu"), apply(bn("bn_Conv1"), x));
-  // Block with stride 2 (ZeroPadding2D + 'valid' depthwise).
-  let h = apply(
-    tf.layers.conv2d({
-      filters: 16,
-      kernelSize: 1,
-      useBias: false,
-      name: "b1_expand",
-      kernelInitializer: init(2),
-    }),
-    x,
-  );
-  h = apply(relu6("b1_expand_relu"), apply(bn("b1_expand_BN"), h));
-  h = apply(tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: "b1_pad" }), h);
-  h = apply(
-    tf.layers.depthwiseConv2d({
-      kernelSize: 3,
-      strides: 2,
-      padding: "valid",
-      useBias: false,
-      name: "b1_depthwise",
-      depthwiseInitializer: init(3),
-    }),
-    h,
-  );
-  h = apply(relu6("b1_depthwise_relu"), apply(bn("b1_depthwise_BN"), h));
-  h = apply(
-    tf.layers.conv2d({
-      filters: 8,
-      kernelSize: 1,
-      useBias: false,
-      name: "b1_project",
-      kernelInitializer: init(4),
-    }),
-    h,
-  );
-  const b1 = apply(bn("b1_project_BN"), h);
-  // Block with stride 1 and a residual Add.
-  h = apply(
-    tf.layers.conv2d({
-      filters: 16,
-      kernelSize: 1,
-      useBias: false,
-      name: "b2_expand",
-      kernelInitializer: init(5),
-    }),
-    b1,
-  );
-  h = apply(relu6("b2_expand_relu"), apply(bn("b2_expand_BN"), h));
-  h = apply(
-    tf.layers.depthwiseConv2d({
-      kernelSize: 3,
-      strides: 1,
-      padding: "same",
-      useBias: false,
-      name: "b2_depthwise",
-      depthwiseInitializer: init(6),
-    }),
-    h,
-  );
-  h = apply(relu6("b2_depthwise_relu"), apply(bn("b2_depthwise_BN"), h));
-  h = apply(
-    tf.layers.conv2d({
-      filters: 8,
-      kernelSize: 1,
-      useBias: false,
-      name: "b2_project",
-      kernelInitializer: init(7),
-    }),
-    h,
-  );
-  h = apply(bn("b2_project_BN"), h);
-  x = apply(tf.layers.add({ name: "b2_add" }), [b1, h]);
+  // Expand 1×1 → BN → ReLU6 → depthwise 3×3 → BN → ReLU6 → project 1×1 → BN; with stride 2,
+  // ZeroPadding2D + 'valid' depthwise as Keras' MobileNetV2 does.
+  const block = (name: string, input: SymbolicTensor, strides: 1 | 2, seed: number) => {
+    const conv1x1 = (filters: number, part: string, initSeed: number) =>
+      tf.layers.conv2d({
+        filters,
+        kernelSize: 1,
+        useBias: false,
+        name: `${name}_${part}`,
+        kernelInitializer: init(initSeed),
+      });
+    let h = apply(conv1x1(16, "expand", seed), input);
+    h = apply(relu6(`${name}_expand_relu`), apply(bn(`${name}_expand_BN`), h));
+    if (strides === 2) {
+      h = apply(tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: `${name}_pad` }), h);
+    }
+    h = apply(
+      tf.layers.depthwiseConv2d({
+        kernelSize: 3,
+        strides,
+        padding: strides === 2 ? "valid" : "same",
+        useBias: false,
+        name: `${name}_depthwise`,
+        depthwiseInitializer: init(seed + 1),
+      }),
+      h,
+    );
+    h = apply(relu6(`${name}_depthwise_relu`), apply(bn(`${name}_depthwise_BN`), h));
+    return apply(bn(`${name}_project_BN`), apply(conv1x1(8, "project", seed + 2), h));
+  };
+  const b1 = block("b1", x, 2, 2);
+  // Stride 1 and a residual Add.
+  x = apply(tf.layers.add({ name: "b2_add" }), [b1, block("b2", b1, 1, 5)]);
   x = apply(
     tf.layers.conv2d({
       filters: 12,
