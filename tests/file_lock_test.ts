@@ -5,21 +5,8 @@ import { pathToFileURL } from "node:url";
 import { isProcessAlive, processStartTime, withFileLock } from "../lib/file_lock.ts";
 import { removeDeadLeftovers, tempSibling } from "../lib/atomic.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
-
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "file_lock_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function deadPid(): Promise<number> {
-  const child = new Deno.Command("true").spawn();
-  await child.status;
-  return child.pid;
-}
+import { withTempDir } from "./_temp.ts";
+import { deadPid } from "./_process.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,7 +18,7 @@ Deno.test("isProcessAlive: this process yes, an exited child no", async () => {
 });
 
 Deno.test("withFileLock: callers in one process take turns and the lock file is gone afterwards", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("file_lock_test_", async (tmp) => {
     const lock = path.join(tmp, "entry.lock");
     const log: string[] = [];
     await Promise.all([1, 2, 3].map((i) =>
@@ -51,7 +38,7 @@ Deno.test("withFileLock: callers in one process take turns and the lock file is 
 });
 
 Deno.test("withFileLock: a stale lock (dead owner, a reused PID, or unreadable and old) is taken over", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("file_lock_test_", async (tmp) => {
     const lock = path.join(tmp, "entry.lock");
     const host = os.hostname();
     const stale = [
@@ -76,7 +63,7 @@ Deno.test("withFileLock: a stale lock (dead owner, a reused PID, or unreadable a
 });
 
 Deno.test("withFileLock: a live holder in another process makes us wait, with a message, then run", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("file_lock_test_", async (tmp) => {
     const lock = path.join(tmp, "entry.lock");
     const log = path.join(tmp, "log.txt");
     const script = `import { withFileLock } from ${JSON.stringify(pathToFileURL("lib/file_lock.ts").href)};
@@ -109,7 +96,7 @@ Deno.test("withFileLock: a live holder in another process makes us wait, with a 
 });
 
 Deno.test("removeDeadLeftovers removes temporary siblings of dead processes only", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("file_lock_test_", async (tmp) => {
     const target = path.join(tmp, "data.zip");
     const dead = await deadPid();
     const parent = Deno.ppid; // alive: the test runner's parent

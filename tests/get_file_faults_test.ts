@@ -5,32 +5,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { TextReader, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
 import { getFile, originHint } from "../lib/get_file.ts";
 import { DEFAULT_DATA_URL } from "../lib/config.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
-
-async function makeZip(entries: Record<string, string | Uint8Array>, options: Record<string, object> = {}) {
-  const writer = new ZipWriter(new Uint8ArrayWriter(), { useWebWorkers: false });
-  for (const [name, content] of Object.entries(entries)) {
-    const reader = typeof content === "string" ? new TextReader(content) : new Uint8ArrayReader(content);
-    await writer.add(name, reader, options[name] ?? {});
-  }
-  return await writer.close();
-}
-
-function listTree(dir: string): string[] {
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "get_file_faults_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { listTree, withTempDir } from "./_temp.ts";
+import { makeZip } from "./_zip.ts";
 
 const quiet = { progress: false };
 
@@ -63,7 +42,7 @@ function rawServer(respond: (conn: Deno.Conn) => Promise<void>) {
 const encode = (s: string) => new TextEncoder().encode(s);
 
 Deno.test("getFile: the same name from another origin is fetched again, not silently reused", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_faults_", async (tmp) => {
     const a = path.join(tmp, "a", "weights.h5");
     const b = path.join(tmp, "b", "weights.h5");
     await Deno.mkdir(path.dirname(a));
@@ -95,7 +74,7 @@ Deno.test("getFile: the same name from another origin is fetched again, not sile
 });
 
 Deno.test("getFile: a cut connection is never kept as complete, with or without Content-Length", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_faults_", async (tmp) => {
     const zip = await makeZip({ "d/a.bin": crypto.getRandomValues(new Uint8Array(60_000)), "d/b.txt": "b" });
     let cut = true;
     // No Content-Length, no chunked framing: the end of the body is the end of the connection.
@@ -154,7 +133,7 @@ Deno.test("getFile: a cut connection is never kept as complete, with or without 
 });
 
 Deno.test("getFile: a cached archive that no longer extracts is fetched once more, else the error names it", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_faults_", async (tmp) => {
     const zip = await makeZip({
       "top/a.bin": crypto.getRandomValues(new Uint8Array(20_000)),
       "top/b.txt": "B",
@@ -197,7 +176,7 @@ Deno.test("getFile: a cached archive that no longer extracts is fetched once mor
 });
 
 Deno.test("getFile: an unreachable origin says which TL_* variable points there", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_faults_", async (tmp) => {
     const dead = "http://127.0.0.1:9/cats_and_dogs_filtered.zip"; // the discard port: connection refused
     const previous = Deno.env.get("TL_DATA_URL");
     Deno.env.set("TL_DATA_URL", dead);
@@ -224,7 +203,7 @@ Deno.test("getFile: an unreachable origin says which TL_* variable points there"
 });
 
 Deno.test("getFile: a symlink entry with a file under it names the archive and entry; './' is accepted", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_faults_", async (tmp) => {
     const cacheDir = path.join(tmp, "cache");
     const linked = path.join(tmp, "linked.zip");
     await Deno.writeFile(
@@ -278,7 +257,7 @@ function raceScript(url: string, cacheDir: string, hold: number): string {
 }
 
 Deno.test("getFile: two processes on one cache entry — one fetches, the other waits and reuses it intact", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_faults_", async (tmp) => {
     const entries: Record<string, Uint8Array> = {};
     for (let i = 0; i < 200; i++) entries[`top/f${i}.bin`] = crypto.getRandomValues(new Uint8Array(2000));
     const zip = await makeZip(entries);
@@ -321,7 +300,7 @@ Deno.test("getFile: two processes on one cache entry — one fetches, the other 
 });
 
 Deno.test("getFile: after a process is killed mid-extraction, the next run cleans up and succeeds", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_faults_", async (tmp) => {
     const entries: Record<string, Uint8Array> = {};
     for (let i = 0; i < 1500; i++) entries[`top/f${i}.bin`] = crypto.getRandomValues(new Uint8Array(2000));
     const source = path.join(tmp, "big.zip");

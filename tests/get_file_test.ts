@@ -2,9 +2,10 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { TextReader, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
 import { getFile } from "../lib/get_file.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
+import { listTree, withTempDir } from "./_temp.ts";
+import { makeZip } from "./_zip.ts";
 
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
@@ -12,31 +13,6 @@ function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(n);
   for (let i = 0; i < n; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(i + 65536, n)));
   return bytes;
-}
-
-async function makeZip(entries: Record<string, string | Uint8Array>): Promise<Uint8Array> {
-  const writer = new ZipWriter(new Uint8ArrayWriter(), { useWebWorkers: false });
-  for (const [name, content] of Object.entries(entries)) {
-    await writer.add(
-      name,
-      typeof content === "string" ? new TextReader(content) : new Uint8ArrayReader(content),
-    );
-  }
-  return await writer.close();
-}
-
-/** Everything under `dir`, relative, sorted. */
-function listTree(dir: string): string[] {
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "get_file_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 /** A local HTTP server serving `routes` (path → bytes), counting requests. */
@@ -52,7 +28,7 @@ function serve(routes: Record<string, Uint8Array<ArrayBuffer>>) {
 }
 
 Deno.test("getFile copies a path or file:// origin into cacheDir/datasets once", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_test_", async (tmp) => {
     const source = path.join(tmp, "source.bin");
     const bytes = randomBytes(100_000);
     await Deno.writeFile(source, bytes);
@@ -80,7 +56,7 @@ Deno.test("getFile copies a path or file:// origin into cacheDir/datasets once",
 });
 
 Deno.test("getFile derives the name from the origin and rejects paths as fname", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_test_", async (tmp) => {
     const source = path.join(tmp, "named file.txt");
     await Deno.writeTextFile(source, "x");
     const got = await getFile("", pathToFileURL(source).href, { cacheDir: tmp, progress: false });
@@ -105,7 +81,7 @@ Deno.test("getFile derives the name from the origin and rejects paths as fname",
 });
 
 Deno.test("getFile verifies sha256: a wrong download is removed, a stale cached file is fetched again", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_test_", async (tmp) => {
     const bytes = randomBytes(5000);
     const source = path.join(tmp, "src.bin");
     await Deno.writeFile(source, bytes);
@@ -132,7 +108,7 @@ Deno.test("getFile verifies sha256: a wrong download is removed, a stale cached 
 });
 
 Deno.test("getFile downloads over HTTP with a progress bar, atomically, once", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_test_", async (tmp) => {
     const bytes = randomBytes(3_000_000);
     const { url, hits, server } = serve({ "/big.bin": bytes });
     try {
@@ -170,7 +146,7 @@ Deno.test("getFile downloads over HTTP with a progress bar, atomically, once", a
 });
 
 Deno.test("getFile: a server that cuts the body short is an error and leaves no file", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_test_", async (tmp) => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const serving = (async () => {
       for await (const conn of listener) {
@@ -197,7 +173,7 @@ Deno.test("getFile: a server that cuts the body short is an error and leaves no 
 });
 
 Deno.test("getFile extracts a zip next to the file, Keras-style, once", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_test_", async (tmp) => {
     const zip = await makeZip({ "top/a.txt": "A", "top/sub/b.bin": randomBytes(70_000), "top/empty/": "" });
     const source = path.join(tmp, "archive.zip");
     await Deno.writeFile(source, zip);
@@ -230,7 +206,7 @@ Deno.test("getFile extracts a zip next to the file, Keras-style, once", async ()
 });
 
 Deno.test("getFile refuses zip-slip entries and leaves nothing extracted", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_test_", async (tmp) => {
     const source = path.join(tmp, "evil.zip");
     await Deno.writeFile(source, await makeZip({ "ok.txt": "fine", "../escaped.txt": "bad" }));
     const cacheDir = path.join(tmp, "cache");
@@ -253,7 +229,7 @@ Deno.test("getFile refuses zip-slip entries and leaves nothing extracted", async
 });
 
 Deno.test("getFile: a truncated or corrupt archive is a clear error with no extraction folder left", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("get_file_test_", async (tmp) => {
     const payload = randomBytes(50_000);
     const zip = await makeZip({ "d/one.bin": payload, "d/two.txt": "two ".repeat(1000) });
     const cacheDir = path.join(tmp, "cache");

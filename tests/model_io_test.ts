@@ -5,16 +5,9 @@ import type { LayersModel, Tensor } from "../lib/tf.ts";
 import { loadModel, saveModel } from "../lib/model_io.ts";
 import { buildClassifier } from "../lib/classifier.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
+import { withTempDir } from "./_temp.ts";
+import { deadPid } from "./_process.ts";
 import { tinyBase } from "./_tiny.ts";
-
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "model_io_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 function model(seed: number): LayersModel {
   return buildClassifier({ base: tinyBase([16, 16, 3], seed), seed }).model;
@@ -24,15 +17,8 @@ function predict(m: LayersModel): Float32Array {
   return tf.tidy(() => (m.predict(tf.ones([2, 16, 16, 3]).mul(100)) as Tensor).dataSync() as Float32Array);
 }
 
-/** A PID that surely does not run: a child that has exited. */
-async function deadPid(): Promise<number> {
-  const child = new Deno.Command("true").spawn();
-  await child.status;
-  return child.pid;
-}
-
 Deno.test("saveModel writes model.json, weights.bin and extra files; loadModel gives the same predictions", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("model_io_test_", async (tmp) => {
     const m = model(1);
     const dir = path.join(tmp, "models", "cats");
     const bytes = new Uint8Array([1, 2, 3]);
@@ -52,7 +38,7 @@ Deno.test("saveModel writes model.json, weights.bin and extra files; loadModel g
 });
 
 Deno.test("saveModel refuses a .json path, reserved or escaping extra names, and a folder that is not a save", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("model_io_test_", async (tmp) => {
     const m = model(1);
     await assertRejects(() => saveModel(m, path.join(tmp, "out", "model.json")), Error, "pass the folder");
     assert(!fs.existsSync(path.join(tmp, "out")), "no folder named model.json (nor its parent) is created");
@@ -73,7 +59,7 @@ Deno.test("saveModel refuses a .json path, reserved or escaping extra names, and
 });
 
 Deno.test("saveModel: a write failure half-way keeps the previous save whole, with its own weights", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("model_io_test_", async (tmp) => {
     const dir = path.join(tmp, "model");
     const first = model(1);
     await saveModel(first, dir, { files: { "metadata.json": "first" } });
@@ -94,7 +80,7 @@ Deno.test("saveModel: a write failure half-way keeps the previous save whole, wi
 });
 
 Deno.test("saveModel removes leftovers of dead processes and restores a save orphaned between two renames", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("model_io_test_", async (tmp) => {
     const dir = path.join(tmp, "model");
     const m = model(1);
     await saveModel(m, dir);
@@ -114,7 +100,7 @@ Deno.test("saveModel removes leftovers of dead processes and restores a save orp
 });
 
 Deno.test("saveModel: concurrent saves to one folder take turns; the result is one complete save", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("model_io_test_", async (tmp) => {
     const dir = path.join(tmp, "model");
     const models = [model(1), model(2), model(3)];
     await Promise.all(models.map((m, i) => saveModel(m, dir, { files: { "who.txt": String(i) } })));
@@ -127,7 +113,7 @@ Deno.test("saveModel: concurrent saves to one folder take turns; the result is o
 });
 
 Deno.test("loadModel names the file and the problem for each corruption, and leaks no tensor", async () => {
-  await withTempDir(async (tmp) => {
+  await withTempDir("model_io_test_", async (tmp) => {
     const m = model(1);
     const good = path.join(tmp, "good");
     await saveModel(m, good);
