@@ -98,6 +98,16 @@ export interface TinySet {
   dispose(): void;
 }
 
+/** `images` and `labels` as a {@link TinySet}: a Dataset of `{xs, ys}` batches gathered from them. */
+function setOf(images: Tensor4D, labels: Tensor1D, batchSize: number): TinySet {
+  const n = labels.shape[0];
+  const dataset = tf.data.array(Array.from({ length: n }, (_, i) => i)).batch(batchSize).map((idx) => {
+    const i = (idx as Tensor).cast("int32");
+    return { xs: tf.gather(images, i), ys: tf.gather(labels, i) };
+  }) as data.Dataset<TensorContainer>;
+  return { images, labels, dataset, dispose: () => tf.dispose([images, labels]) };
+}
+
 export function tinySet(n: number, size = 16, batchSize = 16, seed = 0): TinySet {
   const [images, labels] = tf.tidy(() => {
     const labels = tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7 + seed) % 2), "int32");
@@ -108,11 +118,7 @@ export function tinySet(n: number, size = 16, batchSize = 16, seed = 0): TinySet
     const base = tf.add(tf.mul(tf.sub(1, y), red), tf.mul(y, blue));
     return [tf.clipByValue(tf.add(base, noise), 0, 255) as Tensor4D, labels as Tensor1D];
   });
-  const dataset = tf.data.array(Array.from({ length: n }, (_, i) => i)).batch(batchSize).map((idx) => {
-    const i = (idx as Tensor).cast("int32");
-    return { xs: tf.gather(images, i), ys: tf.gather(labels, i) };
-  }) as data.Dataset<TensorContainer>;
-  return { images, labels, dataset, dispose: () => tf.dispose([images, labels]) };
+  return setOf(images, labels, batchSize);
 }
 
 /** Base colours of {@link tinyClassSet}'s classes (RGB, before noise). */
@@ -137,11 +143,7 @@ export function tinyClassSet(n: number, numClasses: number, size = 16, batchSize
     const noise = tf.randomUniform([n, size, size, 3], -40, 40, "float32", seed + 1);
     return [tf.clipByValue(tf.add(colours, noise), 0, 255) as Tensor4D, labels as Tensor1D];
   });
-  const dataset = tf.data.array(Array.from({ length: n }, (_, i) => i)).batch(batchSize).map((idx) => {
-    const i = (idx as Tensor).cast("int32");
-    return { xs: tf.gather(images, i), ys: tf.gather(labels, i) };
-  }) as data.Dataset<TensorContainer>;
-  return { images, labels, dataset, dispose: () => tf.dispose([images, labels]) };
+  return setOf(images, labels, batchSize);
 }
 
 /** Names of {@link writeColourFolder}'s class folders, in {@link CLASS_COLOURS}' order. */
