@@ -3,15 +3,14 @@
  * folder write N result files that together hold every image exactly once (tiny random-weight model).
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { withTempDir } from "./_temp.ts";
 import { writeColourFolder } from "./_tiny.ts";
 import { task } from "./_task.ts";
 
 Deno.test("predict --shard I/N: N processes at once cover every image exactly once; bad shards are usage errors", async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h14-shard-"));
-  try {
+  await withTempDir("h14-shard-", async (tmp) => {
     const data = path.join(tmp, "colours");
     await writeColourFolder(data, { numClasses: 3, perClass: 12, size: 32, split: 0.5 });
     const model = path.join(tmp, "model");
@@ -47,7 +46,5 @@ Deno.test("predict --shard I/N: N processes at once cover every image exactly on
         bad.startsWith("-") ? /'--shard'/ : /--shard: expected INDEX\/COUNT with 0 ≤ INDEX < COUNT/,
       );
     }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 });

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./_assert.ts";
+import { withTempDir } from "./_temp.ts";
 import { tf } from "../lib/tf.ts";
 import type { Tensor } from "../lib/tf.ts";
 import { folderFingerprint, resolveDataFolder, trainFolder } from "../lib/train_folder.ts";
@@ -15,8 +16,7 @@ import { tinyBase, writeColourFolder } from "./_tiny.ts";
 const quiet = { log: () => {}, verbose: 0 as const, datasetMessages: false };
 
 Deno.test("trainFolder: 4 colour classes in train/ + validation/ → > 90 %, saved model, metadata and report; predictions survive save → load", async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-train-folder-"));
-  try {
+  await withTempDir("h13-train-folder-", async (tmp) => {
     const data = path.join(tmp, "colours");
     await writeColourFolder(data, { numClasses: 4, perClass: 24, split: 0.25, seed: 3 });
     const out = path.join(tmp, "model");
@@ -86,9 +86,7 @@ Deno.test("trainFolder: 4 colour classes in train/ + validation/ → > 90 %, sav
     }
     assertEquals(i, 24);
     saved.model.dispose();
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 });
 
 Deno.test("resolveDataFolder: a zip archive is unpacked by getFile and its single top folder entered; train/ + validation/ used", async () => {
@@ -136,8 +134,7 @@ Deno.test("resolveDataFolder: a zip archive is unpacked by getFile and its singl
 });
 
 Deno.test("trainFolder: the own-images defaults — 224×224, Adam at 1e-3 for the head, RMSprop at 1e-5 for fine-tuning", async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-defaults-"));
-  try {
+  await withTempDir("h13-defaults-", async (tmp) => {
     const data = path.join(tmp, "two");
     await writeColourFolder(data, { numClasses: 2, perClass: 4, split: 0.5 });
     const before = tf.memory().numTensors;
@@ -162,14 +159,11 @@ Deno.test("trainFolder: the own-images defaults — 224×224, Adam at 1e-3 for t
     model.optimizer.dispose();
     model.dispose();
     assertEquals(tf.memory().numTensors, before, "no tensors left, the first stage's Adam included");
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 });
 
 Deno.test("trainFolder: a seeded split without validation/, and clear errors for bad folders and options", async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-split-"));
-  try {
+  await withTempDir("h13-split-", async (tmp) => {
     const data = path.join(tmp, "flat");
     await writeColourFolder(data, { numClasses: 3, perClass: 10 });
     const run = () =>
@@ -223,7 +217,5 @@ Deno.test("trainFolder: a seeded split without validation/, and clear errors for
       Error,
       "imageSize must be [height, width]",
     );
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 });

@@ -4,15 +4,14 @@
  * `train_folder_test.ts` does).
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { withTempDir } from "./_temp.ts";
 import { writeColourFolder } from "./_tiny.ts";
 import { task } from "./_task.ts";
 
 Deno.test("deno task train then deno task predict: table and JSON lines, a broken file skipped with exit code 1", async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-cli-"));
-  try {
+  await withTempDir("h13-cli-", async (tmp) => {
     const data = path.join(tmp, "shapes");
     await writeColourFolder(data, { numClasses: 4, perClass: 8, size: 32, split: 0.25 });
     const model = path.join(tmp, "model");
@@ -69,9 +68,7 @@ Deno.test("deno task train then deno task predict: table and JSON lines, a broke
     assertEquals(summary.classNames, ["blue", "green", "red", "yellow"]);
     assertEquals(summary.out, model);
     assert(typeof summary.metrics.final.val_accuracy === "number");
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 });
 
 Deno.test("train and predict: --help exits 0, usage errors exit 2 naming the problem", async () => {
