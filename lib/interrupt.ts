@@ -16,6 +16,7 @@
  */
 import { tf } from "./tf.ts";
 import type { data, LayersModel } from "./tf.ts";
+import { withIteratorHook } from "./failure_cleanup.ts";
 
 /** Raised when the user interrupted a long operation (Jupyter's Kernel → Interrupt). */
 export class KeyboardInterrupt extends Error {
@@ -112,28 +113,18 @@ export class InterruptWatch {
 
   /** `dataset` as seen by the run; with `stopIteration`, its iterators end early on an interrupt. */
   dataset(dataset: Dataset, stopIteration = false): Dataset {
-    // deno-lint-ignore no-this-alias
-    const watch = this;
-    return new Proxy(dataset, {
-      get(target, key) {
-        const value = Reflect.get(target, key, target);
-        if (key !== "iterator") return typeof value === "function" ? value.bind(target) : value;
-        return async () => {
-          const iterator = await target.iterator();
-          watch.iterators.push(iterator as unknown as Buffered);
-          if (!stopIteration) return iterator;
-          const next = iterator.next.bind(iterator);
-          iterator.next = () => {
-            if (pending) {
-              watch.stopped = true;
-              return Promise.resolve({ value: undefined, done: true });
-            }
-            watch.batch++;
-            return next();
-          };
-          return iterator;
-        };
-      },
+    return withIteratorHook(dataset, (iterator) => {
+      this.iterators.push(iterator as unknown as Buffered);
+      if (!stopIteration) return;
+      const next = iterator.next.bind(iterator);
+      iterator.next = () => {
+        if (pending) {
+          this.stopped = true;
+          return Promise.resolve({ value: undefined, done: true });
+        }
+        this.batch++;
+        return next();
+      };
     });
   }
 
