@@ -24,22 +24,12 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
+import { CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
 import type { BrowserContext, Page } from "playwright-core";
 import { PROJECT_ROOT } from "../lib/config.ts";
 import { type CodeCell, compareCells, misplacedCount, type Output } from "./notebook_outputs.ts";
 import { startJupyterLab, stopJupyterLab } from "./jupyterlab_server.ts";
 
-const CHROMIUM = Deno.env.get("TL_CHROMIUM") ?? "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const OUT = path.join(PROJECT_ROOT, "out", "browser");
 const RUN_ALL_TIMEOUT_MS = 30 * 60_000;
 
@@ -374,9 +364,7 @@ async function main(argv: string[]): Promise<number> {
   for (const f of files) {
     if (path.dirname(f) !== dir || !fs.existsSync(f)) throw new Error(`${f}: not a notebook in ${dir}`);
   }
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: run \`bash tools/install_browser.sh\` (Debian's chromium)`);
-  }
+  requireChromium();
   Deno.env.set("TL_EPOCHS", epochs);
   fs.mkdirSync(OUT, { recursive: true });
   const reference = await headlessRun(files);
@@ -388,7 +376,7 @@ async function main(argv: string[]): Promise<number> {
     context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_FLAGS,
+      args: chromiumFlags(),
       viewport: { width: 1280, height: 900 },
     });
     for (let run = 1; run <= runs; run++) {

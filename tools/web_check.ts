@@ -20,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
+import { CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
 import type { BrowserContext } from "playwright-core";
 import { BlobWriter, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
 import { tf } from "../lib/tf.ts";
@@ -42,17 +43,6 @@ import { serveSite } from "../lib/serve.ts";
 import { writeFileAtomic } from "../lib/atomic.ts";
 import { tinyBase } from "../tests/_tiny.ts";
 
-const CHROMIUM = Deno.env.get("TL_CHROMIUM") ?? "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--enable-unsafe-swiftshader", // software WebGL when there is no GPU
-];
 const OUT = path.join(PROJECT_ROOT, "out", "web");
 const SHARED = Deno.env.get("TL_SHARED_DIR") ?? path.resolve(PROJECT_ROOT, "..", "shared");
 const SHARED_ZIPS = ["cats_and_dogs_filtered.zip", "flower_photos_small.zip"].map((z) =>
@@ -559,7 +549,7 @@ async function launchBrowser(profile: string, origins: Set<string>, blocked: str
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args: chromiumFlags({ webgl: "software" }),
     viewport: { width: 1100, height: 900 },
   });
   await context.route("**/*", (route) => {
@@ -614,9 +604,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: run \`bash tools/install_browser.sh\` (Debian's chromium)`);
-  }
+  requireChromium();
   const log = args.json ? () => {} : console.log;
   fs.mkdirSync(OUT, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tl-web-check-"));
