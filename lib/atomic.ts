@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { isProcessAlive } from "./file_lock.ts";
+import { isProcessAlive, withFileLock } from "./file_lock.ts";
 
 /** A fresh temporary name beside `target`: `<target>.<tag>-<pid>-<8 hex digits>`. */
 export function tempSibling(target: string, tag: string): string {
@@ -101,4 +101,40 @@ export async function restoreOrphanedOld(dir: string): Promise<boolean> {
   if (olds.length === 0) return false;
   await Deno.rename(olds[0].path, dir);
   return true;
+}
+
+/** Options of {@link replaceFolder}. */
+export interface ReplaceFolderOptions {
+  /** Throws when the existing `dir` must not be replaced (called under the lock, after crash recovery). */
+  check?: (dir: string) => void;
+  /** Writes the new content into `temp`, an empty folder beside `dir`. */
+  fill: (temp: string) => Promise<void>;
+  /** What the lock is for, shown to a second process that waits for it. */
+  purpose?: string;
+  /** The error to throw when writing or swapping failed (`dir` is unchanged then); default the error itself. */
+  writeError?: (e: unknown) => Error;
+}
+
+/**
+ * Replaces the folder `dir` with new content, all at once, under `<dir>.lock`: a previous save a dead
+ * process left renamed away is put back, dead processes' leftovers are removed, then the content is written
+ * into a temporary sibling and swapped in ({@link swapFolder}). On failure the temporary folder is removed
+ * and `dir` keeps its previous content.
+ */
+export async function replaceFolder(dir: string, options: ReplaceFolderOptions): Promise<void> {
+  await Deno.mkdir(path.dirname(dir), { recursive: true });
+  await withFileLock(`${dir}.lock`, async () => {
+    await restoreOrphanedOld(dir);
+    await removeDeadLeftovers(dir, ["saving", "old"]);
+    options.check?.(dir);
+    const temp = tempSibling(dir, "saving");
+    try {
+      await Deno.mkdir(temp, { mode: 0o755 });
+      await options.fill(temp);
+      await swapFolder(temp, dir);
+    } catch (e) {
+      await Deno.remove(temp, { recursive: true }).catch(() => {});
+      throw options.writeError?.(e) ?? e;
+    }
+  }, options.purpose ? { purpose: options.purpose } : {});
 }

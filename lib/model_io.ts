@@ -15,15 +15,7 @@ import path from "node:path";
 import { tf } from "./tf.ts";
 import type { LayersModel } from "./tf.ts";
 import type { io } from "@tensorflow/tfjs";
-import {
-  listTempSiblings,
-  removeDeadLeftovers,
-  restoreOrphanedOld,
-  swapFolder,
-  tempSibling,
-  writeFileSynced,
-} from "./atomic.ts";
-import { withFileLock } from "./file_lock.ts";
+import { listTempSiblings, replaceFolder, writeFileSynced } from "./atomic.ts";
 import "./augment.ts";
 import "./classifier.ts";
 
@@ -61,14 +53,10 @@ export async function saveModel(
   }
   const extra = checkExtraFiles(options.files ?? {});
   const artifacts = await modelArtifacts(model);
-  await Deno.mkdir(path.dirname(abs), { recursive: true });
-  await withFileLock(`${abs}.lock`, async () => {
-    await restoreOrphanedOld(abs);
-    await removeDeadLeftovers(abs, ["saving", "old"]);
-    checkReplaceable(abs);
-    const temp = tempSibling(abs, "saving");
-    try {
-      await Deno.mkdir(temp);
+  await replaceFolder(abs, {
+    check: checkReplaceable,
+    purpose: `saving a model to ${abs}`,
+    fill: async (temp) => {
       await writeFileSynced(path.join(temp, WEIGHTS_BIN), artifacts.weights);
       for (const [name, content] of extra) {
         const file = path.join(temp, name);
@@ -76,16 +64,14 @@ export async function saveModel(
         await writeFileSynced(file, content);
       }
       await writeFileSynced(path.join(temp, MODEL_JSON), JSON.stringify(artifacts.json));
-      await swapFolder(temp, abs);
-    } catch (e) {
-      await Deno.remove(temp, { recursive: true }).catch(() => {});
-      throw new Error(
+    },
+    writeError: (e) =>
+      new Error(
         `saveModel: could not save to ${abs}: ${(e as Error).message}; ` +
           `the previous content of ${abs} (if any) is unchanged`,
         { cause: e },
-      );
-    }
-  }, { purpose: `saving a model to ${abs}` });
+      ),
+  });
 }
 
 function checkExtraFiles(files: Record<string, string | Uint8Array>): [string, string | Uint8Array][] {

@@ -11,14 +11,7 @@ import path from "node:path";
 import { PROJECT_ROOT } from "./config.ts";
 import { exportInferenceModel } from "./export.ts";
 import { loadClassifier } from "./saved_classifier.ts";
-import {
-  removeDeadLeftovers,
-  restoreOrphanedOld,
-  swapFolder,
-  tempSibling,
-  writeFileSynced,
-} from "./atomic.ts";
-import { withFileLock } from "./file_lock.ts";
+import { replaceFolder, writeFileSynced } from "./atomic.ts";
 
 /** The folder of the page's own files. */
 export const WEB_DIR: string = path.join(PROJECT_ROOT, "lib", "web");
@@ -184,33 +177,24 @@ export async function readEntry(entry: SiteEntry): Promise<Uint8Array | null> {
  * `outDir` is replaced only when it holds a previous export (its `index.html` and `model/model.json`).
  */
 export async function writeSite(site: Site, outDir: string): Promise<void> {
-  const out = path.resolve(outDir);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  await withFileLock(`${out}.lock`, async () => {
-    await restoreOrphanedOld(out);
-    await removeDeadLeftovers(out, ["saving", "old"]);
-    if (fs.existsSync(out)) {
+  await replaceFolder(path.resolve(outDir), {
+    check(out) {
+      if (!fs.existsSync(out)) return;
       const previous = fs.existsSync(path.join(out, "index.html")) &&
         fs.existsSync(path.join(out, "model", "model.json"));
       const empty = fs.statSync(out).isDirectory() && fs.readdirSync(out).length === 0;
       if (!previous && !empty) {
         throw new Error(`--out ${outDir} exists and is not a previous export: choose a new or empty folder`);
       }
-    }
-    const tmp = tempSibling(out, "saving");
-    try {
-      fs.mkdirSync(tmp, { mode: 0o755 });
+    },
+    fill: async (temp) => {
       for (const [url, entry] of site.entries) {
         const bytes = await readEntry(entry);
         if (!bytes) throw new Error(`cannot read ${"file" in entry ? entry.file : url} inside its folder`);
-        const file = path.join(tmp, ...url.split("/").filter(Boolean));
+        const file = path.join(temp, ...url.split("/").filter(Boolean));
         fs.mkdirSync(path.dirname(file), { recursive: true });
         await writeFileSynced(file, bytes);
       }
-      await swapFolder(tmp, out);
-    } catch (e) {
-      fs.rmSync(tmp, { recursive: true, force: true });
-      throw e;
-    }
+    },
   });
 }
