@@ -33,8 +33,18 @@ export interface Config {
   epochs: number;
 }
 
-/** The widths Keras publishes ImageNet weights for (as `IMAGENET_ALPHAS` in `mobilenet_v2.ts`). */
-const KERAS_ALPHAS = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4];
+/** The widths Keras publishes MobileNetV2 ImageNet weights for. */
+export const IMAGENET_ALPHAS: readonly number[] = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4];
+
+/** Whether `origin` is a URL (`scheme://…`) rather than a path. */
+export function isUrl(origin: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(origin);
+}
+
+/** Whether `getFile` can fetch `origin`: a path, or an `https://`, `http://` or `file://` URL. */
+export function isSupportedOrigin(origin: string): boolean {
+  return !isUrl(origin) || /^(https?|file):\/\//i.test(origin);
+}
 
 /**
  * Reads the `TL_*` variables and checks them all at once, before any loading or training: a malformed,
@@ -64,7 +74,7 @@ export function loadConfig(env: { get(key: string): string | undefined } = Deno.
   const source = (key: string): string | undefined => {
     const raw = text(key);
     if (raw === undefined) return undefined;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !/^(https?|file):\/\//i.test(raw)) {
+    if (!isSupportedOrigin(raw)) {
       problems.push(`${key}=${JSON.stringify(raw)}: expected an https://, http://, file:// URL or a path`);
     }
     return raw;
@@ -76,9 +86,9 @@ export function loadConfig(env: { get(key: string): string | undefined } = Deno.
     problems.push(`TL_CACHE_DIR: ${cacheDir} exists and is not a folder`);
   }
   const alpha = num("TL_ALPHA", 1.0, (n) => n > 0 && n <= 4, "a width multiplier such as 0.35 or 1.0");
-  if (weightsUrl === undefined && !KERAS_ALPHAS.includes(alpha)) {
+  if (weightsUrl === undefined && !IMAGENET_ALPHAS.includes(alpha)) {
     problems.push(
-      `TL_ALPHA=${alpha}: Keras publishes ImageNet weights for ${KERAS_ALPHAS.join(", ")} only ` +
+      `TL_ALPHA=${alpha}: Keras publishes ImageNet weights for ${IMAGENET_ALPHAS.join(", ")} only ` +
         `(set TL_WEIGHTS_URL to a weights file for another width)`,
     );
   }

@@ -24,7 +24,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from "@zip.js/zip.js";
-import { DEFAULT_DATA_URL, loadConfig } from "./config.ts";
+import { DEFAULT_DATA_URL, isSupportedOrigin, isUrl, loadConfig } from "./config.ts";
 import { jupyterApi, progressLine } from "./output.ts";
 import { beginInterruptible, checkInterrupt, KeyboardInterrupt } from "./interrupt.ts";
 import {
@@ -127,12 +127,8 @@ export async function getFile(fname: string, origin: string, options: GetFileOpt
   });
 }
 
-function isUrl(origin: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(origin);
-}
-
 function localPath(origin: string): string | undefined {
-  if (origin.startsWith("file://")) return fileURLToPath(origin);
+  if (/^file:\/\//i.test(origin)) return fileURLToPath(origin);
   return isUrl(origin) ? undefined : path.resolve(origin);
 }
 
@@ -337,7 +333,7 @@ async function openOrigin(
       ? { body: response.body, total: Number(length), checked: "length" }
       : { body: response.body, checked: chunked ? "chunked" : "unchecked" };
   }
-  if (isUrl(origin) && !origin.startsWith("file://")) {
+  if (!isSupportedOrigin(origin)) {
     throw new Error(
       `getFile: unsupported origin "${origin}" (expected https://, http://, file:// or a path)`,
     );

@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Config, loadConfig } from "./config.ts";
+import { type Config, IMAGENET_ALPHAS, loadConfig } from "./config.ts";
 import { getFile } from "./get_file.ts";
 import { loadKerasH5Weights } from "./keras_h5.ts";
 import { printSummary } from "./summary.ts";
@@ -19,7 +19,7 @@ import { type LayersModel, type SymbolicTensor, type Tensor, tf } from "./tf.ts"
 /** Where Keras publishes the MobileNetV2 ImageNet weights. */
 export const BASE_WEIGHT_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/";
 /** The width multipliers Keras has ImageNet weights for. */
-export const IMAGENET_ALPHAS: readonly number[] = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4];
+export { IMAGENET_ALPHAS };
 /** The square input sizes Keras has ImageNet weights for; any other size loads the 224 weights. */
 export const IMAGENET_SIZES: readonly number[] = [96, 128, 160, 192, 224];
 

@@ -46,6 +46,11 @@ Deno.test("getFile copies a path or file:// origin into cacheDir/datasets once",
     assertEquals(viaUrl, path.join(cacheDir, "models", "url.bin"));
     assertEquals(await Deno.readFile(viaUrl), bytes);
 
+    // URL schemes are case-insensitive, as loadConfig accepts them: FILE:// is a file:// URL, not an error.
+    const upper = pathToFileURL(source).href.replace(/^file:/, "FILE:");
+    const viaUpper = await getFile("upper.bin", upper, { cacheDir, cacheSubdir: "models", progress: false });
+    assertEquals(await Deno.readFile(viaUpper), bytes);
+
     // Cached: a second call neither needs the origin nor rewrites the file.
     const mtime = (await Deno.stat(got)).mtime;
     await Deno.remove(source);
