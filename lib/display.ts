@@ -9,8 +9,7 @@
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
-import { display, jupyterApi } from "./output.ts";
-import type { JupyterApi } from "./output.ts";
+import { display } from "./output.ts";
 
 /** The MIME bundle of one chart. */
 export interface ChartBundle {
@@ -53,11 +52,6 @@ export async function chartBundle(spec: TopLevelSpec): Promise<ChartBundle> {
     "image/svg+xml": await renderSvg(spec),
     "text/plain": describeSpec(spec),
   };
-}
-
-/** The Deno kernel's `Deno.jupyter` namespace, or `undefined` outside `deno jupyter`. */
-export function jupyter(): JupyterApi | undefined {
-  return jupyterApi();
 }
 
 /**

@@ -17,6 +17,7 @@
 import { tf } from "./tf.ts";
 import type { data, LayersModel } from "./tf.ts";
 import { withIteratorHook } from "./failure_cleanup.ts";
+import { kernelJupyter } from "./output.ts";
 
 /** Raised when the user interrupted a long operation (Jupyter's Kernel → Interrupt). */
 export class KeyboardInterrupt extends Error {
@@ -31,23 +32,13 @@ let listening = false;
 /** Operations currently running that handle the flag themselves (nested checks leave it to them). */
 let owners = 0;
 
-function inJupyterKernel(): boolean {
-  try {
-    // Reading `Deno.jupyter` throws outside `deno jupyter`.
-    const api = (Deno as unknown as { jupyter?: { display?: unknown } }).jupyter;
-    return typeof api?.display === "function";
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Installs the SIGINT listener when running under the Jupyter kernel (done when this module is first
  * imported); true when it is installed.
  */
 export function installInterruptHandler(): boolean {
   if (listening) return true;
-  if (!inJupyterKernel()) return false;
+  if (!kernelJupyter()) return false;
   try {
     Deno.addSignalListener("SIGINT", requestInterrupt);
     listening = true;

@@ -58,6 +58,14 @@ export function settled(): Promise<void> {
 /** The Deno kernel's `Deno.jupyter` when running inside `deno jupyter`, else `undefined`. */
 export function jupyterApi(): JupyterApi | undefined {
   if (override !== undefined) return override ?? undefined;
+  return kernelJupyter();
+}
+
+/**
+ * The real kernel's `Deno.jupyter`, ignoring {@link useJupyterApi}'s fakes (for what only the real
+ * kernel may do, such as installing a SIGINT listener).
+ */
+export function kernelJupyter(): JupyterApi | undefined {
   try {
     // Reading `Deno.jupyter` throws outside the kernel (it is an unstable, kernel-only namespace).
     const api = (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
@@ -141,8 +149,7 @@ export async function display(bundle: Record<string, unknown>): Promise<void> {
     console.log(String(bundle["text/plain"] ?? "[no text/plain]"));
     return;
   }
-  noteSent(JSON.stringify(bundle).length);
-  await api.display(bundle, { raw: true });
+  await kernelDisplay(api, bundle, { raw: true });
   await settled();
 }
 

@@ -56,9 +56,6 @@ export function lineSink(log: (s: string) => void = console.log): ProgressSink {
   };
 }
 
-/** The Deno Jupyter API when running in `deno jupyter`, else undefined (see lib/output.ts). */
-export { jupyterApi };
-
 /** One notebook output, created on the first call and updated in place afterwards. */
 export function jupyterSink(api: JupyterApi, displayId = `progress-${crypto.randomUUID()}`): ProgressSink {
   let created = false;

@@ -1,7 +1,8 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { tf } from "../lib/tf.ts";
 import type { Tensor4D } from "../lib/tf.ts";
-import { chartBundle, describeSpec, jupyter, renderSvg, show } from "../lib/display.ts";
+import { chartBundle, describeSpec, renderSvg, show } from "../lib/display.ts";
+import { jupyterApi } from "../lib/output.ts";
 import { imageGridSpec, learningCurvesSpec } from "../lib/plot.ts";
 import type { TopLevelSpec } from "../lib/plot.ts";
 
@@ -98,7 +99,7 @@ Deno.test("renderSvg names a spec that does not compile", async () => {
 });
 
 Deno.test("show outside a kernel prints the text line and resolves to nothing", async () => {
-  assertEquals(jupyter(), undefined);
+  assertEquals(jupyterApi(), undefined);
   const printed: unknown[] = [];
   const log = console.log;
   console.log = (...args: unknown[]) => printed.push(...args);
