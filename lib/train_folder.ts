@@ -19,6 +19,7 @@ import { getFile } from "./get_file.ts";
 import { imageDatasetFromDirectory } from "./data.ts";
 import type { ImageDataset } from "./data.ts";
 import { ALLOWED_FORMATS } from "./image_decode.ts";
+import { classFolders, isDirectory } from "./image_files.ts";
 import { mobileNetV2 } from "./mobilenet_v2.ts";
 import {
   buildClassifier,
@@ -137,10 +138,6 @@ export interface TrainFolderResult {
 }
 
 const isRemote = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
-const isDir = (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory();
-const subfolders = (dir: string) =>
-  fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith("."))
-    .map((e) => e.name).sort();
 const isImage = (name: string) => ALLOWED_FORMATS.includes(path.extname(name).toLowerCase());
 
 /**
@@ -154,7 +151,7 @@ export async function resolveDataFolder(data: string): Promise<DataFolder> {
   }
   let root: string;
   let name: string;
-  if (!isRemote(data) && isDir(data)) {
+  if (!isRemote(data) && isDirectory(data)) {
     root = path.resolve(data);
     name = path.basename(root);
   } else if (isRemote(data) || data.toLowerCase().endsWith(".zip")) {
@@ -173,14 +170,15 @@ export async function resolveDataFolder(data: string): Promise<DataFolder> {
   }
   for (;;) {
     const entries = fs.readdirSync(root, { withFileTypes: true }).filter((e) => !e.name.startsWith("."));
-    const dirs = entries.filter((e) => e.isDirectory());
+    // A symbolic link to a folder counts as a folder, as the data loader follows it (`classFolders`).
+    const dirs = entries.filter((e) => isDirectory(path.join(root, e.name)));
     // A wrapper folder (as archives often have): one sub-folder, itself holding folders, and no images.
     if (dirs.length !== 1 || entries.some((e) => e.isFile() && isImage(e.name))) break;
-    if (subfolders(path.join(root, dirs[0].name)).length === 0) break;
+    if (classFolders(path.join(root, dirs[0].name)).length === 0) break;
     root = path.join(root, dirs[0].name);
     name = dirs[0].name;
   }
-  const folders = subfolders(root);
+  const folders = classFolders(root);
   const validation = ["validation", "val"].find((v) => folders.includes(v));
   if (folders.includes("train") && validation) {
     return {
@@ -285,7 +283,7 @@ export async function loadFolderDatasets(
   } else {
     train = await imageDatasetFromDirectory(folder.trainDir, { ...common, shuffle: true });
     const classNames = train.classNames;
-    const found = subfolders(folder.validationDir);
+    const found = classFolders(folder.validationDir);
     const missing = classNames.filter((c) => !found.includes(c));
     const extra = found.filter((c) => !classNames.includes(c));
     if (missing.length || extra.length) {

@@ -6,7 +6,12 @@ import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./_asse
 import { withTempDir } from "./_temp.ts";
 import { tf } from "../lib/tf.ts";
 import type { Tensor } from "../lib/tf.ts";
-import { folderFingerprint, resolveDataFolder, trainFolder } from "../lib/train_folder.ts";
+import {
+  folderFingerprint,
+  loadFolderDatasets,
+  resolveDataFolder,
+  trainFolder,
+} from "../lib/train_folder.ts";
 import { loadClassifier } from "../lib/saved_classifier.ts";
 import { expandInputs, predictFiles } from "../lib/predict_files.ts";
 import { loadImage } from "../lib/image_decode.ts";
@@ -131,6 +136,39 @@ Deno.test("resolveDataFolder: a zip archive is unpacked by getFile and its singl
     else Deno.env.set("TL_CACHE_DIR", previous);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+Deno.test("resolveDataFolder + loadFolderDatasets: symbolic links to folders count as folders, as the data loader follows them", async () => {
+  await withTempDir("h13-links-", async (tmp) => {
+    const src = path.join(tmp, "src");
+    await writeColourFolder(src, { numClasses: 2, perClass: 4, split: 0.5 });
+    // train/ is a link; validation/ is a real folder of linked class folders.
+    const data = path.join(tmp, "linked");
+    fs.mkdirSync(path.join(data, "validation"), { recursive: true });
+    fs.symlinkSync(path.join(src, "train"), path.join(data, "train"), "dir");
+    for (const c of ["red", "green"]) {
+      fs.symlinkSync(path.join(src, "validation", c), path.join(data, "validation", c), "dir");
+    }
+    const folder = await resolveDataFolder(data);
+    assertEquals([folder.trainDir, folder.validationDir], [
+      path.join(data, "train"),
+      path.join(data, "validation"),
+    ]);
+    const { train, validation, classNames } = await loadFolderDatasets(folder, {
+      imageSize: [16, 16],
+      batchSize: 4,
+      verbose: false,
+    });
+    assertEquals(classNames, ["green", "red"]);
+    assertEquals([train.filePaths.length, validation.filePaths.length], [4, 4]);
+
+    // A wrapper folder holding only a link to the data is entered.
+    const wrapper = path.join(tmp, "wrapper");
+    fs.mkdirSync(wrapper);
+    fs.symlinkSync(data, path.join(wrapper, "linked"), "dir");
+    const entered = await resolveDataFolder(wrapper);
+    assertEquals([entered.name, entered.trainDir], ["linked", path.join(wrapper, "linked", "train")]);
+  });
 });
 
 Deno.test("trainFolder: the own-images defaults — 224×224, Adam at 1e-3 for the head, RMSprop at 1e-5 for fine-tuning", async () => {
