@@ -55,8 +55,13 @@ export async function removeDeadLeftovers(target: string, tags: string[]): Promi
 export async function writeFileSynced(file: string, bytes: Uint8Array | string): Promise<void> {
   const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
   using handle = await Deno.open(file, { write: true, createNew: true });
-  for (let offset = 0; offset < data.length;) offset += await handle.write(data.subarray(offset));
+  await writeAll(handle, data);
   await handle.sync();
+}
+
+/** Writes all of `bytes` to `file` (one `write` may take only part of them). */
+export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
 }
 
 /** Writes `file` atomically: a synced temporary sibling renamed over it. */

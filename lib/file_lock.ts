@@ -140,11 +140,16 @@ async function acquire(file: string, options: FileLockOptions): Promise<string> 
   for (;;) {
     try {
       const handle = await Deno.open(file, { write: true, createNew: true });
+      const bytes = new TextEncoder().encode(token);
       try {
-        await handle.write(new TextEncoder().encode(token));
-      } finally {
+        for (let at = 0; at < bytes.length;) at += await handle.write(bytes.subarray(at));
+      } catch (e) {
+        // A lock file without its owner would make every later caller wait out the staleness window.
         handle.close();
+        await Deno.remove(file).catch(() => {});
+        throw e;
       }
+      handle.close();
       return token;
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) {

@@ -32,6 +32,7 @@ import {
   restoreOrphanedOld,
   swapFolder,
   tempSibling,
+  writeAll,
   writeFileAtomic,
 } from "./atomic.ts";
 import { withFileLock } from "./file_lock.ts";
@@ -404,10 +405,6 @@ async function download(
     await Deno.remove(temp).catch(() => {});
     throw e;
   }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array) {
-  for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
 }
 
 /**
