@@ -599,7 +599,10 @@ function checkOptions(dir: string, o: ImageDatasetOptions) {
   if (o.cache !== undefined && !["auto", "float32", "uint8", false].includes(o.cache)) {
     fail(`cache must be "auto", "float32", "uint8" or false, got ${JSON.stringify(o.cache)}`);
   }
-  if (o.cacheBudgetMB !== undefined && !(typeof o.cacheBudgetMB === "number" && o.cacheBudgetMB >= 0)) {
+  if (
+    o.cacheBudgetMB !== undefined &&
+    !(typeof o.cacheBudgetMB === "number" && Number.isFinite(o.cacheBudgetMB) && o.cacheBudgetMB >= 0)
+  ) {
     fail(`cacheBudgetMB must be a number of megabytes ≥ 0, got ${JSON.stringify(o.cacheBudgetMB)}`);
   }
   checkShard(o.shard, fail);

@@ -714,6 +714,11 @@ Deno.test("cache auto: the message says how much fits; TL_CACHE_MB sets the shar
       Error,
       "cacheBudgetMB must be a number",
     );
+    await assertRejects(
+      () => imageDatasetFromDirectory(dir, quiet({ cacheBudgetMB: Infinity })),
+      Error,
+      "imageDatasetFromDirectory",
+    );
   });
 });
 
