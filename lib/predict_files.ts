@@ -7,10 +7,10 @@
  * @module
  */
 import fs from "node:fs";
-import path from "node:path";
 import { tf } from "./tf.ts";
 import type { Tensor3D } from "./tf.ts";
 import { ALLOWED_FORMATS, loadImage } from "./image_decode.ts";
+import { listImages } from "./image_files.ts";
 import { classProbabilities } from "./classifier.ts";
 import { predictOnBatch } from "./train.ts";
 import type { SavedClassifier } from "./saved_classifier.ts";
@@ -26,25 +26,16 @@ export type FilePrediction =
   | { file: string; ok: true; predictions: ClassProbability[] }
   | { file: string; ok: false; error: string };
 
-const isImage = (name: string) => ALLOWED_FORMATS.includes(path.extname(name).toLowerCase());
-
 /**
- * The files named by `inputs`: a file as is, a folder's image files (recursively, sorted). A path that
- * does not exist, or a folder without images, is returned in `missing` with the reason.
+ * The files named by `inputs`: a file as is, a folder's image files listed as training lists a folder
+ * (`listImages`: recursively, links followed, each real folder once, in Keras' order). A path that does not
+ * exist, or a folder without images, is returned in `missing` with the reason.
  */
 export function expandInputs(
   inputs: string[],
 ): { files: string[]; missing: { file: string; error: string }[] } {
   const files: string[] = [];
   const missing: { file: string; error: string }[] = [];
-  const walk = (dir: string): string[] =>
-    fs.readdirSync(dir, { withFileTypes: true })
-      .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-      .flatMap((e) => {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) return walk(p);
-        return e.isFile() && isImage(e.name) ? [p] : [];
-      });
   for (const input of inputs) {
     let stat;
     try {
@@ -54,7 +45,7 @@ export function expandInputs(
       continue;
     }
     if (stat.isDirectory()) {
-      const found = walk(input);
+      const found = listImages(input, true).files;
       if (found.length === 0) {
         missing.push({ file: input, error: `no images (${ALLOWED_FORMATS.join(", ")}) in this folder` });
       }
