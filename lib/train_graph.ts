@@ -37,6 +37,7 @@ import {
 import { foldableConvolutions } from "./frozen_graph.ts";
 import { type GraphUpdate, graphUpdate } from "./optimizers.ts";
 import { InferenceModel } from "./inference_model.ts";
+import { lossAndMetricFor } from "./losses.ts";
 
 type LayerVariable = LayersModel["weights"][number];
 type Ref = { id: number; shape: (number | null)[] };
@@ -107,9 +108,10 @@ function plan(model: LayersModel): Plan | string {
     return "the output is not [batch, 1] or [batch, n ≥ 3] logits";
   }
   if (m.calculateLosses().length > 0) return "the model has regularization losses";
-  const lossName = (m.lossFunctions?.[0] as { name?: string } | undefined)?.name;
-  const expected = units === 1 ? "binaryCrossentropyFromLogits" : "sparseCategoricalCrossentropyFromLogits";
-  if (lossName !== expected) return `loss ${lossName} (the compiled step writes ${expected})`;
+  // The very function the classifier compiles with (`lossAndMetricFor`): a loss of the same name is not it.
+  const expected = lossAndMetricFor(units!).loss;
+  const loss = m.lossFunctions?.[0] as { name?: string } | undefined;
+  if (loss !== expected) return `loss ${loss?.name} (the compiled step writes ${expected.name})`;
   const update = graphUpdate(m.optimizer);
   if (typeof update === "string") return update;
   const variables = m.collectedTrainableWeights;

@@ -268,6 +268,21 @@ Deno.test("TrainGraph.compile says why for a model it cannot write; useCompiledS
   assertEquals(tf.memory().numTensors, before);
 });
 
+Deno.test("TrainGraph.compile refuses a loss that only has the name of the one it writes", () => {
+  const before = tf.memory().numTensors;
+  const input = tf.input({ shape: [4] });
+  const model = tf.model({ inputs: input, outputs: apply(tf.layers.dense({ units: 1, name: "d" }), input) });
+  const squared = (y: Tensor, z: Tensor) => tf.mean(tf.squaredDifference(tf.cast(y, "float32"), z), -1);
+  Object.defineProperty(squared, "name", { value: "binaryCrossentropyFromLogits" });
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: squared });
+  const reason = TrainGraph.compile(model);
+  assertEquals(typeof reason, "string");
+  assert(String(reason).startsWith("loss binaryCrossentropyFromLogits"), String(reason));
+  model.optimizer.dispose();
+  model.dispose();
+  assertEquals(tf.memory().numTensors, before);
+});
+
 Deno.test("TrainGraph gradients equal tfjs' eager gradients: MobileNetV2 alpha 0.35 fine-tuned from layer 100 (ImageNet weights when ../shared has them)", async () => {
   const before = tf.memory().numTensors;
   // The ImageNet weights have BatchNormalization statistics far from (0, 1), as in the tutorial.
