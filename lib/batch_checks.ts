@@ -21,7 +21,7 @@ import type { data, LayersModel, Tensor } from "./tf.ts";
 type Dataset = data.Dataset<any>;
 
 /** `[height, width, channels]` the model's input expects (`null` where any size is accepted). */
-export function expectedImageShape(model: LayersModel): (number | null)[] {
+function expectedImageShape(model: LayersModel): (number | null)[] {
   return model.inputs[0].shape.slice(1);
 }
 

@@ -89,7 +89,7 @@ function sum(g: GraphWriter, name: string, x: string, axes: number[]): string {
 }
 
 /** `x · scale + shift` with constant per-channel (or scalar) values. */
-export function scaleShift(
+function scaleShift(
   g: GraphWriter,
   name: string,
   x: string,
@@ -110,7 +110,7 @@ function batchNormIndices(c: Config) {
 }
 
 /** BatchNormalization's per-channel `s = γ/√(var + ε)` and `t = β − mean·s` (inference statistics). */
-export function batchNormScaleShift(layer: Layer): { s: Float32Array; t: Float32Array } {
+function batchNormScaleShift(layer: Layer): { s: Float32Array; t: Float32Array } {
   const c = layer.getConfig() as Config;
   const ws = layer.getWeights();
   const k = batchNormIndices(c);

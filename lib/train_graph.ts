@@ -353,8 +353,6 @@ export class TrainGraph {
     private readonly session: GraphSession,
     private readonly feeds: Feed[],
     private readonly gradientNames: string[],
-    /** Nodes of the written graph. */
-    readonly graphNodes: number,
   ) {}
 
   /** Compiles `model`'s training step (compiled model, Adam or RMSprop), or says why it cannot. */
@@ -364,7 +362,7 @@ export class TrainGraph {
     const written = writeStep(p, model.outputs[0].shape.at(-1)!);
     if (typeof written === "string") return written;
     const session = GraphSession.load(written.graph, written.outputs);
-    return new TrainGraph(p, session, written.feeds, written.gradients, written.graph.size);
+    return new TrainGraph(p, session, written.feeds, written.gradients);
   }
 
   /** Whether this step still computes `model`'s step: same optimizer, trainable list and constant weights. */
