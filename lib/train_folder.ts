@@ -19,7 +19,7 @@ import { getFile } from "./get_file.ts";
 import { imageDatasetFromDirectory } from "./data.ts";
 import type { ImageDataset } from "./data.ts";
 import { ALLOWED_FORMATS } from "./image_decode.ts";
-import { classFolders, isDirectory } from "./image_files.ts";
+import { classFolders, isDirectory, listImages } from "./image_files.ts";
 import { mobileNetV2 } from "./mobilenet_v2.ts";
 import {
   buildClassifier,
@@ -196,18 +196,13 @@ export async function resolveDataFolder(data: string): Promise<DataFolder> {
 export function folderFingerprint(dir: string): { files: number; bytes: number; sha256: string } {
   const entries: string[] = [];
   let bytes = 0;
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && isImage(e.name)) {
-        const size = fs.statSync(p).size;
-        bytes += size;
-        entries.push(`${path.relative(dir, p).split(path.sep).join("/")}\0${size}`);
-      }
-    }
-  };
-  walk(dir);
+  // Listed as the datasets list them: linked folders followed (each real folder once).
+  for (const file of listImages(dir, true).files) {
+    const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+    if (size === undefined) continue; // a dangling link: no image the datasets could read either
+    bytes += size;
+    entries.push(`${path.relative(dir, file).split(path.sep).join("/")}\0${size}`);
+  }
   entries.sort();
   const sha256 = createHash("sha256").update(entries.join("\n")).digest("hex");
   return { files: entries.length, bytes, sha256 };

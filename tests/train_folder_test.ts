@@ -161,6 +161,8 @@ Deno.test("resolveDataFolder + loadFolderDatasets: symbolic links to folders cou
     });
     assertEquals(classNames, ["green", "red"]);
     assertEquals([train.filePaths.length, validation.filePaths.length], [4, 4]);
+    // The metadata's file count and fingerprint see the linked files too: the same as the real folder.
+    assertEquals(folderFingerprint(data), folderFingerprint(src));
 
     // A wrapper folder holding only a link to the data is entered.
     const wrapper = path.join(tmp, "wrapper");
