@@ -17,6 +17,7 @@
  */
 import { tf } from "./tf.ts";
 import type { data, LayersModel, Tensor } from "./tf.ts";
+import { classesFor } from "./losses.ts";
 
 type Dataset = data.Dataset<any>;
 
@@ -33,8 +34,7 @@ function headWidth(model: LayersModel): number {
 
 /** Classes the head tells apart: 2 for one logit, else one per logit. */
 function classesOf(model: LayersModel): number {
-  const w = headWidth(model);
-  return w === 1 ? 2 : w;
+  return classesFor(headWidth(model));
 }
 
 const dims = (shape: (number | null)[]) => shape.map((d) => d ?? "any").join("×");

@@ -16,7 +16,7 @@
 import { tf } from "./tf.ts";
 import type { LayersModel, Optimizer, Sequential, SymbolicTensor, Tensor, Tensor2D } from "./tf.ts";
 import { dataAugmentation } from "./augment.ts";
-import { lossAndMetricFor } from "./losses.ts";
+import { classesFor, logitsFor, lossAndMetricFor } from "./losses.ts";
 import { rmsprop } from "./optimizers.ts";
 import { inferenceMode, InferenceModel } from "./inference_model.ts";
 
@@ -96,7 +96,7 @@ export function buildClassifier(options: ClassifierOptions): Classifier {
   x = tf.layers.globalAveragePooling2d({ name: "global_average_pooling2d" }).apply(x) as SymbolicTensor;
   x = tf.layers.dropout({ rate: dropout, name: "dropout" }).apply(x) as SymbolicTensor;
   const kernelInitializer = seed === undefined ? undefined : tf.initializers.glorotUniform({ seed });
-  const units = numClasses === 2 ? 1 : numClasses;
+  const units = logitsFor(numClasses);
   const outputs = tf.layers.dense({ units, name: "dense", kernelInitializer }).apply(x) as SymbolicTensor;
   return { model: tf.model({ inputs, outputs, name: "model" }), base };
 }
@@ -148,8 +148,7 @@ export function headUnits(model: LayersModel): number {
 
 /** Classes a classifier tells apart: 2 for one logit, else one per logit. */
 export function numClassesOf(model: LayersModel): number {
-  const units = headUnits(model);
-  return units === 1 ? 2 : units;
+  return classesFor(headUnits(model));
 }
 
 /**

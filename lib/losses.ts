@@ -96,6 +96,16 @@ export const categoricalAccuracy: LossOrMetric = Object.defineProperty(
   { value: "accuracy" },
 );
 
+/** Logits of the head for `numClasses` classes: one for two classes (the tutorial's), else one per class. */
+export function logitsFor(numClasses: number): number {
+  return numClasses === 2 ? 1 : numClasses;
+}
+
+/** Classes a head of `units` logits tells apart: two for one logit, else one per logit. */
+export function classesFor(units: number): number {
+  return units === 1 ? 2 : units;
+}
+
 /** The loss and the `accuracy` metric for a head of `units` logits (1: binary; ≥ 3: sparse categorical). */
 export function lossAndMetricFor(units: number): { loss: LossOrMetric; metric: LossOrMetric } {
   if (units === 1) return { loss: binaryCrossentropyFromLogits, metric: accuracy };

@@ -11,6 +11,7 @@ import path from "node:path";
 import type { LayersModel } from "./tf.ts";
 import { loadModel } from "./model_io.ts";
 import { headUnits } from "./classifier.ts";
+import { logitsFor } from "./losses.ts";
 
 export const METADATA_FORMAT = "transfer-learning-ts/classifier";
 export const METADATA_VERSION = 1;
@@ -95,7 +96,7 @@ export function readMetadata(dir: string): ClassifierMetadata {
   if (!Array.isArray(size) || size.length !== 2 || size.some((d) => !(Number.isInteger(d) && d > 0))) {
     fail(`imageSize must be [height, width] in pixels, got ${JSON.stringify(size)}`);
   }
-  if (meta.output !== outputKind(meta.numClasses === 2 ? 1 : meta.numClasses)) {
+  if (meta.output !== outputKind(logitsFor(meta.numClasses))) {
     fail(`output "${meta.output}" does not fit ${meta.numClasses} classes`);
   }
   return meta;
@@ -116,7 +117,7 @@ export async function loadClassifier(dir: string): Promise<SavedClassifier> {
   const model = await loadModel(dir);
   const [, h, w, c] = model.inputs[0].shape;
   const units = headUnits(model);
-  const expectedUnits = metadata.numClasses === 2 ? 1 : metadata.numClasses;
+  const expectedUnits = logitsFor(metadata.numClasses);
   if (h !== metadata.imageSize[0] || w !== metadata.imageSize[1] || c !== 3 || units !== expectedUnits) {
     model.dispose();
     throw new Error(
