@@ -51,3 +51,13 @@ export function parseCommandLine<T extends object>(
   }
   return parsed;
 }
+
+/** The whole number an option `--name` was given (at least `min`), `undefined` when absent; else a usage error. */
+export function wholeNumberOption(name: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!(Number.isInteger(n) && n >= min)) {
+    throw new UsageError(`--${name}: expected a whole number ≥ ${min}, got "${raw}"`);
+  }
+  return n;
+}

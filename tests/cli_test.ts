@@ -1,6 +1,12 @@
 /** The command-line conventions shared by the deno tasks (lib/cli.ts). */
 import { assertEquals, assertMatch, assertThrows } from "./_assert.ts";
-import { parseCommandLine, parseOptions, UsageError, withoutSeparator } from "../lib/cli.ts";
+import {
+  parseCommandLine,
+  parseOptions,
+  UsageError,
+  wholeNumberOption,
+  withoutSeparator,
+} from "../lib/cli.ts";
 
 /** Runs `fn` with console.log / console.error captured. */
 function captured<T>(fn: () => T): { result: T; out: string; err: string } {
@@ -45,4 +51,17 @@ Deno.test("parseCommandLine: usage error → help on stderr, 2; help → stdout,
     parseCommandLine("tool", "HELP", () => {
       throw new RangeError("not usage");
     }), RangeError);
+});
+
+Deno.test("wholeNumberOption: absent is undefined, a whole number ≥ min is taken, anything else is a usage error", () => {
+  assertEquals(wholeNumberOption("epochs", undefined, 1), undefined);
+  assertEquals(wholeNumberOption("epochs", "3", 1), 3);
+  assertEquals(wholeNumberOption("seed", "0", 0), 0);
+  for (const bad of ["0", "1.5", "x", ""]) {
+    assertThrows(
+      () => wholeNumberOption("epochs", bad, 1),
+      UsageError,
+      `--epochs: expected a whole number ≥ 1`,
+    );
+  }
 });

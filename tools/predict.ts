@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseCommandLine, parseOptions, UsageError } from "../lib/cli.ts";
+import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/cli.ts";
 import { loadClassifier } from "../lib/saved_classifier.ts";
 import { expandInputs, predictFiles } from "../lib/predict_files.ts";
 import type { FilePrediction } from "../lib/predict_files.ts";
@@ -49,19 +49,11 @@ function parse(args: string[]) {
   if (v.help) return "help" as const;
   if (!v.model) throw new UsageError("--model DIR is required (a folder written by `deno task train`)");
   if (positionals.length === 0) throw new UsageError("expected at least one FILE or FOLDER to classify");
-  const int = (name: string, raw: string | undefined, fallback: number) => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!(Number.isInteger(n) && n >= 1)) {
-      throw new UsageError(`--${name}: expected a whole number ≥ 1, got "${raw}"`);
-    }
-    return n;
-  };
   return {
     model: v.model,
     inputs: positionals,
-    top: int("top", v.top, 3),
-    batchSize: int("batch-size", v["batch-size"], 32),
+    top: wholeNumberOption("top", v.top, 1) ?? 3,
+    batchSize: wholeNumberOption("batch-size", v["batch-size"], 1) ?? 32,
     json: v.json ?? false,
     shard: v.shard === undefined ? undefined : parseShard(v.shard),
   };

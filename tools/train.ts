@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseCommandLine, parseOptions, UsageError } from "../lib/cli.ts";
+import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/cli.ts";
 import { loadConfig } from "../lib/config.ts";
 import { lineSink } from "../lib/progress.ts";
 import { trainFolder } from "../lib/train_folder.ts";
@@ -52,15 +52,6 @@ Example:
     --weights ../shared/weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5
   deno task predict -- --model models/flower_photos_small photo.jpg
 `;
-
-function int(name: string, raw: string | undefined, min: number): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!(Number.isInteger(n) && n >= min)) {
-    throw new UsageError(`--${name}: expected a whole number ≥ ${min}, got "${raw}"`);
-  }
-  return n;
-}
 
 function parseImageSize(raw: string | undefined): [number, number] | undefined {
   if (raw === undefined) return undefined;
@@ -128,17 +119,17 @@ export function parseTrainArgs(args: string[]): { options: TrainFolderOptions; j
     json: v.json ?? false,
     options: {
       data: positionals[0],
-      epochs: int("epochs", v.epochs, 1),
-      fineTuneEpochs: int("fine-tune-epochs", v["fine-tune-epochs"], 0),
-      fineTuneAt: int("fine-tune-at", v["fine-tune-at"], 0),
+      epochs: wholeNumberOption("epochs", v.epochs, 1),
+      fineTuneEpochs: wholeNumberOption("fine-tune-epochs", v["fine-tune-epochs"], 0),
+      fineTuneAt: wholeNumberOption("fine-tune-at", v["fine-tune-at"], 0),
       alpha,
       weights,
       imageSize: parseImageSize(v["image-size"]),
-      batchSize: int("batch-size", v["batch-size"], 1),
+      batchSize: wholeNumberOption("batch-size", v["batch-size"], 1),
       learningRate: rate("learning-rate", v["learning-rate"]),
       fineTuneLearningRate: rate("fine-tune-learning-rate", v["fine-tune-learning-rate"]),
       validationSplit,
-      seed: int("seed", v.seed, 0),
+      seed: wholeNumberOption("seed", v.seed, 0),
       out: v.out,
     },
   };
