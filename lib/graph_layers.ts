@@ -40,8 +40,8 @@ export interface Emitter {
   constant(layer: Layer): boolean;
   /** Training mode (dropout active). */
   training: boolean;
-  /** A fed float32 tensor of uniform [0, 1) draws of `shape` (−1: the batch), for dropout. */
-  uniform?(name: string, shape: number[]): string;
+  /** A fed float32 tensor of uniform [0, 1) draws of `shape` (−1: the batch), for dropout; `seed` as the layer's. */
+  uniform?(name: string, shape: number[], seed?: number): string;
 }
 
 /** What a forward writer produced: the output node and any intermediate nodes its backward reuses. */
@@ -398,7 +398,7 @@ const dropout: LayerKind = {
     const n = lname(node);
     if (!e.training || !(c.rate > 0)) return { y: e.g.op(`${n}/Identity`, "Identity", xs, T) };
     if (!e.uniform) throw new Error(`${n}: training-mode dropout needs per-step random numbers`);
-    const u = e.uniform(`${n}/uniform`, node.inputTensors[0].shape.map((d) => d ?? -1));
+    const u = e.uniform(`${n}/uniform`, node.inputTensors[0].shape.map((d) => d ?? -1), c.seed);
     const keep = e.g.scalar(`${n}/keep`, 1 - c.rate);
     const kept = e.g.op(`${n}/Floor`, "Floor", [e.g.op(`${n}/u_keep`, "AddV2", [u, keep], T)], T);
     const mask = e.g.op(`${n}/mask`, "RealDiv", [kept, keep], T);

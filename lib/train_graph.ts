@@ -193,8 +193,8 @@ function writeStep(p: Plan, units: number): Written | string {
       return name;
     },
     constant: (layer: Layer) => !layer.weights.some((w) => fedIndex.has(w)),
-    uniform: (name: string, shape: number[]) =>
-      input(name, shape, { kind: "uniform", shape, seed: undefined }),
+    uniform: (name: string, shape: number[], seed?: number) =>
+      input(name, shape, { kind: "uniform", shape, seed }),
   });
 
   const x = input("input", p.graphInput.shape.map((d) => d ?? -1), { kind: "x" });
@@ -216,10 +216,6 @@ function writeStep(p: Plan, units: number): Written | string {
     const source = foldedInto.get(node) ?? node;
     const kind = LAYER_KINDS[source.outboundLayer.getClassName()];
     const e = emitter((node as FlatNode).training);
-    if (node.outboundLayer.getClassName() === "Dropout") {
-      const seed = (node.outboundLayer.getConfig() as { seed?: number }).seed;
-      e.uniform = (name, shape) => input(name, shape, { kind: "uniform", shape, seed });
-    }
     const xs = source.inputTensors.map((t) => names.get(t.id)!);
     const fwd = kind.forward(e, source, xs, source === node ? undefined : node.outboundLayer);
     forwards.set(node, fwd);
