@@ -23,6 +23,7 @@ import { FLOAT_T, GraphSession, GraphWriter } from "./graph_session.ts";
 import {
   type Config,
   type Emitter,
+  type Forward,
   type GraphNode,
   type Layer,
   LAYER_KINDS,
@@ -77,13 +78,11 @@ export function frozenRegion(model: LayersModel): FrozenRegion | null {
 // ---------------------------------------------------------------------------------------------------
 // GraphDef writing
 
-/** How many times each tensor of `model` is consumed, inside the model or as its output. */
-export function useCounts(model: LayersModel): Map<number, number> {
+/** How many times each tensor is consumed by `nodes` or as one of the `outputs`. */
+export function useCounts(nodes: GraphNode[], outputs: { id: number }[]): Map<number, number> {
   const uses = new Map<number, number>();
-  for (const n of nodesInOrder(model)) {
-    for (const t of n.inputTensors) uses.set(t.id, (uses.get(t.id) ?? 0) + 1);
-  }
-  for (const t of model.outputs) uses.set(t.id, (uses.get(t.id) ?? 0) + 1);
+  for (const n of nodes) for (const t of n.inputTensors) uses.set(t.id, (uses.get(t.id) ?? 0) + 1);
+  for (const t of outputs) uses.set(t.id, (uses.get(t.id) ?? 0) + 1);
   return uses;
 }
 
@@ -116,6 +115,36 @@ export function foldableConvolutions(
   return folds;
 }
 
+/**
+ * Writes the forward pass of `nodes` in order, each convolution of `folds` together with the
+ * BatchNormalization it folds into (written where that BatchNormalization stands). `names` maps tensor ids
+ * to graph names (the inputs must be there) and receives each node's output; returns each written node's
+ * {@link Forward}.
+ */
+export function writeForward(
+  nodes: GraphNode[],
+  folds: ReadonlyMap<GraphNode, GraphNode>,
+  names: Map<number, string>,
+  emitterFor: (node: GraphNode) => Emitter,
+): Map<GraphNode, Forward> {
+  const foldedInto = new Map([...folds].map(([conv, bn]) => [bn, conv]));
+  const forwards = new Map<GraphNode, Forward>();
+  for (const node of nodes) {
+    if (folds.has(node)) continue;
+    const source = foldedInto.get(node) ?? node;
+    const xs = source.inputTensors.map((t) => names.get(t.id)!);
+    const fwd = LAYER_KINDS[source.outboundLayer.getClassName()].forward(
+      emitterFor(node),
+      source,
+      xs,
+      source === node ? undefined : node.outboundLayer,
+    );
+    forwards.set(node, fwd);
+    names.set(node.outputTensors[0].id, fwd.y);
+  }
+  return forwards;
+}
+
 /** Writes the region as a graph with one float32 input `input` and outputs in boundary order. */
 function writeGraph(model: LayersModel, region: FrozenRegion): { graph: GraphWriter; outputs: string[] } {
   const g = new GraphWriter();
@@ -137,28 +166,11 @@ function writeGraph(model: LayersModel, region: FrozenRegion): { graph: GraphWri
   };
   const folds = foldableConvolutions(
     region.nodes,
-    useCounts(model),
+    useCounts(nodesInOrder(model), model.outputs),
     () => true,
     new Set(region.boundary.map((t) => t.id)),
   );
-  const foldedInto = new Map([...folds].map(([conv, bn]) => [bn, conv]));
-  for (const node of region.nodes) {
-    if (folds.has(node)) continue;
-    const conv = foldedInto.get(node);
-    const y = conv
-      ? LAYER_KINDS[conv.outboundLayer.getClassName()].forward(
-        emitter,
-        conv,
-        conv.inputTensors.map((t) => names.get(t.id)!),
-        node.outboundLayer,
-      ).y
-      : LAYER_KINDS[node.outboundLayer.getClassName()].forward(
-        emitter,
-        node,
-        node.inputTensors.map((t) => names.get(t.id)!),
-      ).y;
-    names.set(node.outputTensors[0].id, y);
-  }
+  writeForward(region.nodes, folds, names, () => emitter);
   const outputs = region.boundary.map((t, i) => g.op(`output_${i}`, "Identity", [names.get(t.id)!], FLOAT_T));
   return { graph: g, outputs };
 }

@@ -27,14 +27,13 @@ import { DT_BOOL, DT_FLOAT, DT_INT32, FLOAT_T, GraphSession, GraphWriter } from 
 import type { Attr } from "./graph_session.ts";
 import {
   type Emitter,
-  type Forward,
   type GraphNode,
   type Layer,
   LAYER_KINDS,
   nodesInOrder,
   unsupported,
 } from "./graph_layers.ts";
-import { foldableConvolutions } from "./frozen_graph.ts";
+import { foldableConvolutions, useCounts, writeForward } from "./frozen_graph.ts";
 import { type GraphUpdate, graphUpdate } from "./optimizers.ts";
 import { InferenceModel } from "./inference_model.ts";
 import { lossAndMetricFor } from "./losses.ts";
@@ -205,22 +204,9 @@ function writeStep(p: Plan, units: number): Written | string {
   const isConstant = (n: GraphNode) =>
     !n.outboundLayer.weights.some((w) => fedIndex.has(w)) && n.inputTensors.every((t) => !live.has(t.id));
   for (const n of p.nodes) if (!isConstant(n)) { for (const t of n.outputTensors) live.add(t.id); }
-  const uses = new Map<number, number>();
-  for (const n of p.nodes) for (const t of n.inputTensors) uses.set(t.id, (uses.get(t.id) ?? 0) + 1);
-  uses.set(p.output.id, (uses.get(p.output.id) ?? 0) + 1);
+  const uses = useCounts(p.nodes, [p.output]);
   const folds = foldableConvolutions(p.nodes, uses, isConstant, new Set([p.output.id]));
-  const foldedInto = new Map([...folds].map(([conv, bn]) => [bn, conv]));
-  const forwards = new Map<GraphNode, Forward>();
-  for (const node of p.nodes) {
-    if (folds.has(node)) continue;
-    const source = foldedInto.get(node) ?? node;
-    const kind = LAYER_KINDS[source.outboundLayer.getClassName()];
-    const e = emitter((node as FlatNode).training);
-    const xs = source.inputTensors.map((t) => names.get(t.id)!);
-    const fwd = kind.forward(e, source, xs, source === node ? undefined : node.outboundLayer);
-    forwards.set(node, fwd);
-    names.set(node.outputTensors[0].id, fwd.y);
-  }
+  const forwards = writeForward(p.nodes, folds, names, (node) => emitter((node as FlatNode).training));
   const logits = names.get(p.output.id)!;
   const { loss, accuracy, dlogits } = writeLoss(g, logits, labels, units);
 
