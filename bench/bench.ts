@@ -34,38 +34,72 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/cli.ts";
 import { PROJECT_ROOT } from "../lib/config.ts";
-import { benchSettings, round, settingsEnv, stats, tutorialRoot } from "./workload.ts";
-import { largeFolder } from "./large_folder.ts";
 
 type Row = Record<string, any>;
 
-const { values: args } = parseArgs({
-  args: Deno.args,
-  options: {
-    epochs: { type: "string", default: "3" },
-    rounds: { type: "string", default: "1" },
-    seed: { type: "string", default: "1" },
-    threads: { type: "boolean", default: false },
-    profile: { type: "boolean", default: false },
-    "no-keras": { type: "boolean", default: false },
-    "no-cpu": { type: "boolean", default: false },
-    "cpu-finetune": { type: "boolean", default: false },
-    experiment: { type: "string" },
-    large: { type: "string" },
-    "large-dir": { type: "string" },
-    out: { type: "string", default: path.join(PROJECT_ROOT, "out", "bench.json") },
-  },
-});
-for (
-  const k of ["epochs", "rounds", "seed", ...(args.large === undefined ? [] : ["large"] as const)] as const
-) {
-  const n = Number(args[k]);
-  if (!Number.isInteger(n) || n < (k === "seed" ? 0 : 1)) {
-    throw new Error(`--${k} ${args[k]}: expected a whole number ≥ ${k === "seed" ? 0 : 1}`);
+const HELP = `Usage: deno task bench [-- options]
+
+Times this project against Python Keras on the tutorial's workload, on this machine: the input
+pipeline, one training step, --rounds of training (frozen then fine-tuning, --epochs each), and the
+native backend against plain JavaScript. Prints JSON lines, then ours/Keras ratios and a table; writes
+everything to out/bench.json. Takes several minutes.
+
+The Keras side needs .venv-keras (\`bash tools/keras_venv.sh\`), else it is skipped. Data and weights:
+the TL_* variables (see \`deno task run --help\`), by default the copies in ../shared (alpha 0.35).
+
+Options:
+  --epochs N         epochs per training phase (default 3)
+  --rounds N         training rounds, the two sides' order swapped every round (default 1)
+  --seed N           seed of both sides (default 1)
+  --no-keras         only our side
+  --no-cpu           skip the plain-JavaScript backend step
+  --cpu-finetune     also a fine-tuning step on the plain-JavaScript backend (minutes)
+  --threads          step times again under TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS settings
+  --profile          where our training step's time goes
+  --experiment E     also our side op by op (eager) or with tfjs' own training step (uncompiled)
+  --large N          instead: N generated training images, --epochs frozen epochs on both sides
+  --large-dir DIR    where --large's folder is made (default: a temporary folder)
+  --out FILE         default out/bench.json
+  -h, --help         show this help`;
+
+function parseBenchArgs(argv: string[]) {
+  const { values } = parseOptions({
+    args: argv,
+    options: {
+      epochs: { type: "string", default: "3" },
+      rounds: { type: "string", default: "1" },
+      seed: { type: "string", default: "1" },
+      threads: { type: "boolean", default: false },
+      profile: { type: "boolean", default: false },
+      "no-keras": { type: "boolean", default: false },
+      "no-cpu": { type: "boolean", default: false },
+      "cpu-finetune": { type: "boolean", default: false },
+      experiment: { type: "string" },
+      large: { type: "string" },
+      "large-dir": { type: "string" },
+      out: { type: "string", default: path.join(PROJECT_ROOT, "out", "bench.json") },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help" as const;
+  wholeNumberOption("epochs", values.epochs, 1);
+  wholeNumberOption("rounds", values.rounds, 1);
+  wholeNumberOption("seed", values.seed, 0);
+  wholeNumberOption("large", values.large, 1);
+  if (values.experiment !== undefined && !["eager", "uncompiled"].includes(values.experiment)) {
+    throw new UsageError(`--experiment: expected eager or uncompiled, got "${values.experiment}"`);
   }
+  return values;
 }
+
+const parsed = parseCommandLine("bench", HELP, () => parseBenchArgs(Deno.args));
+if (typeof parsed === "number") Deno.exit(parsed);
+const args = parsed;
+// Loaded once the command line is known to be good: --help answers without TensorFlow or setup.
+const { benchSettings, round, settingsEnv, stats, tutorialRoot } = await import("./workload.ts");
+const { largeFolder } = await import("./large_folder.ts");
 const epochs = Number(args.epochs);
 const rounds = Number(args.rounds);
 
@@ -99,7 +133,9 @@ async function run(side: "ours" | "keras" | "backend", argv: string[], env: Reco
   }).output();
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success) {
-    throw new Error(`${side} ${argv.join(" ")} failed (exit ${out.code}):\n${text.slice(-2000)}`);
+    // Its own error is on stderr already (inherited): no stack trace of ours on top.
+    console.error(`bench: ${side} ${argv.join(" ")} failed (exit ${out.code}):\n${text.slice(-2000)}`);
+    Deno.exit(1);
   }
   const rows = text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Row);
   const experiment = argv.includes("--experiment") ? argv[argv.indexOf("--experiment") + 1] : undefined;

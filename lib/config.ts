@@ -1,15 +1,25 @@
 /**
  * Run configuration from `TL_*` environment variables, shared by notebooks, CI and benchmarks.
  *
- * | variable         | default                                                      |
- * | ---------------- | ------------------------------------------------------------ |
- * | `TL_DATA_URL`    | the tutorial's `cats_and_dogs_filtered.zip` URL               |
- * | `TL_CACHE_DIR`   | `data/` in the project                                       |
- * | `TL_ALPHA`       | `1.0` (MobileNetV2 width multiplier)                         |
- * | `TL_WEIGHTS_URL` | Keras' ImageNet weight file for `TL_ALPHA` (derived)         |
- * | `TL_EPOCHS`      | `10` epochs per phase (frozen, then fine-tuning)             |
+ * | variable         | default                                                                   |
+ * | ---------------- | ------------------------------------------------------------------------- |
+ * | `TL_DATA_URL`    | the tutorial's `cats_and_dogs_filtered.zip` URL                           |
+ * | `TL_DATA_DIR`    | photos of `notebooks/your_own_images.ipynb` (folder or zip): see there    |
+ * | `TL_CACHE_DIR`   | `data/` in the project                                                    |
+ * | `TL_MIRROR`      | `../shared` beside the project when it exists; `none`: no mirror          |
+ * | `TL_ALPHA`       | `1.0` (MobileNetV2 width multiplier); offline, the mirror weights' alpha  |
+ * | `TL_WEIGHTS_URL` | Keras' ImageNet weight file for `TL_ALPHA` (derived)                      |
+ * | `TL_EPOCHS`      | `10` epochs per phase (frozen, then fine-tuning)                          |
+ * | `TL_CACHE_MB`    | decoded-image cache, MB: 25 % of the free memory (`lib/image_cache.ts`)   |
  *
- * URLs may be `https://`, `file://` or plain paths.
+ * URLs may be `https://`, `file://` or plain paths. Relative paths are taken from the project's root,
+ * wherever the process runs (the notebooks run in `notebooks/`).
+ *
+ * The mirror is a folder of local copies of remote files (`data/`, `weights/`, …, as `../shared` is laid
+ * out). When an origin cannot be reached, `getFile` takes the mirror's file of the same name instead and
+ * says so once; without `TL_ALPHA`, MobileNetV2's alpha follows the ImageNet weights the mirror holds when
+ * Keras' alpha-1.0 file can't be had (`imagenetAlpha` in `lib/mobilenet_v2.ts`). An alpha that is set is
+ * never replaced.
  *
  * @module
  */
@@ -23,14 +33,24 @@ export const PROJECT_ROOT: string = path.resolve(path.dirname(fileURLToPath(impo
 /** The tutorial's dataset. */
 export const DEFAULT_DATA_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip";
 
+/** MobileNetV2's width multiplier when `TL_ALPHA` is not set (the tutorial's). */
+export const DEFAULT_ALPHA = 1.0;
+
 /** Settings of one run. */
 export interface Config {
+  /** `TL_DATA_URL`: the tutorial's archive (URL, or an absolute path). */
   dataUrl: string;
   cacheDir: string;
   alpha: number;
+  /** Whether `TL_ALPHA` set `alpha`: then it is never replaced by the alpha of the weights at hand. */
+  alphaSet: boolean;
   /** Undefined: derive Keras' URL from `alpha` and the input size. */
   weightsUrl?: string;
   epochs: number;
+  /** The mirror folder (absolute), consulted by file name when an origin cannot be reached; undefined: none. */
+  mirror?: string;
+  /** `TL_DATA_DIR`: the photos of `notebooks/your_own_images.ipynb` (a folder or zip, absolute path or URL). */
+  dataDir?: string;
 }
 
 /** The widths Keras publishes MobileNetV2 ImageNet weights for. */
@@ -46,11 +66,58 @@ export function isSupportedOrigin(origin: string): boolean {
   return !isUrl(origin) || /^(https?|file):\/\//i.test(origin);
 }
 
+/** Where settings are read from: the environment (default `Deno.env`). */
+export interface Env {
+  get(key: string): string | undefined;
+}
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** The folder relative `TL_*` paths are taken from, and `../shared` beside; default {@link PROJECT_ROOT}. */
+  root?: string;
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The mirror folder: `TL_MIRROR` (relative to `root`; `none` for no mirror), else `../shared` beside
+ * `root` when that folder exists. A `TL_MIRROR` that is not a folder is an error.
+ */
+export function resolveMirror(env: Env = Deno.env, root: string = PROJECT_ROOT): string | undefined {
+  const raw = env.get("TL_MIRROR")?.trim();
+  if (raw === "") {
+    throw new Error(
+      `TL_MIRROR is set but empty: unset it for the default (../shared), or give a folder or "none"`,
+    );
+  }
+  if (raw === undefined) {
+    const beside = path.resolve(root, "..", "shared");
+    return isDirectory(beside) ? beside : undefined;
+  }
+  if (raw.toLowerCase() === "none") return undefined;
+  const mirror = path.resolve(root, raw);
+  if (!isDirectory(mirror)) {
+    throw new Error(
+      `TL_MIRROR: ${mirror} is not a folder (expected a folder of local copies such as ../shared, ` +
+        `or "none" for no mirror)`,
+    );
+  }
+  return mirror;
+}
+
 /**
  * Reads the `TL_*` variables and checks them all at once, before any loading or training: a malformed,
  * blank (set but empty) or out-of-range value is an error naming the variable and what is expected.
+ * Relative paths are resolved from the project's root (`options.root`), not the working folder.
  */
-export function loadConfig(env: { get(key: string): string | undefined } = Deno.env): Config {
+export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {}): Config {
+  const root = options.root ?? PROJECT_ROOT;
   const problems: string[] = [];
   const text = (key: string): string | undefined => {
     const raw = env.get(key);
@@ -77,15 +144,31 @@ export function loadConfig(env: { get(key: string): string | undefined } = Deno.
     if (!isSupportedOrigin(raw)) {
       problems.push(`${key}=${JSON.stringify(raw)}: expected an https://, http://, file:// URL or a path`);
     }
-    return raw;
+    return isUrl(raw) ? raw : path.resolve(root, raw);
   };
   const dataUrl = source("TL_DATA_URL") ?? DEFAULT_DATA_URL;
   const weightsUrl = source("TL_WEIGHTS_URL");
-  const cacheDir = path.resolve(text("TL_CACHE_DIR") ?? path.join(PROJECT_ROOT, "data"));
+  const dataDir = source("TL_DATA_DIR");
+  if (dataDir !== undefined && !isUrl(dataDir) && !fs.existsSync(dataDir)) {
+    problems.push(`TL_DATA_DIR: ${dataDir} does not exist (expected a folder of class folders, or a zip)`);
+  }
+  const cacheDir = path.resolve(root, text("TL_CACHE_DIR") ?? "data");
   if (fs.existsSync(cacheDir) && !fs.statSync(cacheDir).isDirectory()) {
     problems.push(`TL_CACHE_DIR: ${cacheDir} exists and is not a folder`);
   }
-  const alpha = num("TL_ALPHA", 1.0, (n) => n > 0 && n <= 4, "a width multiplier such as 0.35 or 1.0");
+  let mirror: string | undefined;
+  try {
+    mirror = resolveMirror(env, root);
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+  const alphaSet = (env.get("TL_ALPHA") ?? "").trim() !== "";
+  const alpha = num(
+    "TL_ALPHA",
+    DEFAULT_ALPHA,
+    (n) => n > 0 && n <= 4,
+    "a width multiplier such as 0.35 or 1.0",
+  );
   if (weightsUrl === undefined && !IMAGENET_ALPHAS.includes(alpha)) {
     problems.push(
       `TL_ALPHA=${alpha}: Keras publishes ImageNet weights for ${IMAGENET_ALPHAS.join(", ")} only ` +
@@ -97,5 +180,5 @@ export function loadConfig(env: { get(key: string): string | undefined } = Deno.
   if (problems.length > 0) {
     throw new Error(`Invalid configuration (TL_* environment variables):\n  ${problems.join("\n  ")}`);
   }
-  return { dataUrl, cacheDir, alpha, weightsUrl, epochs };
+  return { dataUrl, cacheDir, alpha, alphaSet, weightsUrl, epochs, mirror, dataDir };
 }

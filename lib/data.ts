@@ -34,6 +34,7 @@ import {
   formatMB,
   ImageCache,
   MemoryBudget,
+  plainSize,
   resolveCacheBudget,
   sharedBudget,
 } from "./image_cache.ts";
@@ -94,8 +95,11 @@ export interface ImageDatasetOptions {
    * file's path under the folder, so that `count` processes split a folder into disjoint parts covering it.
    */
   shard?: { index: number; count: number };
-  /** Print what was found; default `true`. */
-  verbose?: boolean;
+  /**
+   * Print what was found (Keras' messages and a plain line on what the cache keeps); default `true`.
+   * `"details"` adds how the cache's memory budget was chosen.
+   */
+  verbose?: boolean | "details";
 }
 
 /** One element: images and (unless `labelMode` is `null`) labels. */
@@ -626,7 +630,7 @@ interface Resolved {
 function resolveOptions(options: ImageDatasetOptions): Resolved {
   return {
     labelMode: options.labelMode === undefined ? "int" : options.labelMode,
-    verbose: options.verbose ?? true,
+    verbose: options.verbose !== false,
     shuffle: options.shuffle ?? true,
     seed: options.seed ?? Math.floor(Math.random() * 1e6),
     batchSize: options.batchSize === undefined ? 32 : options.batchSize,
@@ -674,26 +678,35 @@ function checkDirectory(dir: string) {
   if (!isDirectory(dir)) throw new Error(`imageDatasetFromDirectory: ${dir} is not a directory`);
 }
 
-/** The dataset message about the cache: what it may hold, and for `"auto"` within which budget. */
-function describeCache(source: ImageSource): string {
+/**
+ * The dataset message about the cache in plain words: how many decoded images stay in memory and how
+ * much that takes; with `details`, a second line on the cache mode and the memory budget.
+ */
+function describeCache(source: ImageSource, details: boolean): string {
   const info = source.cacheInfo();
-  const what = `${source.files.length} images of ${source.imageSize.join("×")}×${
-    channelsOf(source.colorMode)
-  }`;
-  const head = `Decoded images are kept in memory (cache: "${info.mode}")`;
+  const n = source.files.length;
+  const all = `Keeping all ${n} decoded images in memory (${plainSize(info.budgetBytes)}).`;
+  const what = `${n} images of ${source.imageSize.join("×")}×${channelsOf(source.colorMode)}`;
   if (info.mode !== "auto" || !source.cache) {
-    return `${head}: up to ${formatMB(info.budgetBytes)} for ${what}.`;
+    return all +
+      (details ? `\n  cache: "${info.mode}", ${formatMB(info.budgetBytes)} for ${what}, no budget` : "");
   }
   const { budget } = source.cache;
-  const within = `the budget of ${formatMB(budget.limit)} (${budget.source})`;
   // What the datasets made before this one may take first.
   const left = Math.max(0, budget.limit - Math.max(budget.used, budget.planned - info.budgetBytes));
-  if (info.budgetBytes <= left) {
-    return `${head}: ${formatMB(info.budgetBytes)} for all ${what}, within ${within}.`;
-  }
+  const detail = `\n  cache: "auto", ${formatMB(info.budgetBytes)} for ${what}; memory budget ` +
+    `${formatMB(budget.limit)} (${budget.source}), ${formatMB(left)} of it left for this dataset`;
+  if (info.budgetBytes <= left) return all + (details ? detail : "");
   const fit = Math.floor(left / (source.pixelsPerImage * 4));
-  return `${head}: ${formatMB(info.budgetBytes)} would hold all ${what}; about ${fit} fit in what is left ` +
-    `of ${within}, the others are decoded again every epoch.`;
+  const more = "set TL_CACHE_MB to give the cache more memory";
+  const head = fit === 0
+    ? `Decoding the ${n} images again every epoch: keeping them would take ${
+      plainSize(info.budgetBytes)
+    }, more than the cache's memory (${more}).`
+    : `Keeping ${fit} of ${n} decoded images in memory (${
+      plainSize(fit * source.pixelsPerImage * 4)
+    }); the others are decoded again every epoch (${more}).`;
+  return head + (details ? detail : "");
 }
 
 /** The files of `dir` (of one shard of it), announced as Keras does. */
@@ -778,7 +791,7 @@ export async function imageDatasetFromDirectory(
     cacheMode: o.cache,
     budget: budget && new MemoryBudget(budget.bytes, budget.source),
   });
-  if (o.verbose && source.cacheMode !== false) print(describeCache(source));
+  if (o.verbose && source.cacheMode !== false) print(describeCache(source, options.verbose === "details"));
   const make = (items: number[], shuffle: boolean, what: string) => {
     if (items.length === 0 && !(options.shard && what === "")) {
       throw new Error(

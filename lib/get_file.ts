@@ -12,6 +12,13 @@
  * read, CRC-32 checked) by extracting it before anything is committed; a cached archive that no longer
  * extracts is fetched once more.
  *
+ * Offline, a mirror folder (`TL_MIRROR`, default `../shared`; `lib/mirror.ts`) stands in: when an
+ * `http(s)://` origin cannot be reached (DNS or connection error, no answer within a few seconds), the
+ * mirror's file of the same name is taken instead, said once ("storage.googleapis.com unreachable: using
+ * ../shared/data/cats_and_dogs_filtered.zip"). Its record keeps the origin and names the mirror copy: later
+ * runs reuse it without copying it again while the origin stays unreachable, and fetch the original as soon
+ * as the origin answers — the mirror's file has the same name, not necessarily the same bytes.
+ *
  * Every step is atomic (a temporary name renamed once complete), and one cache entry is fetched and
  * extracted by one process at a time (`lib/file_lock.ts`): a second process waits, then reuses the result.
  * What a dead process left behind (temporary downloads, `…extracting-PID-…` folders) is removed on the next
@@ -24,7 +31,17 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from "@zip.js/zip.js";
-import { DEFAULT_DATA_URL, isSupportedOrigin, isUrl, loadConfig } from "./config.ts";
+import { DEFAULT_DATA_URL, isSupportedOrigin, isUrl, loadConfig, resolveMirror } from "./config.ts";
+import {
+  displayPath,
+  findInMirror,
+  hostOf,
+  knownUnreachable,
+  markUnreachable,
+  ORIGIN_TIMEOUT_MS,
+  probeOrigin,
+  sayOnce,
+} from "./mirror.ts";
 import { jupyterApi, progressLine } from "./output.ts";
 import { beginInterruptible, checkInterrupt, KeyboardInterrupt } from "./interrupt.ts";
 import {
@@ -49,6 +66,23 @@ export interface GetFileOptions {
   sha256?: string;
   /** Show a progress bar (bytes, rate, ETA) on stderr; default `true`. */
   progress?: boolean;
+  /**
+   * A folder of local copies: when an `http(s)://` origin cannot be reached, the file of the same name in
+   * it (in itself, `data/`, `weights/` or deeper) is used instead. Default: the configured mirror
+   * (`TL_MIRROR`, else `../shared` when it exists, as `loadConfig().mirror`); `null`: none.
+   */
+  mirror?: string | null;
+}
+
+/**
+ * An `http(s)://` origin could not be reached (DNS or connection error, no answer in time), and no mirror
+ * copy stood in.
+ */
+export class UnreachableOriginError extends Error {
+  override name = "UnreachableOriginError";
+  constructor(message: string, readonly origin: string, options?: ErrorOptions) {
+    super(message, options);
+  }
 }
 
 /** The record kept beside a cached file (`<file>.source.json`). */
@@ -65,8 +99,16 @@ export interface CacheRecord {
    * `"archive"` (the archive was read whole); `"unchecked"` — a server that sent neither.
    */
   checked: "length" | "chunked" | "file" | "sha256" | "archive" | "unchecked";
-  /** A local origin's size and modification time when it was copied: a changed origin is copied again. */
+  /**
+   * A local origin's (or the mirror copy's) size and modification time when it was copied: a changed one
+   * is copied again.
+   */
   originStat?: { size: number; mtimeMs: number };
+  /**
+   * The mirror's file (absolute path) this is a copy of, taken because `origin` could not be reached: kept
+   * while the origin stays unreachable, replaced by the original once the origin answers.
+   */
+  mirror?: string;
   /** The extraction folder (its name), once extracted. */
   extracted?: string;
 }
@@ -79,6 +121,8 @@ interface Entry {
   extractionDir?: string;
   sha256?: string;
   progress: boolean;
+  /** The mirror folder, if any. */
+  mirror?: string;
 }
 
 /**
@@ -122,6 +166,12 @@ export async function getFile(fname: string, origin: string, options: GetFileOpt
     extractionDir,
     sha256,
     progress: options.progress ?? true,
+    // Only downloads have a mirror: TL_MIRROR is read (and checked) for them alone.
+    mirror: !/^https?:\/\//i.test(origin)
+      ? undefined
+      : options.mirror === undefined
+      ? resolveMirror()
+      : options.mirror ?? undefined,
   };
   return await withFileLock(`${target}.lock`, () => fetchEntry(entry), {
     purpose: `fetching ${origin} into ${extractionDir ?? target}`,
@@ -157,7 +207,10 @@ function readRecord(target: string): CacheRecord | undefined {
 
 function statOrigin(entry: Entry): { size: number; mtimeMs: number } | undefined {
   const file = localPath(entry.origin);
-  if (file === undefined) return undefined;
+  return file === undefined ? undefined : statFile(file);
+}
+
+function statFile(file: string): { size: number; mtimeMs: number } | undefined {
   try {
     const stat = fs.statSync(file);
     return { size: stat.size, mtimeMs: stat.mtimeMs };
@@ -189,6 +242,25 @@ async function staleReason(entry: Entry, record: CacheRecord | undefined): Promi
   return undefined;
 }
 
+/**
+ * Whether a cached stand-in (the mirror's copy of `mirror`, taken while the origin was unreachable) must
+ * go: when the origin answers now — the original replaces it — or the mirror's file changed. Otherwise it
+ * is used, and said once.
+ */
+async function standInReason(entry: Entry, mirror: string, record: CacheRecord): Promise<string | undefined> {
+  const host = hostOf(entry.origin);
+  if ((await probeOrigin(entry.origin)) !== undefined) {
+    return `${entry.target} is a copy of ${displayPath(mirror)}, taken while ${host} was unreachable`;
+  }
+  const now = statFile(mirror);
+  const then = record.originStat;
+  if (now && then && (now.size !== then.size || now.mtimeMs !== then.mtimeMs)) {
+    return `${displayPath(mirror)} changed since ${entry.target} was copied from it`;
+  }
+  await sayOnce(`${host} unreachable: using ${displayPath(mirror)}`);
+  return undefined;
+}
+
 /** Under the entry's lock: reuse what the cache holds, or fetch (and extract) and commit. */
 async function fetchEntry(entry: Entry): Promise<string> {
   const { target, extractionDir } = entry;
@@ -199,7 +271,10 @@ async function fetchEntry(entry: Entry): Promise<string> {
     await removeDeadLeftovers(extractionDir, ["extracting", "old"]);
   }
   const record = readRecord(target);
-  const stale = await staleReason(entry, record);
+  let stale = await staleReason(entry, record);
+  if (stale === undefined && record?.mirror !== undefined) {
+    stale = await standInReason(entry, record.mirror, record);
+  }
   let cachedFailure: Error | undefined;
   if (stale === undefined) {
     if (extractionDir === undefined) return target;
@@ -235,12 +310,12 @@ async function fetchAndCommit(entry: Entry, cachedFailure?: Error): Promise<stri
       : message;
   let got: Downloaded;
   try {
-    got = await download(origin, target, entry.sha256, entry.progress);
+    got = await downloadOrMirror(entry);
   } catch (e) {
     if (!cachedFailure) throw e;
     throw new Error(whenCached((e as Error).message), { cause: e });
   }
-  const originStat = statOrigin(entry);
+  const originStat = got.mirror ? statFile(got.mirror) : statOrigin(entry);
   let tempDir: string | undefined;
   try {
     if (extractionDir) {
@@ -265,6 +340,7 @@ async function fetchAndCommit(entry: Entry, cachedFailure?: Error): Promise<stri
       fetched: new Date().toISOString(),
       checked: entry.sha256 ? "sha256" : extractionDir ? "archive" : got.checked,
       ...(originStat ? { originStat } : {}),
+      ...(got.mirror ? { mirror: got.mirror } : {}),
       ...(extractionDir ? { extracted: path.basename(extractionDir) } : {}),
     };
     await writeFileAtomic(recordPath(target), JSON.stringify(record, null, 2));
@@ -287,6 +363,36 @@ async function hashFile(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/**
+ * Downloads the entry's origin; when it cannot be reached, the mirror's file of the same name instead
+ * (said once). With a mirror copy at hand, an origin that does not answer within {@link ORIGIN_TIMEOUT_MS}
+ * counts as unreachable, and one found so lately is not asked again.
+ */
+async function downloadOrMirror(entry: Entry): Promise<Downloaded> {
+  const { origin, target, sha256, progress } = entry;
+  const name = /^https?:\/\//i.test(origin) ? baseName(origin) : "";
+  const copy = findInMirror(entry.mirror, name);
+  if (copy === undefined || !knownUnreachable(origin)) {
+    try {
+      const answerTimeoutMs = copy === undefined ? undefined : ORIGIN_TIMEOUT_MS;
+      return await download(origin, target, { sha256, progress, answerTimeoutMs });
+    } catch (e) {
+      if (!(e instanceof UnreachableOriginError)) throw e;
+      if (copy === undefined) {
+        if (entry.mirror === undefined) throw e;
+        throw new UnreachableOriginError(
+          `${e.message}; the mirror ${displayPath(entry.mirror)} has no file named ${name}`,
+          origin,
+          { cause: e },
+        );
+      }
+    }
+  }
+  await sayOnce(`${hostOf(origin)} unreachable: using ${displayPath(copy)}`);
+  // The line above says where the bytes come from: no "Downloading data from" the mirror.
+  return { ...(await download(copy, target, { sha256, progress, announce: false })), mirror: copy };
+}
+
 /** Keras' published weights, the default of `TL_WEIGHTS_URL`. */
 const KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/";
 
@@ -295,12 +401,15 @@ export function originHint(origin: string, env: { get(key: string): string | und
   for (const key of ["TL_DATA_URL", "TL_WEIGHTS_URL"]) {
     if (env.get(key) === origin) return ` (this origin comes from ${key}; check its value)`;
   }
-  const offline = "a local copy (a path or file:// URL), e.g. in ../shared";
+  const offline = "a local copy (a path or file:// URL)";
+  const mirror = "the mirror folder (TL_MIRROR, default ../shared)";
   if (origin === DEFAULT_DATA_URL) {
-    return ` (the default dataset: without internet, set TL_DATA_URL to ${offline})`;
+    return ` (the default dataset: without internet, put ${baseName(origin)} in ${mirror}, ` +
+      `or set TL_DATA_URL to ${offline})`;
   }
   if (origin.startsWith(KERAS_WEIGHTS)) {
-    return ` (Keras' ImageNet weights, the default: without internet, set TL_WEIGHTS_URL (and TL_ALPHA) to ${offline})`;
+    return ` (Keras' ImageNet weights, the default: without internet, put ${baseName(origin)} (or Keras' ` +
+      `file for another alpha) in ${mirror}, or set TL_WEIGHTS_URL (and TL_ALPHA) to ${offline})`;
   }
   return "";
 }
@@ -308,19 +417,28 @@ export function originHint(origin: string, env: { get(key: string): string | und
 /** The bytes of `origin` as a stream, with their total size when known and how the end can be checked. */
 async function openOrigin(
   origin: string,
+  answerTimeoutMs?: number,
 ): Promise<{ body: ReadableStream<Uint8Array>; total?: number; checked: CacheRecord["checked"] }> {
   if (/^https?:\/\//i.test(origin)) {
     let response: Response;
+    // Only until the headers arrive: the body may take as long as it takes.
+    const answer = new AbortController();
+    const timer = answerTimeoutMs === undefined ? undefined : setTimeout(
+      () => answer.abort(new Error(`no answer within ${answerTimeoutMs / 1000} s`)),
+      answerTimeoutMs,
+    );
     try {
-      response = await fetch(origin);
+      response = await fetch(origin, { signal: answer.signal });
     } catch (e) {
+      markUnreachable(origin);
       const cause = (e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : "";
-      throw new Error(
+      throw new UnreachableOriginError(
         `URL fetch failure on ${origin}: ${(e as Error).message}${cause}${originHint(origin)}`,
-        {
-          cause: e,
-        },
+        origin,
+        { cause: e },
       );
+    } finally {
+      clearTimeout(timer);
     }
     if (!response.ok || response.body === null) {
       await response.body?.cancel();
@@ -356,17 +474,29 @@ interface Downloaded {
   size: number;
   sha256: string;
   checked: CacheRecord["checked"];
+  /** The mirror's file that was copied, the origin being unreachable. */
+  mirror?: string;
+}
+
+/** Options of {@link download}. */
+interface DownloadOptions {
+  /** Expected SHA-256 (hex). */
+  sha256?: string;
+  progress: boolean;
+  /** How long an `http(s)://` origin has to answer; default: no limit. */
+  answerTimeoutMs?: number;
+  /** Print "Downloading data from …" (Keras' line); default `true`. */
+  announce?: boolean;
 }
 
 /** Downloads `origin` into a temporary sibling of `target` (not renamed: the caller commits it). */
 async function download(
   origin: string,
   target: string,
-  sha256: string | undefined,
-  progress: boolean,
+  { sha256, progress, answerTimeoutMs, announce = true }: DownloadOptions,
 ): Promise<Downloaded> {
-  const { body, total, checked } = await openOrigin(origin);
-  console.error(`Downloading data from ${origin}`);
+  const { body, total, checked } = await openOrigin(origin, answerTimeoutMs);
+  if (announce) console.error(`Downloading data from ${origin}`);
   const temp = tempSibling(target, "download");
   const hash = createHash("sha256");
   const bar = progress ? new ProgressBar(total) : undefined;

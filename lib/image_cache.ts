@@ -81,6 +81,14 @@ export function resolveCacheBudget(cacheBudgetMB: number | undefined, env: Env =
   };
 }
 
+/** A size as people say it: `576 bytes`, `147 kB`, `3.2 MB`, `301 MB`, `5.5 GB` (powers of 1000, as `TL_CACHE_MB`). */
+export function plainSize(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  if (bytes >= 10e6) return `${Math.round(bytes / 1e6)} MB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return bytes >= 1e3 ? `${Math.round(bytes / 1e3)} kB` : `${Math.round(bytes)} bytes`;
+}
+
 /** Megabytes (10^6 bytes, as `TL_CACHE_MB`), one decimal. */
 export function formatMB(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;

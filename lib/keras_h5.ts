@@ -182,10 +182,32 @@ const sameShape = (a: readonly (number | null)[], b: readonly (number | null)[])
 const fmt = (shape: readonly (number | null)[]) => `[${shape.join(", ")}]`;
 
 /**
+ * A weight whose shape in the file differs from the model's: callers that know the architecture (e.g.
+ * `mobileNetV2`, for weights of another width) add what to do.
+ */
+export class WeightShapeError extends Error {
+  override name = "WeightShapeError";
+  constructor(
+    readonly file: string,
+    readonly layer: string,
+    readonly weight: string,
+    readonly modelShape: readonly (number | null)[],
+    readonly fileShape: readonly number[],
+  ) {
+    super(
+      `${file}: layer "${layer}" weight "${weight}": model shape ${fmt(modelShape)}, file shape ${
+        fmt(fileShape)
+      }`,
+    );
+  }
+}
+
+/**
  * Loads a Keras-2 weights file (a path) or its contents into `model`, matching layers by name and each
  * layer's weights by role (`kernel`, `bias`, `gamma`, …). Everything is checked before anything is set: a
  * model layer missing from the file, a file layer with weights that the model lacks, or a shape that
- * differs is an error naming the layer (and both shapes); the model is then left unchanged.
+ * differs is an error naming the layer (and both shapes: a {@link WeightShapeError}); the model is then left
+ * unchanged.
  */
 export async function loadKerasH5Weights(model: LayersModel, source: string | KerasH5Weights): Promise<void> {
   const stored = typeof source === "string" ? await readKerasH5Weights(source) : source;
@@ -214,11 +236,7 @@ export async function loadKerasH5Weights(model: LayersModel, source: string | Ke
         );
       }
       if (!sameShape(match[0].shape, w.shape)) {
-        throw new Error(
-          `${file}: layer "${layer.name}" weight "${role}": model shape ${fmt(w.shape)}, file shape ${
-            fmt(match[0].shape)
-          }`,
-        );
+        throw new WeightShapeError(file, layer.name, role, w.shape, match[0].shape);
       }
       return match[0];
     });

@@ -5,14 +5,19 @@
  * Layer names are Keras' TF2 names (`input_1`, `Conv1`, `bn_Conv1`, …, `Conv_1_bn`, `out_relu`,
  * `global_average_pooling2d`, `predictions`).
  *
+ * Weights of another width do not fit: a mismatch names the file's alpha and the option to pass. Without an
+ * alpha, the model takes the one of its weights: offline, that of the ImageNet weights the mirror holds
+ * (`imagenetAlpha`); for a given file, the one its shapes tell.
+ *
  * @module
  */
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Config, IMAGENET_ALPHAS, loadConfig } from "./config.ts";
-import { getFile } from "./get_file.ts";
-import { loadKerasH5Weights } from "./keras_h5.ts";
+import { type Config, DEFAULT_ALPHA, IMAGENET_ALPHAS, loadConfig } from "./config.ts";
+import { getFile, UnreachableOriginError } from "./get_file.ts";
+import { type KerasH5Weights, loadKerasH5Weights, readKerasH5Weights, WeightShapeError } from "./keras_h5.ts";
+import { displayPath, hostOf, mirrorFiles, probeOrigin, sayOnce } from "./mirror.ts";
 import { printSummary } from "./summary.ts";
 import { type LayersModel, type SymbolicTensor, type Tensor, tf } from "./tf.ts";
 
@@ -27,7 +32,11 @@ export const IMAGENET_SIZES: readonly number[] = [96, 128, 160, 192, 224];
 export interface MobileNetV2Options {
   /** `[rows, cols, channels]`; default `[224, 224, 3]`. Rows and columns ≥ 32. */
   inputShape?: [number, number, number];
-  /** Width multiplier; default 1.0. */
+  /**
+   * Width multiplier, never replaced. Default 1.0 — unless the weights say otherwise: with `"imagenet"`,
+   * the alpha of the mirror's weights when Keras' alpha-1.0 file can't be had ({@link imagenetAlpha}); with
+   * a weights file, the alpha its shapes tell.
+   */
   alpha?: number;
   /** Add the global-average-pooling + `predictions` classifier; default `true`. */
   includeTop?: boolean;
@@ -43,7 +52,7 @@ export interface MobileNetV2Options {
   name?: string;
   /** Cache root for downloaded weights (`<cacheDir>/models/`); default the configured `TL_CACHE_DIR`. */
   cacheDir?: string;
-  /** Run configuration (`TL_WEIGHTS_URL`); default `loadConfig()`. */
+  /** Run configuration (`TL_WEIGHTS_URL`, `TL_MIRROR`; not `TL_ALPHA`); default `loadConfig()`. */
   config?: Config;
 }
 
@@ -77,6 +86,16 @@ export function imagenetWeightsFileName(alpha: number, rows: number, includeTop 
   }.h5`;
 }
 
+/** What a Keras ImageNet weights file name says: its alpha, rows and whether it has the top. */
+export function parseImagenetWeightsFileName(
+  name: string,
+): { alpha: number; rows: number; includeTop: boolean } | undefined {
+  const m = /^mobilenet_v2_weights_tf_dim_ordering_tf_kernels_(\d+(?:\.\d+)?)_(\d+)(_no_top)?\.h5$/.exec(
+    name,
+  );
+  return m ? { alpha: Number(m[1]), rows: Number(m[2]), includeTop: m[3] === undefined } : undefined;
+}
+
 /** Keras' URL of the ImageNet weights for `alpha` and input `rows`. */
 export function imagenetWeightsUrl(alpha: number, rows: number, includeTop = false): string {
   return BASE_WEIGHT_PATH + imagenetWeightsFileName(alpha, rows, includeTop);
@@ -101,6 +120,153 @@ export function imagenetWeightsSource(
     fname: imagenetWeightsFileName(alpha, rows, includeTop),
     origin: imagenetWeightsUrl(alpha, rows, includeTop),
   };
+}
+
+/** One of Keras' ImageNet weight files in the mirror. */
+interface MirrorWeights {
+  file: string;
+  alpha: number;
+  rows: number;
+}
+
+/** Keras' MobileNetV2 ImageNet weight files (with or without the top) the mirror holds, by file name. */
+export function mirrorImagenetWeights(mirror: string | undefined, includeTop = false): MirrorWeights[] {
+  return mirrorFiles(mirror).flatMap((file) => {
+    const w = parseImagenetWeightsFileName(path.basename(file));
+    return w && w.includeTop === includeTop && IMAGENET_ALPHAS.includes(w.alpha) ? [{ file, ...w }] : [];
+  });
+}
+
+/** The mirror's weights nearest to `alpha` (the wider on a tie), at `rows` if it has them, else the largest. */
+function nearestWeights(held: MirrorWeights[], alpha: number, rows: number): MirrorWeights {
+  const distance = (w: MirrorWeights) => Math.abs(w.alpha - alpha);
+  return [...held].sort((a, b) =>
+    distance(a) - distance(b) || b.alpha - a.alpha || Number(b.rows === rows) - Number(a.rows === rows) ||
+    b.rows - a.rows
+  )[0];
+}
+
+/** How to choose the alpha, for messages. */
+const alphaOption = (alpha: number) => {
+  const a = pythonFloat(alpha);
+  return `TL_ALPHA=${a}, --alpha ${a} or { alpha: ${a} }`;
+};
+
+/**
+ * The MobileNetV2 alpha of a run with `weights: "imagenet"`: `TL_ALPHA` when set (never replaced); with
+ * `TL_WEIGHTS_URL`, the alpha its Keras file name says; else `config.alpha` (1.0), unless Keras' file for
+ * it can't be had — not in the cache, not in the mirror, the origin unreachable — while the mirror holds
+ * Keras' ImageNet weights of another alpha: then that alpha, said in one line.
+ */
+export async function imagenetAlpha(
+  config: Config,
+  options: { rows: number; includeTop?: boolean; cacheDir?: string },
+): Promise<number> {
+  const includeTop = options.includeTop ?? false;
+  if (config.alphaSet) return config.alpha;
+  if (config.weightsUrl && !includeTop) {
+    const { fname } = imagenetWeightsSource(config.alpha, options.rows, false, config);
+    return parseImagenetWeightsFileName(fname)?.alpha ?? config.alpha;
+  }
+  const held = mirrorImagenetWeights(config.mirror, includeTop);
+  if (held.length === 0 || held.some((w) => w.alpha === config.alpha)) return config.alpha;
+  const { fname, origin } = imagenetWeightsSource(config.alpha, options.rows, includeTop, config);
+  if (fs.existsSync(path.join(options.cacheDir ?? config.cacheDir, "models", fname))) return config.alpha;
+  const status = await probeOrigin(origin);
+  if (status !== undefined && status < 400) return config.alpha;
+  const chosen = nearestWeights(held, config.alpha, options.rows);
+  const why = status === undefined ? `${hostOf(origin)} unreachable` : `${origin}: HTTP ${status}`;
+  await sayOnce(
+    `${why}, and ${displayPath(config.mirror!)} has no weights for alpha ${pythonFloat(config.alpha)}: ` +
+      `using alpha ${pythonFloat(chosen.alpha)}, that of ${displayPath(chosen.file)} ` +
+      `(set TL_ALPHA, --alpha or { alpha } to choose)`,
+  );
+  return chosen.alpha;
+}
+
+/**
+ * Fetches the ImageNet weights for `alpha` into `<cacheDir>/models/` (`getFile`, with the mirror standing
+ * in offline). When neither Keras' origin nor the mirror has the file for these `rows`, the mirror's file
+ * of the same alpha at another size is taken: the weights fit any input size (Keras itself loads the 224
+ * ones for sizes it has none for).
+ */
+async function fetchImagenetWeights(
+  { alpha, rows, includeTop, config, cacheDir }: {
+    alpha: number;
+    rows: number;
+    includeTop: boolean;
+    config: Config;
+    cacheDir?: string;
+  },
+): Promise<string> {
+  const { fname, origin } = imagenetWeightsSource(alpha, rows, includeTop, config);
+  const options = {
+    cacheDir: cacheDir ?? config.cacheDir,
+    cacheSubdir: "models",
+    mirror: config.mirror ?? null,
+  };
+  try {
+    return await getFile(fname, origin, options);
+  } catch (e) {
+    if (!(e instanceof UnreachableOriginError) || origin !== imagenetWeightsUrl(alpha, rows, includeTop)) {
+      throw e;
+    }
+    const held = mirrorImagenetWeights(config.mirror, includeTop);
+    const sameAlpha = held.filter((w) => w.alpha === alpha);
+    if (sameAlpha.length > 0) {
+      const other = nearestWeights(sameAlpha, alpha, rows);
+      return await getFile(
+        path.basename(other.file),
+        imagenetWeightsUrl(alpha, other.rows, includeTop),
+        options,
+      );
+    }
+    if (held.length === 0) throw e;
+    const alphas = [...new Set(held.map((w) => w.alpha))].sort((a, b) => a - b).map(pythonFloat);
+    const nearest = nearestWeights(held, alpha, rows).alpha;
+    throw new Error(
+      `${e.message}. ${displayPath(config.mirror!)} holds MobileNetV2 ImageNet weights for alpha ` +
+        `${alphas.join(", ")} only: build alpha ${pythonFloat(nearest)} instead (${alphaOption(nearest)})`,
+      { cause: e },
+    );
+  }
+}
+
+/** The output channels of the kernels whose width follows alpha, for the layers the file must have. */
+function widths(alpha: number): [string, number][] {
+  return [
+    ["Conv1", makeDivisible(32 * alpha, 8)],
+    ...BLOCKS.map(([filters], i): [string, number] => [
+      i === 0 ? "expanded_conv_project" : `block_${i}_project`,
+      makeDivisible(Math.trunc(filters * alpha), 8),
+    ]),
+    ["Conv_1", alpha > 1.0 ? makeDivisible(1280 * alpha, 8) : 1280],
+  ];
+}
+
+/**
+ * The Keras alpha (0.35, 0.5, 0.75, 1.0, 1.3 or 1.4) a MobileNetV2 weights file was made for, read from
+ * its kernels' shapes; `undefined` when it is none of them (or not MobileNetV2).
+ */
+export function alphaOfWeights(stored: KerasH5Weights): number | undefined {
+  const outChannels = (layer: string) => {
+    const kernel = stored.layers.get(layer)?.find((w) => /(^|\/)kernel(:\d+)?$/.test(w.name));
+    return kernel?.shape.at(-1);
+  };
+  return IMAGENET_ALPHAS.find((alpha) => widths(alpha).every(([layer, n]) => outChannels(layer) === n));
+}
+
+/** A shape mismatch from weights of another alpha, said with both alphas and the option to pass. */
+function otherAlphaError(e: unknown, stored: KerasH5Weights, alpha: number): Error | undefined {
+  if (!(e instanceof WeightShapeError)) return undefined;
+  const fileAlpha = alphaOfWeights(stored) ?? parseImagenetWeightsFileName(path.basename(stored.file))?.alpha;
+  if (fileAlpha === undefined || fileAlpha === alpha) return undefined;
+  return new Error(
+    `${e.message}: the file holds MobileNetV2 weights for alpha ${pythonFloat(fileAlpha)}, the model has ` +
+      `alpha ${pythonFloat(alpha)}. Build it with alpha ${pythonFloat(fileAlpha)} ` +
+      `(${alphaOption(fileAlpha)}), or use weights made for alpha ${pythonFloat(alpha)}`,
+    { cause: e },
+  );
 }
 
 function batchNorm(name: string) {
@@ -279,11 +445,16 @@ function checkOptions(
  * overrides the base's origin), a given file, or none. Its `summary()` prints Keras' table ({@link printSummary}).
  */
 export async function mobileNetV2(options: MobileNetV2Options = {}): Promise<LayersModel> {
-  const alpha = options.alpha ?? 1.0;
   const includeTop = options.includeTop ?? true;
   const classes = options.classes ?? 1000;
   const weights = options.weights === undefined ? "imagenet" : options.weights;
-  const { inputShape, rows } = checkOptions({ ...options, alpha, includeTop, classes, weights });
+  const { inputShape, rows } = checkOptions({
+    ...options,
+    alpha: options.alpha ?? DEFAULT_ALPHA,
+    includeTop,
+    classes,
+    weights,
+  });
   const classifierActivation = options.classifierActivation === undefined
     ? "softmax"
     : options.classifierActivation;
@@ -303,13 +474,7 @@ export async function mobileNetV2(options: MobileNetV2Options = {}): Promise<Lay
   }
 
   // Before building, so that a wrong source fails fast and nothing is left to dispose.
-  let weightsFile: string | undefined;
-  if (weights === "imagenet") {
-    const { fname, origin } = imagenetWeightsSource(alpha, rows, includeTop, options.config);
-    weightsFile = await getFile(fname, origin, { cacheDir: options.cacheDir, cacheSubdir: "models" });
-  } else if (weights !== null) {
-    weightsFile = await weightsFilePath(weights, options.cacheDir);
-  }
+  const { stored, alpha } = await resolveWeights(options, { weights, rows, includeTop });
 
   const model = buildMobileNetV2({
     inputShape,
@@ -320,15 +485,42 @@ export async function mobileNetV2(options: MobileNetV2Options = {}): Promise<Lay
     classifierActivation,
     name: options.name ?? `mobilenetv2_${alpha.toFixed(2)}_${rows}`,
   });
-  if (weightsFile !== undefined) {
+  if (stored !== undefined) {
     try {
-      await loadKerasH5Weights(model, weightsFile);
+      await loadKerasH5Weights(model, stored);
     } catch (e) {
       model.dispose();
-      throw e;
+      throw otherAlphaError(e, stored, alpha) ?? e;
     }
   }
   return model;
+}
+
+/**
+ * The weights to load (fetched and read before the model is built) and the alpha to build: the given one,
+ * else the one the weights were made for — the followed ImageNet alpha, or the file's by its shapes.
+ */
+async function resolveWeights(
+  options: MobileNetV2Options,
+  { weights, rows, includeTop }: { weights: string | null; rows: number; includeTop: boolean },
+): Promise<{ stored?: KerasH5Weights; alpha: number }> {
+  let alpha = options.alpha;
+  let file: string | undefined;
+  if (weights === "imagenet") {
+    const config = options.config ?? loadConfig();
+    const cacheDir = options.cacheDir;
+    // The library's default is 1.0, as Keras' (TL_ALPHA is the notebooks' and tasks' to pass).
+    const unset = { ...config, alpha: DEFAULT_ALPHA, alphaSet: false };
+    const fetchAlpha = alpha ?? await imagenetAlpha(unset, { rows, includeTop, cacheDir });
+    file = await fetchImagenetWeights({ alpha: fetchAlpha, rows, includeTop, config, cacheDir });
+    alpha ??= fetchAlpha;
+  } else if (weights !== null) {
+    file = await weightsFilePath(weights, options.cacheDir);
+  }
+  const stored = file === undefined ? undefined : await readKerasH5Weights(file);
+  // Not given: the alpha the weights were made for (a file of an unknown width: the default).
+  if (options.alpha === undefined && stored !== undefined) alpha = alphaOfWeights(stored) ?? alpha;
+  return { stored, alpha: alpha ?? DEFAULT_ALPHA };
 }
 
 /** A weights file given by path or `file://` URL, or fetched from `http(s)://` into the cache. */

@@ -12,6 +12,7 @@ import type { LayersModel } from "./tf.ts";
 import { loadModel } from "./model_io.ts";
 import { headUnits } from "./classifier.ts";
 import { logitsFor } from "./losses.ts";
+import { PROJECT_ROOT } from "./config.ts";
 
 export const METADATA_FORMAT = "transfer-learning-ts/classifier";
 export const METADATA_VERSION = 1;
@@ -55,6 +56,72 @@ export interface ClassifierMetadata {
   histories: Record<string, unknown>;
   metrics: Record<string, unknown>;
   [key: string]: unknown;
+}
+
+/** Where `deno task train` writes classifiers (`models/<name>/`). */
+export const MODELS_DIR: string = path.join(PROJECT_ROOT, "models");
+
+/** The names of the classifier folders under `modelsDir` (those holding a `metadata.json`), sorted. */
+export function listModels(modelsDir: string = MODELS_DIR): string[] {
+  if (!fs.existsSync(modelsDir)) return [];
+  return fs.readdirSync(modelsDir, { withFileTypes: true })
+    .filter((d) => !d.name.startsWith(".") && fs.existsSync(path.join(modelsDir, d.name, METADATA_FILE)))
+    .map((d) => d.name)
+    .sort();
+}
+
+/** `p` relative to the current folder when it is inside it (as the user would type it). */
+function shownPath(p: string): string {
+  const rel = path.relative(Deno.cwd(), p);
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
+}
+
+/** The sentence on the models there are under `modelsDir`, and how to make one. */
+function modelsHint(modelsDir: string): string {
+  const names = listModels(modelsDir);
+  const dir = shownPath(modelsDir);
+  const train = "`deno task train -- DIR` trains one on a folder of class folders";
+  if (names.length === 0) return `there is no trained model under ${dir}/ yet: ${train}`;
+  const listed = names.slice(0, 10).map((n) => path.join(dir, n)).join(", ") +
+    (names.length > 10 ? `, … (${names.length} in all)` : "");
+  return `the models under ${dir}/: ${listed} (or ${train})`;
+}
+
+/** A `--model` argument resolved: the classifier's folder, and a note when it was not given as such. */
+export interface ModelArgument {
+  dir: string;
+  /** Why `dir` differs from what was given (a file inside it, or a name under `models/`). */
+  note?: string;
+}
+
+/**
+ * The classifier folder a `--model` argument names: a folder holding `metadata.json`; a file inside
+ * one (`model.json`, `metadata.json`, `weights.bin`) stands for its folder, and a bare NAME for
+ * `models/NAME`. Anything else is an error that lists the models under `modelsDir` and says how to
+ * train one.
+ */
+export function resolveModelDir(arg: string, modelsDir: string = MODELS_DIR): ModelArgument {
+  const given = path.resolve(arg);
+  const isClassifier = (dir: string) => fs.existsSync(path.join(dir, METADATA_FILE));
+  if (fs.existsSync(given) && fs.statSync(given).isFile()) {
+    const dir = path.dirname(given);
+    if (isClassifier(dir)) {
+      return { dir, note: `--model ${arg} is a file: using its folder ${shownPath(dir)}` };
+    }
+    throw new Error(`--model ${arg} is a file, not a classifier folder; ${modelsHint(modelsDir)}`);
+  }
+  if (fs.existsSync(given)) {
+    if (isClassifier(given)) return { dir: given };
+    throw new Error(
+      `--model ${arg} has no ${METADATA_FILE}: not a classifier written by \`deno task train\`; ` +
+        modelsHint(modelsDir),
+    );
+  }
+  const named = path.join(modelsDir, arg);
+  if (!arg.includes("/") && !arg.includes(path.sep) && isClassifier(named)) {
+    return { dir: named, note: `--model ${arg}: using ${shownPath(named)}` };
+  }
+  throw new Error(`--model ${arg}: no such folder; ${modelsHint(modelsDir)}`);
 }
 
 /** The output kind for a head of `units` logits. */

@@ -20,7 +20,8 @@ import { imageDatasetFromDirectory } from "./data.ts";
 import type { ImageDataset } from "./data.ts";
 import { ALLOWED_FORMATS } from "./image_decode.ts";
 import { classFolders, isDirectory, listImages } from "./image_files.ts";
-import { mobileNetV2 } from "./mobilenet_v2.ts";
+import { imagenetAlpha, mobileNetV2 } from "./mobilenet_v2.ts";
+import { DEFAULT_ALPHA, loadConfig } from "./config.ts";
 import {
   buildClassifier,
   compileForFineTuning,
@@ -106,8 +107,11 @@ export interface TrainFolderOptions {
    * terminal or plain lines).
    */
   progressSink?: () => ProgressSink;
-  /** `imageDatasetFromDirectory`'s own messages ("Found … files …", printed to stdout); default true. */
-  datasetMessages?: boolean;
+  /**
+   * `imageDatasetFromDirectory`'s own messages ("Found … files …", printed to stdout); default true;
+   * `"details"` adds how the cache's memory budget was chosen.
+   */
+  datasetMessages?: boolean | "details";
 }
 
 /** Where a data argument's images are. */
@@ -249,8 +253,8 @@ export interface FolderDatasetOptions {
   seed?: number;
   /** Held-out fraction when the folder has no `validation/` (default 0.2). */
   validationSplit?: number;
-  /** `imageDatasetFromDirectory`'s messages (default true). */
-  verbose?: boolean;
+  /** `imageDatasetFromDirectory`'s messages (default true; `"details"`: with the cache's budget). */
+  verbose?: boolean | "details";
 }
 
 /**
@@ -458,9 +462,13 @@ export async function trainFolder(options: TrainFolderOptions): Promise<TrainFol
   const log = options.log ?? ((m: string) => print(m));
   const epochs = options.epochs ?? FOLDER_DEFAULTS.epochs;
   const learningRate = options.learningRate ?? FOLDER_DEFAULTS.learningRate;
-  const alpha = options.alpha ?? 1.0;
   const weights = options.weights === undefined ? "imagenet" : options.weights;
   const imageSize = options.imageSize ?? [...FOLDER_DEFAULTS.imageSize] as [number, number];
+  // Not given: TL_ALPHA, else the alpha of the ImageNet weights at hand (offline: the mirror's).
+  const alpha = options.alpha ??
+    (weights === "imagenet" && !options.makeBase
+      ? await imagenetAlpha(loadConfig(), { rows: imageSize[0] })
+      : DEFAULT_ALPHA);
   const settings = {
     epochs,
     fineTuneEpochs: options.fineTuneEpochs ?? epochs,

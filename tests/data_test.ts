@@ -247,10 +247,9 @@ Deno.test("classes from sorted sub-folders, recursive search, Keras extensions o
       ds = await imageDatasetFromDirectory(dir, { imageSize: [6, 8], shuffle: false, batchSize: 4 });
     });
     assertMatch(log, /^Found 7 files belonging to 2 classes\./);
-    assertMatch(
-      log,
-      /Decoded images are kept in memory \(cache: "auto"\): 0\.0 MB for all 7 images of 6×8×3, within the budget of \d+\.\d MB \(25% of the \d+\.\d MB available; set TL_CACHE_MB or cacheBudgetMB to change\)\./,
-    );
+    // The cache in plain words: 7 images of 6×8×3 float32 values are 4032 bytes.
+    assertMatch(log, /^Keeping all 7 decoded images in memory \(4 kB\)\.$/m);
+    assert(!/budget|cache:/.test(log), `the details are for verbose: "details" only: ${log}`);
     assertEquals(ds.classNames, ["cats", "dogs"]);
     assertEquals(ds.filePaths.map((f) => path.relative(dir, f)), [
       "cats/img00.jpg",
@@ -275,6 +274,32 @@ Deno.test("classes from sorted sub-folders, recursive search, Keras extensions o
   });
 });
 
+Deno.test('the cache line: what does not fit is said plainly; verbose: "details" adds the budget', async () => {
+  await withTree({ cats: 4, dogs: 3 }, async (dir) => {
+    // 576 bytes per 6×8×3 image: a budget of 2000 bytes holds 3 of the 7.
+    const options = { imageSize: [6, 8] as [number, number], shuffle: false, cacheBudgetMB: 0.002 };
+    const plain = await captureLog(() => imageDatasetFromDirectory(dir, options));
+    assertMatch(
+      plain,
+      /^Keeping 3 of 7 decoded images in memory \(2 kB\); the others are decoded again every epoch \(set TL_CACHE_MB to give the cache more memory\)\.$/m,
+    );
+    assert(!/cache:/.test(plain), plain);
+    const detailed = await captureLog(() =>
+      imageDatasetFromDirectory(dir, { ...options, verbose: "details" })
+    );
+    assertMatch(
+      detailed,
+      /^Keeping 3 of 7 [^\n]*\n {2}cache: "auto", 0\.0 MB for 7 images of 6×8×3; memory budget 0\.0 MB \(cacheBudgetMB\), 0\.0 MB of it left for this dataset$/m,
+    );
+    const none = await captureLog(() => imageDatasetFromDirectory(dir, { ...options, cacheBudgetMB: 0 }));
+    assertMatch(
+      none,
+      /^Decoding the 7 images again every epoch: keeping them would take 4 kB, more than the cache's memory/m,
+    );
+    const silent = await captureLog(() => imageDatasetFromDirectory(dir, { ...options, verbose: false }));
+    assertEquals(silent, "");
+  });
+});
 Deno.test("label modes: int32 [b], binary float32 [b,1], categorical one-hot [b,K], none", async () => {
   await withTree({ birds: 2, cats: 3, dogs: 2 }, async (dir) => {
     const first = async (o: ImageDatasetOptions) => {
@@ -681,7 +706,7 @@ Deno.test("cache auto: the message says how much fits; TL_CACHE_MB sets the shar
     );
     assertMatch(
       log,
-      /\(cache: "auto"\): 0\.0 MB would hold all 6 images of 6×8×3; about 2 fit in what is left of the budget of 0\.0 MB \(cacheBudgetMB\), the others are decoded again every epoch\./,
+      /^Keeping 2 of 6 decoded images in memory \(1 kB\); the others are decoded again every epoch \(set TL_CACHE_MB to give the cache more memory\)\.$/m,
     );
     const previous = Deno.env.get("TL_CACHE_MB");
     Deno.env.set("TL_CACHE_MB", String((4 * perImage) / 1e6));
@@ -692,7 +717,10 @@ Deno.test("cache auto: the message says how much fits; TL_CACHE_MB sets the shar
         b = await imageDatasetFromDirectory(dir, { imageSize: [6, 8], seed: 1, classNames: ["dogs"] });
       });
       // The first dataset may take 3 of the 4 images the shared budget holds.
-      assertMatch(second, /about 1 fit in what is left of the budget of 0\.0 MB \(TL_CACHE_MB\)/);
+      assertMatch(
+        second,
+        /^Keeping 1 of 3 decoded images in memory \(576 bytes\); the others are decoded again/m,
+      );
       for (const ds of [a, b]) {
         await ds.forEachAsync((x) => tf.dispose([x.xs, x.ys!]));
       }

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { getFile, originHint } from "../lib/get_file.ts";
+import { getFile, originHint, UnreachableOriginError } from "../lib/get_file.ts";
 import { DEFAULT_DATA_URL } from "../lib/config.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { listTree, withTempDir } from "./_temp.ts";
@@ -177,13 +177,14 @@ Deno.test("getFile: a cached archive that no longer extracts is fetched once mor
 
 Deno.test("getFile: an unreachable origin says which TL_* variable points there", async () => {
   await withTempDir("get_file_faults_", async (tmp) => {
-    const dead = "http://127.0.0.1:9/cats_and_dogs_filtered.zip"; // the discard port: connection refused
+    const dead = "http://127.0.0.1:9/cats_and_dogs_filtered.zip"; // the discard port: refused at once
     const previous = Deno.env.get("TL_DATA_URL");
     Deno.env.set("TL_DATA_URL", dead);
     try {
+      // No mirror (../shared would stand in for this file name: tests/mirror_test.ts).
       await assertRejects(
-        () => getFile("cats.zip", dead, { cacheDir: tmp, extract: true, ...quiet }),
-        Error,
+        () => getFile("cats.zip", dead, { cacheDir: tmp, extract: true, mirror: null, ...quiet }),
+        UnreachableOriginError,
         "this origin comes from TL_DATA_URL",
       );
     } finally {
@@ -193,11 +194,11 @@ Deno.test("getFile: an unreachable origin says which TL_* variable points there"
     const none = { get: () => undefined };
     assertMatch(
       originHint(DEFAULT_DATA_URL, none),
-      /set TL_DATA_URL to a local copy \(a path or file:\/\/ URL\)/,
+      /put cats_and_dogs_filtered\.zip in the mirror folder \(TL_MIRROR, default \.\.\/shared\), or set TL_DATA_URL to a local copy \(a path or file:\/\/ URL\)/,
     );
     assertMatch(
       originHint("https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/x.h5", none),
-      /set TL_WEIGHTS_URL \(and TL_ALPHA\)/,
+      /put x\.h5 \(or Keras' file for another alpha\) in the mirror folder .*, or set TL_WEIGHTS_URL \(and TL_ALPHA\)/,
     );
   });
 });

@@ -3,6 +3,7 @@ import {
   DEFAULT_BUDGET_SHARE,
   ImageCache,
   MemoryBudget,
+  plainSize,
   resolveCacheBudget,
 } from "../lib/image_cache.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
@@ -48,4 +49,12 @@ Deno.test("ImageCache keeps images only while they fit, shares its budget, gives
   assertEquals([b.size, b.bytes, budget.used], [0, 0, 40]);
   assert(a.put(1, new Float32Array(10)));
   assertEquals(a.get(1)?.length, 10);
+});
+
+Deno.test("plainSize: sizes as the cache line says them (kB, MB, GB in powers of 1000)", () => {
+  assertEquals(
+    [4032, 147_456, 3_240_000, 301_100_000, 5_899_600_000].map(plainSize),
+    ["4 kB", "147 kB", "3.2 MB", "301 MB", "5.9 GB"],
+  );
+  assertEquals([0, 576].map(plainSize), ["0 bytes", "576 bytes"]);
 });

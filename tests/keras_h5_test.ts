@@ -2,7 +2,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import h5wasm from "h5wasm/node";
-import { loadKerasH5Weights, readKerasH5Weights, saveKerasH5Weights, weightSuffix } from "../lib/keras_h5.ts";
+import {
+  loadKerasH5Weights,
+  readKerasH5Weights,
+  saveKerasH5Weights,
+  WeightShapeError,
+  weightSuffix,
+} from "../lib/keras_h5.ts";
 import { PROJECT_ROOT } from "../lib/config.ts";
 import { type LayersModel, type SymbolicTensor, type Tensor, tf } from "../lib/tf.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./_assert.ts";
@@ -118,11 +124,23 @@ Deno.test("loadKerasH5Weights: a wrong shape names the layer and both shapes, an
     const model = tinyModel();
     const before = weightValues(model);
     const tensors = tf.memory().numTensors;
-    await assertRejects(
+    const e = await assertRejects(
       () => loadKerasH5Weights(model, file),
-      Error,
+      WeightShapeError,
       /layer "conv" weight "kernel": model shape \[3, 3, 2, 4\], file shape \[3, 3, 2, 5\]/,
-    );
+    ) as WeightShapeError;
+    // What callers that know the architecture read to say more (mobileNetV2: weights of another alpha).
+    assertEquals([e.file, e.layer, e.weight, e.modelShape, e.fileShape], [file, "conv", "kernel", [
+      3,
+      3,
+      2,
+      4,
+    ], [
+      3,
+      3,
+      2,
+      5,
+    ]]);
     assertEquals(weightValues(model), before);
     assertEquals(tf.memory().numTensors, tensors);
     model.dispose();

@@ -3,9 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Config, loadConfig, PROJECT_ROOT } from "../lib/config.ts";
-import { readKerasH5Weights } from "../lib/keras_h5.ts";
+import { type KerasH5Weights, readKerasH5Weights, saveKerasH5Weights } from "../lib/keras_h5.ts";
 import {
+  alphaOfWeights,
   correctPad,
+  IMAGENET_ALPHAS,
   imagenetWeightsFileName,
   imagenetWeightsSource,
   imagenetWeightsUrl,
@@ -16,6 +18,7 @@ import {
 import { type LayersModel, type Tensor, tf } from "../lib/tf.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { haveShared, SHARED_WEIGHTS_035 } from "./_shared.ts";
+import { withTempDir } from "./_temp.ts";
 
 /** Made by Keras 3 with tools/make_mobilenet_fixture.py. */
 interface Fixture {
@@ -300,4 +303,71 @@ Deno.test('mobileNetV2 weights: "imagenet" fetches TL_WEIGHTS_URL into <cacheDir
   } finally {
     fs.rmSync(cacheDir, { recursive: true });
   }
+});
+
+/** The weights file's contents as `readKerasH5Weights` gives them, for `model`'s shapes (values left empty). */
+function shapesOf(model: LayersModel): KerasH5Weights {
+  return {
+    file: "shapes.h5",
+    layerNames: model.layers.map((l) => l.name),
+    layers: new Map(model.layers.map((l) => [
+      l.name,
+      l.weights.map((w) => ({
+        name: `${l.name}/${w.originalName.split("/").at(-1)}:0`,
+        shape: w.shape as number[],
+        values: new Float32Array(0),
+      })),
+    ])),
+  };
+}
+
+Deno.test("alphaOfWeights reads each Keras alpha from the kernels' shapes (0.35 and 0.5 share Conv1's)", async () => {
+  const before = tf.memory().numTensors;
+  for (const alpha of IMAGENET_ALPHAS) {
+    const model = await mobileNetV2({ alpha, inputShape: [32, 32, 3], includeTop: false, weights: null });
+    assertEquals(alphaOfWeights(shapesOf(model)), alpha);
+    model.dispose();
+  }
+  const other = await mobileNetV2({ alpha: 0.6, inputShape: [32, 32, 3], includeTop: false, weights: null });
+  assertEquals(alphaOfWeights(shapesOf(other)), undefined, "not one of Keras' alphas");
+  other.dispose();
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("mobileNetV2: weights of another alpha name both alphas and the option to pass; unset, the file's alpha is taken", async () => {
+  await withTempDir("mobilenet_v2_test-", async (tmp) => {
+    const before = tf.memory().numTensors;
+    // Not named as Keras names its files: the alpha is read from the shapes.
+    const file = path.join(tmp, "my weights.h5");
+    const half = await mobileNetV2({ alpha: 0.5, inputShape: [96, 96, 3], includeTop: false, weights: null });
+    await saveKerasH5Weights(half, file);
+    half.dispose();
+    await assertRejects(
+      () => mobileNetV2({ alpha: 0.35, inputShape: [96, 96, 3], includeTop: false, weights: file }),
+      Error,
+      `${file}: layer "block_1_project" weight "kernel": model shape [1, 1, 48, 8], file shape [1, 1, 48, 16]: ` +
+        `the file holds MobileNetV2 weights for alpha 0.5, the model has alpha 0.35. Build it with alpha 0.5 ` +
+        `(TL_ALPHA=0.5, --alpha 0.5 or { alpha: 0.5 }), or use weights made for alpha 0.35`,
+    );
+    const follows = await mobileNetV2({ inputShape: [96, 96, 3], includeTop: false, weights: file });
+    assertEquals(follows.name, "mobilenetv2_0.50_96");
+    follows.dispose();
+    // The issue's case: ../shared's alpha 0.35 ImageNet weights into the tutorial's alpha 1.0.
+    if (haveShared(SHARED_WEIGHTS_035, "the alpha mismatch message for the ImageNet 0.35 file")) {
+      await assertRejects(
+        () =>
+          mobileNetV2({
+            alpha: 1.0,
+            inputShape: [160, 160, 3],
+            includeTop: false,
+            weights: SHARED_WEIGHTS_035,
+          }),
+        Error,
+        'layer "Conv1" weight "kernel": model shape [3, 3, 3, 32], file shape [3, 3, 3, 16]: the file holds ' +
+          "MobileNetV2 weights for alpha 0.35, the model has alpha 1.0. Build it with alpha 0.35 " +
+          "(TL_ALPHA=0.35, --alpha 0.35 or { alpha: 0.35 }), or use weights made for alpha 1.0",
+      );
+    }
+    assertEquals(tf.memory().numTensors, before, "no tensor leaks, the failed models disposed");
+  });
 });

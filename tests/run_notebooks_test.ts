@@ -134,3 +134,79 @@ Deno.test({
     assert(!/cell 1 /.test(log.split("CHECK FAILED").slice(1).join()), log);
   },
 });
+
+/** A notebook in a temporary folder inside the project (so that its kernel finds deno.json), removed after. */
+async function withProjectNotebook(
+  cells: { id: string; source: string }[],
+  fn: (notebook: string, out: string) => Promise<void>,
+): Promise<void> {
+  fs.mkdirSync(path.join(PROJECT_ROOT, "out"), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(PROJECT_ROOT, "out", ".run-notebooks-test-"));
+  try {
+    const nb = JSON.parse(fs.readFileSync(notebookWith(cells), "utf8"));
+    const notebook = path.join(dir, "training.ipynb");
+    fs.writeFileSync(notebook, JSON.stringify(nb));
+    await fn(notebook, path.join(dir, "out"));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Two epochs of lib/progress.ts' bar, as fit shows it in the kernel (one display updated in place),
+// on a clock that advances 1 s per step; then a printed test metric.
+const TRAINING_CELLS = [
+  {
+    id: "fit",
+    source: `import { ProgressLogger } from "../../lib/progress.ts";
+let t = 0;
+const logger = new ProgressLogger({ epochs: 2, steps: 3, now: () => t, intervalMs: 0 });
+for (let e = 0; e < 2; e++) {
+  await logger.onEpochBegin(e);
+  for (let b = 0; b < 3; b++) {
+    t += 1000;
+    await logger.onBatchEnd(b, { size: 4, loss: 0.5 - 0.1 * e });
+  }
+  await logger.onEpochEnd(e, { loss: 0.5 - 0.1 * e, accuracy: 0.6 + 0.1 * e, val_loss: 0.45, val_accuracy: 0.7 + 0.1 * e });
+}
+await logger.onTrainEnd();`,
+  },
+  {
+    id: "test",
+    source: `import { print } from "../../lib/output.ts";
+print("Test accuracy :", 0.912345678);`,
+  },
+];
+
+Deno.test({
+  name: "run_notebooks: a training cell's epochs are shown once each, as they end; a summary closes the run",
+  ignore,
+  async fn() {
+    await withProjectNotebook(TRAINING_CELLS, async (notebook, out) => {
+      const { code, log } = await run(out, notebook);
+      assertEquals(code, 0, log);
+      const lines = log.split("\n");
+      const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+      const epoch1 = "[training]     Epoch 1/2: 3/3 - 3s 1s/step - loss: 0.5000 - accuracy: 0.6000 - " +
+        "val_loss: 0.4500 - val_accuracy: 0.7000";
+      const epoch2 = "[training]     Epoch 2/2: 3/3 - 3s 1s/step - loss: 0.4000 - accuracy: 0.7000 - " +
+        "val_loss: 0.4500 - val_accuracy: 0.8000";
+      // Under the training cell: after it starts, before it is reported done; each epoch once.
+      const start = at(/^\[training\] cell 1\/2 \(1\/2 code\) import \{ ProgressLogger \}/);
+      const done = at(/^\[training\] {3}ok in /);
+      assert(start >= 0 && done > start, log);
+      assertEquals(lines.slice(start + 1, done), [epoch1, epoch2]);
+      // No bar redraws (ETA lines) anywhere.
+      assert(!/ETA:/.test(log), log);
+      const summary = lines.slice(at(/^Summary:$/));
+      assertEquals(summary[0], "Summary:");
+      assertMatch(summary[1], /^ {2}training: ran in \d+ s$/);
+      assertEquals(summary.slice(2, 5), [
+        "    Test accuracy : 0.9123",
+        `    last epoch: ${epoch2.replace("[training]     ", "")}`,
+        `    open ${path.relative(PROJECT_ROOT, path.join(out, "training.html"))} in a browser ` +
+        `(executed notebook: ${path.relative(PROJECT_ROOT, path.join(out, "training.ipynb"))})`,
+      ]);
+      assertEquals(summary.at(-2), "all 1 notebook(s) ran");
+    });
+  },
+});

@@ -25,6 +25,14 @@ Deno.test("deno task train then deno task predict: table and JSON lines, a broke
     assertMatch(train.stdout, /Epoch 1\/1[\s\S]*Epoch 2\/2/);
     assertMatch(train.stdout, /Classes \(4\): blue, green, red, yellow/);
     assertEquals(fs.readdirSync(model).sort(), ["metadata.json", "model.json", "report.html", "weights.bin"]);
+    // It ends with what to do next, commands ready to copy.
+    assertMatch(
+      train.stdout,
+      new RegExp(
+        `\\nNext:\\n.*open ${model}/report\\.html in a browser\\n` +
+          `.*deno task predict -- --model ${model} photo\\.jpg\\n.*deno task serve -- --model ${model}\\n$`,
+      ),
+    );
 
     const files = ["red/0.png", "blue/1.png"].map((f) => path.join(data, "validation", f));
     const broken = path.join(tmp, "broken.jpg");
@@ -36,6 +44,15 @@ Deno.test("deno task train then deno task predict: table and JSON lines, a broke
     assertEquals(lines.length, 3);
     assert(lines[1].startsWith(files[0]), lines[1]);
     assertMatch(lines[1], /\s(blue|green|red|yellow)\s+\d+\.\d%\s+\w+ \d+\.\d%, \w+ \d+\.\d%$/);
+    // --model given a file of the model: its folder is used, and that is said.
+    const byFile = await task("predict", ["--model", path.join(model, "model.json"), files[0]]);
+    assertEquals(byFile.code, 0, byFile.stderr);
+    const cells = (row: string) => row.split(/\s+/);
+    assertEquals(cells(byFile.stdout.trim().split("\n")[1]), cells(lines[1]));
+    assertEquals(
+      byFile.stderr,
+      `predict: --model ${path.join(model, "model.json")} is a file: using its folder ${model}\n`,
+    );
 
     const json = await task("predict", [
       "--model",
@@ -87,7 +104,9 @@ Deno.test("train and predict: --help exits 0, usage errors exit 2 naming the pro
         ["x", "--fine-tune-learning-rate", "0"],
         "--fine-tune-learning-rate: expected a number between",
       ],
-      ["train", ["x", "--bogus"], "Unknown option '--bogus'"],
+      ["train", ["x", "--bogus"], "train: unknown option --bogus (see `deno task train --help`)"],
+      ["train", ["x", "--epoch", "2"], "train: unknown option --epoch; did you mean `--epochs`?"],
+      ["predict", ["--modle", "m", "a.jpg"], "predict: unknown option --modle; did you mean `--model`?"],
       ["predict", ["a.jpg"], "--model DIR is required"],
       ["predict", ["--model", "m"], "expected at least one FILE or FOLDER"],
     ] as const
@@ -95,11 +114,16 @@ Deno.test("train and predict: --help exits 0, usage errors exit 2 naming the pro
     const r = await task(name, [...args]);
     assertEquals(r.code, 2, `${name} ${args.join(" ")}: ${r.stderr}`);
     assert(r.stderr.includes(message), `${name} ${args.join(" ")}: ${r.stderr}`);
+    assertEquals(r.stderr.trimEnd().split("\n").length, 1, `one line: ${r.stderr}`);
   }
   const missing = await task("train", ["/nonexistent/photos"]);
   assertEquals(missing.code, 1);
   assertMatch(missing.stderr, /train: data: \/nonexistent\/photos does not exist/);
   const noModel = await task("predict", ["--model", "/nonexistent/model", "a.jpg"]);
   assertEquals(noModel.code, 1);
-  assertMatch(noModel.stderr, /cannot load the classifier: .*metadata\.json does not exist/);
+  // Whatever models/ holds here: they are listed, or there are none yet; either way, how to train one.
+  assertMatch(
+    noModel.stderr,
+    /^predict: --model \/nonexistent\/model: no such folder; (the models under models\/: |there is no trained model under models\/ yet).*`deno task train -- DIR` trains one/,
+  );
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import path from "node:path";
-import { parseCommandLine, parseOptions, UsageError } from "../lib/cli.ts";
+import { parseCommandLine, parseOptions, runTool, UsageError } from "../lib/cli.ts";
 
 const USAGE = `Usage: deno task export -- --out DIR [--model DIR] [--json]
 
@@ -14,9 +14,13 @@ and its WASM backend included) into DIR, ready for any static web host. DIR must
 previous export (it is replaced whole).
 
   --out DIR     the folder to write
-  --model DIR   a folder written by \`deno task train\`; default: the model trained last
+  --model DIR   a folder written by \`deno task train\` (models/NAME, or just NAME); default: the
+                model trained last
   --json        print the result as JSON
-  --help        this text`;
+  -h, --help    show this help
+
+Open the result through a web server, not as a file (browsers do not let a page opened from disk load
+its model): \`python3 -m http.server -d DIR\`, or any static host.`;
 
 async function main(args: string[]): Promise<number> {
   const values = parseCommandLine("export", USAGE, () => {
@@ -36,7 +40,10 @@ async function main(args: string[]): Promise<number> {
   });
   if (typeof values === "number") return values;
   const { buildSite, latestModelDir, writeSite } = await import("../lib/site.ts");
-  const modelDir = values.model ?? latestModelDir();
+  const { resolveModelDir } = await import("../lib/saved_classifier.ts");
+  const model = values.model === undefined ? { dir: latestModelDir() } : resolveModelDir(values.model);
+  if (model.note) console.error(`export: ${model.note}`);
+  const modelDir = model.dir;
   const site = await buildSite(modelDir);
   await writeSite(site, values.out!);
   const out = path.resolve(values.out!);
@@ -45,17 +52,11 @@ async function main(args: string[]): Promise<number> {
   } else {
     console.log(`export: wrote ${site.entries.size} files to ${out} (model "${site.metadata.name}")`);
     console.log(
-      `export: serve that folder with any static web server, e.g. \`python3 -m http.server -d ${out}\``,
+      `export: serve that folder with any static web server, e.g. \`python3 -m http.server -d ${out}\`, ` +
+        `then open http://localhost:8000/ (opened as a file, the page cannot load its model)`,
     );
   }
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error(`export: ${e instanceof Error ? e.message : e}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runTool("export", () => main(Deno.args));

@@ -6,11 +6,9 @@
  *
  * @module
  */
-import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/cli.ts";
-import { loadClassifier } from "../lib/saved_classifier.ts";
-import { expandInputs, predictFiles } from "../lib/predict_files.ts";
+import { parseCommandLine, parseOptions, runTool, UsageError, wholeNumberOption } from "../lib/cli.ts";
+// Types only: TensorFlow is imported once the command line is known to be good.
 import type { FilePrediction } from "../lib/predict_files.ts";
-import { shardFiles } from "../lib/image_files.ts";
 
 const HELP = `Usage: deno task predict -- --model DIR [options] FILE|FOLDER...
 
@@ -21,7 +19,7 @@ Prints one row per file: the file, the most probable class and its probability (
 the top 3). A file that cannot be read or decoded is named on stderr and skipped.
 
 Options:
-  --model DIR       the saved classifier (required)
+  --model DIR       the saved classifier (required): models/NAME, or just NAME
   --top N           classes listed per file (default 3, at most the number of classes)
   --batch-size N    images per batch (default 32)
   --shard I/N       only shard I of N (0 ≤ I < N) of the files, chosen by a hash of each file's path under
@@ -85,9 +83,14 @@ function tableRow(r: FilePrediction & { ok: true }, widths: number[], more: bool
 async function main(): Promise<number> {
   const o = parseCommandLine("predict", HELP, () => parse(Deno.args));
   if (typeof o === "number") return o;
+  const { loadClassifier, resolveModelDir } = await import("../lib/saved_classifier.ts");
+  const { expandInputs, predictFiles } = await import("../lib/predict_files.ts");
+  const { shardFiles } = await import("../lib/image_files.ts");
+  const model = resolveModelDir(o.model);
+  if (model.note) console.error(`predict: ${model.note}`);
   let saved;
   try {
-    saved = await loadClassifier(o.model);
+    saved = await loadClassifier(model.dir);
   } catch (e) {
     console.error(`predict: cannot load the classifier: ${e instanceof Error ? e.message : e}`);
     return 1;
@@ -136,4 +139,4 @@ async function main(): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runTool("predict", main);

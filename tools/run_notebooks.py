@@ -2,9 +2,10 @@
 """Executes notebooks headless with the Deno Jupyter kernel (nbclient) and exports them to HTML.
 
 For each notebook (default: every `notebooks/*.ipynb`) it writes the executed notebook and its HTML
-export (nbconvert, lab template) to the output folder (default `out/`), prints progress per cell, and
-checks the result with `check_notebook.py` (no errors; every cell has its output, `plot` cells a chart).
-Exit status 1 names the failing cell and its error; the partial notebook is still written.
+export (nbconvert, lab template) to the output folder (default `out/`), prints progress per cell and one
+line per finished training epoch (`EpochLines`), checks the result with `check_notebook.py` (no errors;
+every cell has its output, `plot` cells a chart), and ends with a summary: each notebook's final metrics
+and files. Exit status 1 names the failing cell and its error; the partial notebook is still written.
 
 The kernel is a project-local kernelspec in a temporary JUPYTER_PATH whose argv is the given deno
 executable, so it works from any clone without `deno jupyter --install`. The kernel runs in the
@@ -23,6 +24,7 @@ Usage: run_notebooks.py --deno PATH [--out DIR] [--timeout S] [--grace S] [--no-
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -47,6 +49,53 @@ OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error", "update_dis
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
+EPOCH = re.compile(r"^Epoch (\d+)/(\d+)$")
+# An epoch's final progress line (lib/progress.ts): the full bar and the epoch's time per step; a running
+# line has an ETA instead.
+EPOCH_DONE = re.compile(r"^\s*\d+/\d+ \[=+\] - \d+s \S+/step\b")
+# Lines the notebooks print with a final metric, e.g. `Test accuracy : 0.9791666865348816`.
+METRIC = re.compile(r"^\s*(test|final|validation)[ _]+(accuracy|loss)\b", re.IGNORECASE)
+LONG_DECIMAL = re.compile(r"(\d+\.\d{4})\d+")
+BAR = re.compile(r" \[=+\]")
+
+
+def output_text(msg: dict) -> str:
+    """The text an output message shows: a stream's text, or a display's `text/plain`."""
+    content = msg["content"]
+    if msg["msg_type"] == "stream":
+        return content.get("text", "")
+    text = content.get("data", {}).get("text/plain", "")
+    return "".join(text) if isinstance(text, list) else text
+
+
+class EpochLines:
+    """Follows the training progress the kernel shows (one display per `fit`, updated in place: the
+    finished epochs' lines and the current one) and reports each epoch once, when its line is final.
+    Also keeps the lines the summary shows: the last epoch's, and printed metrics such as a test
+    accuracy."""
+
+    def __init__(self, emit):
+        self._emit = emit
+        self._done: set[tuple] = set()
+        self.last_epoch = ""
+        self.metrics: list[str] = []
+
+    def feed(self, msg: dict, cell_index: int) -> None:
+        if msg["msg_type"] not in ("stream", "display_data", "update_display_data", "execute_result"):
+            return
+        lines = _ANSI.sub("", output_text(msg)).splitlines()
+        transient = msg["content"].get("transient") or {}
+        key = (cell_index, transient.get("display_id") or msg["msg_type"])
+        for header, line in zip(lines, lines[1:]):
+            epoch = EPOCH.match(header.strip())
+            if epoch and EPOCH_DONE.match(line) and (key, epoch.group(1)) not in self._done:
+                self._done.add((key, epoch.group(1)))
+                self.last_epoch = f"{header.strip()}: {BAR.sub('', line.strip())}"
+                self._emit(self.last_epoch)
+        if not transient.get("display_id"):
+            self.metrics += [LONG_DECIMAL.sub(r"\1", line.strip()) for line in lines if METRIC.match(line)]
+
+
 class DenoNotebookClient(NotebookClient):
     """nbclient's client, robust to outputs the kernel publishes after reporting a cell idle."""
 
@@ -56,11 +105,12 @@ class DenoNotebookClient(NotebookClient):
     late_outputs = Int(0, help="Outputs received after their cell's idle status.")
     stray_outputs = Int(0, help="Late outputs that arrived while a later cell ran, filed under their own cell.")
 
-    def __init__(self, nb, km=None, warn=None, **kw):
+    def __init__(self, nb, km=None, warn=None, on_output=None, **kw):
         super().__init__(nb, km, **kw)
         self._cell_of_msg: dict[str, tuple] = {}
         self._late_by_cell: dict[int, int] = {}
         self._warn = warn or (lambda message: None)
+        self._on_output = on_output or (lambda msg, cell_index: None)
 
     def _dispatch(self, msg: dict, current_id: str, after_idle: bool) -> bool:
         """Files one IOPub message under its cell; True when it is the current cell's idle status."""
@@ -77,6 +127,8 @@ class DenoNotebookClient(NotebookClient):
             self._late_by_cell[cell_index] = self._late_by_cell.get(cell_index, 0) + 1
             if not is_current:
                 self.stray_outputs += 1
+        if msg["msg_type"] in OUTPUT_TYPES:
+            self._on_output(msg, cell_index)
         try:
             self.process_message(msg, cell, cell_index)
         except CellExecutionComplete:
@@ -145,15 +197,30 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def run_notebook(path: Path, out_dir: Path, args) -> bool:
+class Result:
+    """What the summary says about one notebook."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.ok = False
+        self.seconds = 0.0
+        self.problem = ""
+        self.files: list[Path] = []
+        self.epochs: EpochLines | None = None
+
+
+def run_notebook(path: Path, out_dir: Path, args) -> Result:
     nb = nbformat.read(path, as_version=4)
     name = path.stem
+    result = Result(name)
     kernel = nb.metadata.get("kernelspec", {}).get("name")
     if kernel != "deno":
-        log(f"[{name}] FAILED: kernelspec is {kernel!r}, expected 'deno' (TypeScript on the Deno kernel)")
-        return False
+        result.problem = f"kernelspec is {kernel!r}, expected 'deno' (TypeScript on the Deno kernel)"
+        log(f"[{name}] FAILED: {result.problem}")
+        return result
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
     started: dict[int, float] = {}
+    epochs = result.epochs = EpochLines(lambda line: log(f"[{name}]     {line}"))
 
     def on_start(cell, cell_index, **_):
         started[cell_index] = time.monotonic()
@@ -179,6 +246,7 @@ def run_notebook(path: Path, out_dir: Path, args) -> bool:
         on_cell_execute=on_start,
         on_cell_executed=on_done,
         warn=lambda message: log(f"[{name}]   {message}"),
+        on_output=epochs.feed,
     )
     kernel_log = out_dir / f"{name}.kernel.log"
     t0 = time.monotonic()
@@ -190,23 +258,23 @@ def run_notebook(path: Path, out_dir: Path, args) -> bool:
             ok = False
             failing = next((i for i in code_cells if any(o.output_type == "error" for o in nb.cells[i].outputs)), None)
             where = f"cell {failing + 1} `{first_line(nb.cells[failing])}`" if failing is not None else "a cell"
+            result.problem = f"failed at {where}"
             log(f"[{name}] FAILED at {where}:\n{_ANSI.sub('', str(e)).strip()}")
         except (CellTimeoutError, DeadKernelError, RuntimeError, TimeoutError) as e:
             ok = False
+            result.problem = f"{type(e).__name__}: {first_text_line(str(e))}"
             log(f"[{name}] FAILED: {type(e).__name__}: {_ANSI.sub('', str(e)).strip()}")
-    seconds = time.monotonic() - t0
+    result.seconds = time.monotonic() - t0
     if not ok:
         tail = kernel_log.read_text(errors="replace").strip().splitlines()[-15:]
         if tail:
             log(f"[{name}] last lines of {kernel_log}:\n  " + "\n  ".join(tail))
     clean(nb)
-    nbformat.write(nb, out_dir / f"{name}.ipynb")
+    result.files = [out_dir / f"{name}.html", out_dir / f"{name}.ipynb"]
+    nbformat.write(nb, result.files[1])
     html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    (out_dir / f"{name}.html").write_text(html)
-    log(
-        f"[{name}] {'done' if ok else 'stopped'} in {seconds:.1f} s: {out_dir / (name + '.ipynb')}, "
-        f"{out_dir / (name + '.html')}"
-    )
+    result.files[0].write_text(html)
+    log(f"[{name}] {'done' if ok else 'stopped'} in {result.seconds:.1f} s")
     if client.late_outputs:
         log(
             f"[{name}] WARNING: {client.late_outputs} output(s) arrived after their cell reported idle "
@@ -216,12 +284,56 @@ def run_notebook(path: Path, out_dir: Path, args) -> bool:
         problems = notebook_problems(nb)
         for problem in problems:
             log(f"[{name}] CHECK FAILED: {problem}")
+        if problems:
+            result.problem = f"{len(problems)} check(s) failed"
         ok = not problems
-    return ok
+    result.ok = ok
+    return result
+
+
+def first_text_line(text: str) -> str:
+    lines = [line for line in _ANSI.sub("", text).splitlines() if line.strip()]
+    return lines[0].strip() if lines else ""
+
+
+def shown_path(p: Path) -> str:
+    """`p` relative to the current folder when it is inside it."""
+    try:
+        return str(p.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
+
+
+def summary(results: list[Result]) -> list[str]:
+    """Each notebook's outcome, final metrics and files, a few lines each."""
+    lines = ["", "Summary:"]
+    for r in results:
+        state = f"ran in {r.seconds:.0f} s" if r.ok else f"FAILED ({r.problem})"
+        lines.append(f"  {r.name}: {state}")
+        if r.epochs and r.epochs.metrics:
+            lines.append(f"    {r.epochs.metrics[-1]}")
+        if r.epochs and r.epochs.last_epoch:
+            lines.append(f"    last epoch: {r.epochs.last_epoch}")
+        if r.files:
+            lines.append(f"    open {shown_path(r.files[0])} in a browser (executed notebook: {shown_path(r.files[1])})")
+    return lines
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with the project's usage errors: one line, "did you mean" for a near option, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        unknown = re.match(r"unrecognized arguments: (\S+)", message)
+        if unknown:
+            options = [o for action in self._actions for o in action.option_strings]
+            near = difflib.get_close_matches(unknown.group(1).split("=")[0], options, n=1)
+            if near:
+                message += f"; did you mean `{near[0]}`?"
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     parser.add_argument("--deno", required=True, help="the deno executable the kernel runs")
     parser.add_argument("--out", type=Path, default=ROOT / "out")
@@ -244,7 +356,10 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="tl-jupyter-") as jupyter_path:
         write_kernelspec(args.deno, Path(jupyter_path))
         os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [jupyter_path, os.environ.get("JUPYTER_PATH")]))
-        failed = [p.name for p in notebooks if not run_notebook(p, args.out, args)]
+        results = [run_notebook(p, args.out, args) for p in notebooks]
+    for line in summary(results):
+        log(line)
+    failed = [r.name for r in results if not r.ok]
     if failed:
         log(f"FAILED: {', '.join(failed)}")
         return 1

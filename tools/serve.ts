@@ -5,18 +5,18 @@
  * @module
  */
 import path from "node:path";
-import { parseCommandLine, parseOptions, UsageError } from "../lib/cli.ts";
+import { parseCommandLine, parseOptions, runTool, UsageError } from "../lib/cli.ts";
 
 const USAGE = `Usage: deno task serve -- [--model DIR] [--port N] [--host HOST]
 
 Serves a web page that classifies photos in the browser with a trained classifier (TensorFlow.js,
 WebGL / WASM / CPU; everything served from this project, no network).
 
-  --model DIR   a folder written by \`deno task train\` (model.json, weights.bin, metadata.json);
-                default: the model trained last (models/LATEST, else the newest models/*/metadata.json)
+  --model DIR   a folder written by \`deno task train\` (models/NAME, or just NAME); default: the
+                model trained last (models/LATEST, else the newest models/*/metadata.json)
   --port N      default 8000 (0: any free port)
   --host HOST   default 127.0.0.1 (this machine only); 0.0.0.0 serves the whole network
-  --help        this text`;
+  -h, --help    show this help`;
 
 /** Parsed command line, or a usage error (exit 2). */
 export function parseServeArgs(
@@ -51,8 +51,13 @@ async function main(args: string[]): Promise<number> {
   // Loaded after argument parsing: --help and usage errors answer without starting TensorFlow.
   const { buildSite, latestModelDir } = await import("../lib/site.ts");
   const { serveSite } = await import("../lib/serve.ts");
-  const modelDir = parsed.model ?? latestModelDir();
-  console.log(`serve: preparing ${path.relative(Deno.cwd(), modelDir) || modelDir} for the browser…`);
+  const { resolveModelDir } = await import("../lib/saved_classifier.ts");
+  const model = parsed.model === undefined ? { dir: latestModelDir() } : resolveModelDir(parsed.model);
+  if (model.note) console.error(`serve: ${model.note}`);
+  const modelDir = model.dir;
+  const rel = path.relative(Deno.cwd(), modelDir);
+  const shown = rel && !rel.startsWith("..") ? rel : modelDir;
+  console.log(`serve: preparing ${shown} for the browser…`);
   const site = await buildSite(modelDir);
   const controller = new AbortController();
   Deno.addSignalListener("SIGINT", () => controller.abort());
@@ -71,14 +76,12 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    if (e instanceof Deno.errors.AddrInUse) {
-      console.error(`serve: the port is in use (${e.message}): choose another with --port N, or --port 0`);
-      Deno.exit(2);
+  await runTool("serve", async () => {
+    try {
+      return await main(Deno.args);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+      throw new UsageError(`the port is in use (${e.message}): choose another with --port N, or --port 0`);
     }
-    console.error(`serve: ${e instanceof Error ? e.message : e}`);
-    Deno.exit(1);
-  }
+  });
 }

@@ -9,8 +9,8 @@
  *    versions, so later setups and fresh clones on the same machine link it in seconds.
  * 4. A Python virtual env `.venv` with the Jupyter tooling, and the Deno Jupyter kernel registration.
  *
- * Flags: `--if-needed` (return at once when everything is in place), `--check-backend` (load the
- * backend and print its version), `--no-jupyter` (skip step 4), `--rebuild` (ignore the backend cache).
+ * Flags: see {@link HELP}. The other tasks run {@link setUp} with `ifNeeded` through `tools/task.ts`,
+ * which says nothing when everything is in place.
  *
  * @module
  */
@@ -20,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseCommandLine, parseOptions } from "../lib/cli.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const TFJS_NODE_VERSION = "4.22.0";
@@ -28,7 +29,35 @@ const WHEEL_TENSORFLOW = Deno.env.get("TL_TENSORFLOW_WHEEL_VERSION") ?? "2.21.0"
 const JUPYTER_REQUIREMENTS = ["jupyterlab==4.6.4", "nbclient==0.11.0", "nbconvert==7.17.1"];
 const STANDARD_DOWNLOAD_TIMEOUT_MS = 180_000;
 
-const args = new Set(Deno.args);
+const HELP = `Usage: deno task setup [-- options]
+
+Installs what the project needs, idempotently: the npm packages (node_modules, no lifecycle scripts
+run), TensorFlow's native library for tfjs-node (a cached build is linked in seconds; otherwise
+downloaded, or built from the tensorflow-cpu wheel pip can fetch: several minutes), and .venv with
+JupyterLab, nbclient and nbconvert plus the Deno Jupyter kernel. Every other task runs it with
+--if-needed first.
+
+Options:
+  --if-needed      return at once (silently) when everything is already in place
+  --no-jupyter     skip .venv and the Jupyter kernel
+  --rebuild        ignore the cached native backend and make it again
+  --check-backend  only load the native backend and print its version
+  -h, --help       show this help
+
+Environment: TL_BACKEND_CACHE (where built backends are cached; default
+~/.cache/transfer-learning-ts), TL_BACKEND_SOURCE=wheel (skip tfjs-node's own download),
+TL_TENSORFLOW_WHEEL_VERSION (default ${WHEEL_TENSORFLOW}).`;
+
+/** What {@link setUp} does. */
+export interface SetupOptions {
+  /** Return at once when everything is in place. */
+  ifNeeded?: boolean;
+  /** Skip `.venv` and the Jupyter kernel. */
+  noJupyter?: boolean;
+  /** Ignore the backend cache. */
+  rebuild?: boolean;
+}
+
 const t0 = performance.now();
 
 function log(message: string) {
@@ -143,8 +172,8 @@ function cachedBackends(napi: number): BackendEntry[] {
 // ---------------------------------------------------------------------------------------------------
 // Steps
 
-async function installNpmDependencies() {
-  log("installing npm dependencies (deno install, lifecycle scripts not run)…");
+async function installNpmDependencies(quiet: boolean) {
+  if (!quiet) log("installing npm dependencies (deno install, lifecycle scripts not run)…");
   await run(Deno.execPath(), ["install", "--quiet"], { quiet: true });
   if (!exists(tfjsNodeDir())) throw new SetupError(`deno install did not create ${tfjsNodeDir()}`);
 }
@@ -353,10 +382,10 @@ if missing:
     sys.exit("wheel lacks " + ", ".join(sorted(missing)))
 `;
 
-async function provideBackend() {
+async function provideBackend(rebuild: boolean) {
   const pkgDir = tfjsNodeDir();
   const napi = napiBuildVersion(pkgDir);
-  if (!args.has("--rebuild")) {
+  if (!rebuild) {
     const cached = cachedBackends(napi);
     // Prefer the newest TensorFlow when both kinds are cached.
     cached.sort((a, b) => b.tensorflow.localeCompare(a.tensorflow, undefined, { numeric: true }));
@@ -438,30 +467,68 @@ function jupyterReady(): boolean {
   return exists(path.join(ROOT, ".venv", ".requirements"));
 }
 
-async function main() {
-  await installNpmDependencies();
+/** Whether everything {@link setUp} provides is in place (without running `deno install`). */
+export function setupComplete(options: { noJupyter?: boolean } = {}): boolean {
   const pkgDir = tfjsNodeDir();
-  if (
-    args.has("--if-needed") && backendLinked(pkgDir, napiBuildVersion(pkgDir)) &&
-    (args.has("--no-jupyter") || jupyterReady())
-  ) {
-    return;
-  }
-  await provideBackend();
+  return exists(path.join(pkgDir, "package.json")) && backendLinked(pkgDir, napiBuildVersion(pkgDir)) &&
+    (options.noJupyter === true || jupyterReady());
+}
+
+/**
+ * Installs what is missing (see the module's doc). With `ifNeeded` and everything in place it only
+ * syncs `node_modules` with deno.json (`deno install`, quiet) and prints nothing.
+ */
+export async function setUp(options: SetupOptions = {}): Promise<void> {
+  await installNpmDependencies(options.ifNeeded === true && exists(path.join(ROOT, "node_modules")));
+  if (options.ifNeeded && setupComplete(options)) return;
+  await provideBackend(options.rebuild === true);
   log(await checkBackend());
-  if (!args.has("--no-jupyter")) await setUpJupyter();
+  if (!options.noJupyter) await setUpJupyter();
   log("setup complete");
 }
 
-if (import.meta.main) {
+/** Runs {@link setUp}: exit code 0, or 1 once the reason it failed is logged; other errors (bugs) propagate. */
+export async function runSetup(options: SetupOptions): Promise<number> {
   try {
-    if (args.has("--check-backend")) console.log(await checkBackend());
-    else await main();
+    await setUp(options);
+    return 0;
   } catch (e) {
-    if (e instanceof SetupError) {
-      log(`setup failed: ${e.message}`);
-      Deno.exit(1);
-    }
-    throw e;
+    if (!(e instanceof SetupError)) throw e;
+    log(`setup failed: ${e.message}`);
+    return 1;
   }
 }
+
+async function main(): Promise<number> {
+  const parsed = parseCommandLine("setup", HELP, () => {
+    const { values: v } = parseOptions({
+      args: Deno.args,
+      options: {
+        "if-needed": { type: "boolean" },
+        "no-jupyter": { type: "boolean" },
+        rebuild: { type: "boolean" },
+        "check-backend": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    return v.help ? "help" : v;
+  });
+  if (typeof parsed === "number") return parsed;
+  if (parsed["check-backend"]) {
+    try {
+      console.log(await checkBackend());
+      return 0;
+    } catch (e) {
+      if (!(e instanceof SetupError)) throw e;
+      log(`backend check failed: ${e.message}`);
+      return 1;
+    }
+  }
+  return await runSetup({
+    ifNeeded: parsed["if-needed"],
+    noJupyter: parsed["no-jupyter"],
+    rebuild: parsed.rebuild,
+  });
+}
+
+if (import.meta.main) Deno.exit(await main());

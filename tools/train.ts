@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/cli.ts";
+import path from "node:path";
+import { parseCommandLine, parseOptions, runTool, UsageError, wholeNumberOption } from "../lib/cli.ts";
 import { loadConfig } from "../lib/config.ts";
-import { lineSink } from "../lib/progress.ts";
-import { trainFolder } from "../lib/train_folder.ts";
+// Types only: the training code (TensorFlow) is imported once the command line is known to be good.
 import type { TrainFolderOptions } from "../lib/train_folder.ts";
 
 const HELP = `Usage: deno task train -- DIR [options]
@@ -38,6 +38,7 @@ Options:
   --seed N              seed of shuffles, split, augmentation and initial weights (default 42)
   --out DIR             output folder (default models/<data folder name>)
   --json                print a JSON summary on stdout (progress goes to stderr)
+  --verbose             also say how the decoded-image cache's memory budget was chosen
   -h, --help            show this help
 
 Defaults: for a folder of a few hundred photos, not the tutorial's 2,000. The tutorial's 160x160 and
@@ -63,7 +64,14 @@ function parseImageSize(raw: string | undefined): [number, number] | undefined {
   return size as [number, number];
 }
 
-export function parseTrainArgs(args: string[]): { options: TrainFolderOptions; json: boolean } | "help" {
+/** The parsed command line of `deno task train`. */
+export interface TrainArgs {
+  options: TrainFolderOptions;
+  json: boolean;
+  verbose: boolean;
+}
+
+export function parseTrainArgs(args: string[]): TrainArgs | "help" {
   const { values: v, positionals } = parseOptions({
     args,
     allowPositionals: true,
@@ -81,6 +89,7 @@ export function parseTrainArgs(args: string[]): { options: TrainFolderOptions; j
       seed: { type: "string" },
       out: { type: "string" },
       json: { type: "boolean" },
+      verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -97,7 +106,9 @@ export function parseTrainArgs(args: string[]): { options: TrainFolderOptions; j
     alpha = Number(v.alpha);
     if (!(alpha > 0)) throw new UsageError(`--alpha: expected a positive width multiplier, got "${v.alpha}"`);
   } else {
-    alpha = loadConfig().alpha;
+    // TL_ALPHA when set; else the alpha of the weights at hand (trainFolder: imagenetAlpha).
+    const config = loadConfig();
+    alpha = config.alphaSet ? config.alpha : undefined;
   }
   let validationSplit: number | undefined;
   if (v["validation-split"] !== undefined) {
@@ -117,6 +128,7 @@ export function parseTrainArgs(args: string[]): { options: TrainFolderOptions; j
   const weights = v.weights === undefined ? undefined : v.weights === "none" ? null : v.weights;
   return {
     json: v.json ?? false,
+    verbose: v.verbose ?? false,
     options: {
       data: positionals[0],
       epochs: wholeNumberOption("epochs", v.epochs, 1),
@@ -135,40 +147,56 @@ export function parseTrainArgs(args: string[]): { options: TrainFolderOptions; j
   };
 }
 
+/** A path as the user should type it: relative to the current folder when inside it. */
+function shown(p: string): string {
+  const rel = path.relative(Deno.cwd(), p);
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
+}
+
+/** What to do with the model just saved in `outDir`: commands to copy, each after what it is for. */
+export function nextSteps(outDir: string): string {
+  const dir = shown(outDir);
+  return [
+    "",
+    "Next:",
+    `  how it learned:     open ${path.join(dir, "report.html")} in a browser`,
+    `  classify photos:    deno task predict -- --model ${dir} photo.jpg`,
+    `  in a web page:      deno task serve -- --model ${dir}`,
+  ].join("\n");
+}
+
 async function main(): Promise<number> {
   const parsed = parseCommandLine("train", HELP, () => parseTrainArgs(Deno.args));
   if (typeof parsed === "number") return parsed;
-  const { options, json } = parsed;
+  const { options, json, verbose } = parsed;
+  const { trainFolder } = await import("../lib/train_folder.ts");
+  const { lineSink } = await import("../lib/progress.ts");
   const toStderr = (m: string) => console.error(m);
-  try {
-    const result = await trainFolder({
-      ...options,
-      ...(json
-        ? {
-          log: toStderr,
-          progressSink: () => lineSink(toStderr),
-          verbose: 2 as const,
-          datasetMessages: false,
-        }
-        : {}),
-    });
-    const m = result.metadata;
-    if (json) {
-      console.log(JSON.stringify({
-        out: result.outDir,
-        classNames: m.classNames,
-        imageSize: m.imageSize,
-        metrics: { ...(m.metrics as Record<string, unknown>) },
-        stages: (m.training as { stages: unknown }).stages,
-      }));
-    }
-    result.model.optimizer.dispose();
-    result.model.dispose();
-    return 0;
-  } catch (e) {
-    console.error(`train: ${e instanceof Error ? e.message : e}`);
-    return 1;
-  }
+  const result = await trainFolder({
+    ...options,
+    datasetMessages: verbose ? "details" : true,
+    ...(json
+      ? {
+        log: toStderr,
+        progressSink: () => lineSink(toStderr),
+        verbose: 2 as const,
+        datasetMessages: false,
+      }
+      : {}),
+  });
+  const m = result.metadata;
+  if (json) {
+    console.log(JSON.stringify({
+      out: result.outDir,
+      classNames: m.classNames,
+      imageSize: m.imageSize,
+      metrics: { ...(m.metrics as Record<string, unknown>) },
+      stages: (m.training as { stages: unknown }).stages,
+    }));
+  } else console.log(nextSteps(result.outDir));
+  result.model.optimizer.dispose();
+  result.model.dispose();
+  return 0;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runTool("train", main);

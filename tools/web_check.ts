@@ -25,7 +25,7 @@ import type { BrowserContext } from "playwright-core";
 import { BlobWriter, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
 import { tf } from "../lib/tf.ts";
 import type { LayersModel, Tensor, Tensor1D, Tensor2D, Tensor3D } from "../lib/tf.ts";
-import { PROJECT_ROOT } from "../lib/config.ts";
+import { PROJECT_ROOT, resolveMirror } from "../lib/config.ts";
 import { loadImage } from "../lib/image_decode.ts";
 import { saveModel } from "../lib/model_io.ts";
 import {
@@ -44,7 +44,7 @@ import { writeFileAtomic } from "../lib/atomic.ts";
 import { tinyBase } from "../tests/_tiny.ts";
 
 const OUT = path.join(PROJECT_ROOT, "out", "web");
-const SHARED = Deno.env.get("TL_SHARED_DIR") ?? path.resolve(PROJECT_ROOT, "..", "shared");
+const SHARED = resolveMirror() ?? path.resolve(PROJECT_ROOT, "..", "shared");
 const SHARED_ZIPS = ["cats_and_dogs_filtered.zip", "flower_photos_small.zip"].map((z) =>
   path.join(SHARED, "data", z)
 );

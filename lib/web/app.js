@@ -8,8 +8,12 @@
 //
 // Backends in order: WebGL, then WASM, then plain JS (CPU); `?backend=wasm` (or webgl, cpu) picks one.
 // Each result card carries its probabilities and timings as data attributes, read by tools/web_check.ts.
+//
+// A classic (deferred) script, not a module: browsers refuse to run a module script of a page opened from
+// disk (file://), so the page could not even say that it needs to be served.
 
 /* global tf */
+"use strict";
 
 const TOP_K = 5;
 const BACKENDS = ["webgl", "wasm", "cpu"];
@@ -20,6 +24,13 @@ const input = $("files");
 const drop = $("drop");
 const results = $("results");
 const summary = $("summary");
+
+/** What to do when the page was opened from disk: browsers let such a page fetch neither model nor WASM. */
+const OPENED_FROM_DISK =
+  "This page was opened as a file, and browsers do not let a page opened from disk load " +
+  "its model. Serve its folder instead: run `python3 -m http.server` in that folder (any static web " +
+  "server will do) and open http://localhost:8000/ — or, in the project, `deno task serve -- --model " +
+  "models/NAME`, which opens the same page for a trained model.";
 
 /** Shows an error on the page (and keeps the first one as the page's state, for checks). */
 function showError(message) {
@@ -199,6 +210,11 @@ function createQueue(model, meta) {
 }
 
 async function main() {
+  if (location.protocol === "file:") {
+    status.textContent = "Not ready: opened as a file, not from a web server.";
+    showError(OPENED_FROM_DISK);
+    return;
+  }
   const forced = new URLSearchParams(location.search).get("backend");
   if (forced && !BACKENDS.includes(forced)) {
     throw new Error(`?backend= must be one of ${BACKENDS.join(", ")}`);
@@ -241,5 +257,10 @@ async function main() {
 
 main().catch((e) => {
   status.textContent = "Not ready.";
-  showError(`The classifier could not start: ${e.message ?? e}`);
+  // A fetch that fails outright (not an HTTP error): the server is gone, or the page is not served.
+  const unreachable = e instanceof TypeError && /fetch/i.test(e.message ?? "");
+  showError(
+    `The classifier could not start: ${e.message ?? e}` +
+      (unreachable ? " (is the web server that served this page still running?)" : ""),
+  );
 });
