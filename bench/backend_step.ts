@@ -8,7 +8,7 @@
  * Options: `--phases frozen,finetune` (default both; a fine-tuning step takes minutes on `cpu`),
  * `--steps`, `--warmup`, `--batch-size` (default 32).
  *
- * The project's `lib/tf.ts` refuses anything but the native backend, so in `cpu` mode this script does not
+ * The project's `lib/runtime/tf.ts` refuses anything but the native backend, so in `cpu` mode this script does not
  * import `lib/` at all: it imports `@tensorflow/tfjs` + `@tensorflow/tfjs-backend-cpu` and loads the base
  * MobileNetV2 (weights included) from the tfjs-format copy the `tensorflow` run saved. The step itself is
  * written here with plain tfjs ops — flip and rotation augmentation, `x/127.5 − 1`, the base in inference
@@ -60,8 +60,8 @@ let base: tfjs.LayersModel;
 
 if (backend === "tensorflow") {
   // The project's path: tfjs-node, native kernels, the base built and loaded by lib/.
-  const lib = await import("../lib/tf.ts");
-  const { mobileNetV2 } = await import("../lib/mobilenet_v2.ts");
+  const lib = await import("../lib/runtime/tf.ts");
+  const { mobileNetV2 } = await import("../lib/model/mobilenet_v2.ts");
   const { benchSettings } = await import("./workload.ts");
   tf = lib.tf as unknown as Tf;
   const s = benchSettings();

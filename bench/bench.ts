@@ -5,7 +5,7 @@
  *     deno task bench --large 20000 [--epochs 1] [--no-keras]
  *
  * Runs, each in its own process, alternating our side (`bench/train_bench.ts`) and Keras' side
- * (`tools/keras_tutorial.py` in `.venv-keras`, made by `bash tools/keras_venv.sh`) on the same `TL_*`
+ * (`tools/keras/keras_tutorial.py` in `.venv-keras`, made by `bash tools/setup/keras_venv.sh`) on the same `TL_*`
  * data and weights (default: the offline copies in `../shared`, alpha 0.35):
  * 1. the decode-only input pipeline (ours cold and cached, Keras' tf.data);
  * 2. compute-only: one training step on a fixed batch, frozen and fine-tuning;
@@ -16,7 +16,7 @@
  * 5. with `--threads`, the step times again under `TF_NUM_INTRAOP_THREADS` / `TF_NUM_INTEROP_THREADS`
  *    settings; with `--profile`, where our step's time goes; with `--experiment eager`, steps and epochs of
  *    our side once more op by op (`ours+eager`), with `--experiment uncompiled` once more with tfjs' own
- *    training step instead of the compiled one (`ours+uncompiled`, lib/train_graph.ts), to show what
+ *    training step instead of the compiled one (`ours+uncompiled`, lib/train/train_graph.ts), to show what
  *    each buys.
  *
  * The step-only run also measures the machine's ceiling (sustained GFLOP/s of a large matmul and
@@ -34,8 +34,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/cli.ts";
-import { PROJECT_ROOT } from "../lib/config.ts";
+import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/tasks/cli.ts";
+import { PROJECT_ROOT } from "../lib/runtime/config.ts";
 
 type Row = Record<string, any>;
 
@@ -46,7 +46,7 @@ pipeline, one training step, --rounds of training (frozen then fine-tuning, --ep
 native backend against plain JavaScript. Prints JSON lines, then ours/Keras ratios and a table; writes
 everything to out/bench.json. Takes several minutes.
 
-The Keras side needs .venv-keras (\`bash tools/keras_venv.sh\`), else it is skipped. Data and weights:
+The Keras side needs .venv-keras (\`bash tools/setup/keras_venv.sh\`), else it is skipped. Data and weights:
 the TL_* variables (see \`deno task run --help\`), by default the copies in ../shared (alpha 0.35).
 
 Options:
@@ -108,7 +108,7 @@ const baseEnv = settingsEnv(settings);
 const python = path.join(PROJECT_ROOT, ".venv-keras", "bin", "python");
 const haveKeras = !args["no-keras"] && fs.existsSync(python);
 if (!args["no-keras"] && !haveKeras) {
-  console.error(`No ${python}: Keras side skipped (create it with \`bash tools/keras_venv.sh\`).`);
+  console.error(`No ${python}: Keras side skipped (create it with \`bash tools/setup/keras_venv.sh\`).`);
 }
 const results: Row[] = [];
 /** `--experiment eager|uncompiled`: also run our side op by op / with tfjs' own step (see train_bench.ts). */
@@ -117,7 +117,7 @@ const exp = args.experiment ? ["--experiment", args.experiment] : [];
 /** Runs one side as a subprocess; returns its JSON lines (stderr goes to ours). */
 async function run(side: "ours" | "keras" | "backend", argv: string[], env: Record<string, string> = {}) {
   const [cmd, pre] = side === "keras"
-    ? [python, [path.join(PROJECT_ROOT, "tools", "keras_tutorial.py")]]
+    ? [python, [path.join(PROJECT_ROOT, "tools", "keras", "keras_tutorial.py")]]
     : [Deno.execPath(), [
       "run",
       "-A",

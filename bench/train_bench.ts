@@ -13,19 +13,19 @@
  * Stdout: one JSON line per epoch (`kind: "epoch"`), one per phase (`kind: "phase"`: median/min/max epoch
  * seconds, training images/s, peak RSS, `tf.memory().numTensors` before/after each epoch, backend and
  * TensorFlow version), or the `decode` / `step` / `profile` lines of the other modes. `deno task bench`
- * runs this beside the Keras side (`tools/keras_tutorial.py`) and compares.
+ * runs this beside the Keras side (`tools/keras/keras_tutorial.py`) and compares.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { tf } from "../lib/tf.ts";
-import type { LayersModel, Logs, Scalar, Tensor, Variable } from "../lib/tf.ts";
-import type { ImageDataset } from "../lib/data.ts";
-import { fit } from "../lib/train.ts";
-import { compiledStepStatus, useCompiledStep } from "../lib/train_graph.ts";
+import { tf } from "../lib/runtime/tf.ts";
+import type { LayersModel, Logs, Scalar, Tensor, Variable } from "../lib/runtime/tf.ts";
+import type { ImageDataset } from "../lib/data/image_dataset.ts";
+import { fit } from "../lib/train/fit.ts";
+import { compiledStepStatus, useCompiledStep } from "../lib/train/train_graph.ts";
 import { machineCeiling, trainingGflopsPerImage } from "./flops.ts";
-import { accuracy, binaryCrossentropyFromLogits } from "../lib/losses.ts";
-import type { InferenceModel } from "../lib/classifier.ts";
+import { accuracy, binaryCrossentropyFromLogits } from "../lib/model/losses.ts";
+import type { InferenceModel } from "../lib/model/classifier.ts";
 import {
   benchSettings,
   cpuSeconds,
@@ -265,7 +265,7 @@ async function profile(model: LayersModel, base: InferenceModel, phaseName: stri
   const kernelCalls = p.kernels.length;
   const top = [...kernels].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)
     .map(([name, e]) => ({ name, ms: round(e.ms, 1), calls: e.calls }));
-  // The same step compiled into one graph (lib/train_graph.ts): its time and the eager kernels left (the
+  // The same step compiled into one graph (lib/train/train_graph.ts): its time and the eager kernels left (the
   // session call itself is not a tfjs kernel).
   const undo = useCompiledStep(model);
   for (let i = 0; i < warmup; i++) await model.trainOnBatch(x, y);
@@ -428,7 +428,7 @@ const experiments = args.experiment ? args.experiment.split(",") : [];
 for (const e of experiments) {
   if (e !== "eager" && e !== "uncompiled") throw new Error(`--experiment ${e}: expected eager or uncompiled`);
 }
-/** Train with the compiled step (lib/train_graph.ts) unless an experiment asks for tfjs' own. */
+/** Train with the compiled step (lib/train/train_graph.ts) unless an experiment asks for tfjs' own. */
 const compiledStep = !experiments.includes("eager") && !experiments.includes("uncompiled");
 if (args["decode-only"]) await decodeOnly();
 else if (args["step-only"]) await stepOnly();

@@ -9,19 +9,23 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { tensorflowVersion, tf } from "../lib/tf.ts";
-import type { LayersModel } from "../lib/tf.ts";
-import { loadConfig, PROJECT_ROOT } from "../lib/config.ts";
-import { getFile } from "../lib/get_file.ts";
-import { type ImageDataset, imageDatasetFromDirectory, splitValidationTest } from "../lib/data.ts";
-import { mobileNetV2 } from "../lib/mobilenet_v2.ts";
+import { tensorflowVersion, tf } from "../lib/runtime/tf.ts";
+import type { LayersModel } from "../lib/runtime/tf.ts";
+import { loadConfig, PROJECT_ROOT } from "../lib/runtime/config.ts";
+import { getFile } from "../lib/io/get_file.ts";
+import {
+  type ImageDataset,
+  imageDatasetFromDirectory,
+  splitValidationTest,
+} from "../lib/data/image_dataset.ts";
+import { mobileNetV2 } from "../lib/model/mobilenet_v2.ts";
 import {
   buildClassifier,
   compileForFineTuning,
   compileForTransferLearning,
   type InferenceModel,
   unfreezeForFineTuning,
-} from "../lib/classifier.ts";
+} from "../lib/model/classifier.ts";
 
 export const BATCH_SIZE = 32;
 export const IMAGE_SIZE: [number, number] = [160, 160];

@@ -1,13 +1,13 @@
 /**
  * The local copies of the tutorial's remote assets: the mirror folder the project uses (`TL_MIRROR`, by
- * default `../shared` beside the project; `lib/config.ts`). Integration tests use them and are skipped,
+ * default `../shared` beside the project; `lib/runtime/config.ts`). Integration tests use them and are skipped,
  * with a message, when they are absent.
  *
  * @module
  */
 import fs from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT, resolveMirror } from "../lib/config.ts";
+import { PROJECT_ROOT, resolveMirror } from "../lib/runtime/config.ts";
 
 /** The mirror; without one (`TL_MIRROR=none`, or no `../shared`), `../shared`'s path, whose absence skips. */
 export const SHARED_DIR: string = resolveMirror() ?? path.resolve(PROJECT_ROOT, "..", "shared");

@@ -2,7 +2,7 @@
  * Runs a `deno task` as a subprocess, the way a user would (`deno task -q NAME -- ARGS`), for the
  * end-to-end tests of the command-line tasks.
  */
-import { PROJECT_ROOT } from "../lib/config.ts";
+import { PROJECT_ROOT } from "../lib/runtime/config.ts";
 
 /** The exit code and the decoded output of `deno task -q NAME -- ARGS`, run in the project root. */
 export async function task(

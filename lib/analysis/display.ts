@@ -1,0 +1,64 @@
+/**
+ * Shows Vega-Lite specs in the Deno Jupyter kernel as one MIME bundle: the spec itself
+ * (`application/vnd.vegalite.v5+json`, drawn by JupyterLab's Vega extension), a static SVG rendered
+ * headless with Vega (`image/svg+xml`, for HTML exports and viewers without Vega) and a one-line
+ * `text/plain`. No `text/html`: JupyterLab would prefer it over the chart.
+ *
+ * @module
+ */
+import * as vega from "vega";
+import * as vegaLite from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
+import { display } from "../runtime/output.ts";
+
+/** The MIME bundle of one chart. */
+export interface ChartBundle {
+  "application/vnd.vegalite.v5+json": TopLevelSpec;
+  "image/svg+xml": string;
+  "text/plain": string;
+  [mime: string]: unknown;
+}
+
+/** Renders a Vega-Lite spec to SVG without a browser (Vega's headless `View.toSVG`). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  let compiled;
+  try {
+    // Vega tags inline data objects with ids: render a copy so the caller's spec stays as it was.
+    compiled = vegaLite.compile(structuredClone(spec)).spec;
+  } catch (e) {
+    throw new Error(`renderSvg: the Vega-Lite spec does not compile: ${e instanceof Error ? e.message : e}`, {
+      cause: e,
+    });
+  }
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** A one-line text description of a spec: its title and description. */
+export function describeSpec(spec: TopLevelSpec): string {
+  const s = spec as { title?: string | { text?: string | string[] }; description?: string };
+  const title = typeof s.title === "string" ? s.title : [s.title?.text ?? []].flat().join(" ");
+  return `[Vega-Lite chart] ${[title, s.description].filter(Boolean).join(": ")}`;
+}
+
+/** The MIME bundle shown for `spec`. */
+export async function chartBundle(spec: TopLevelSpec): Promise<ChartBundle> {
+  return {
+    "application/vnd.vegalite.v5+json": spec,
+    "image/svg+xml": await renderSvg(spec),
+    "text/plain": describeSpec(spec),
+  };
+}
+
+/**
+ * Displays `spec` as a chart. In the Deno Jupyter kernel it publishes the bundle as one `display_data`
+ * output and resolves once it is sent; elsewhere it prints the `text/plain` line (get the SVG itself
+ * with {@link renderSvg}). Resolves to nothing, so a cell ending in `await show(…)` adds no second output.
+ */
+export async function show(spec: TopLevelSpec): Promise<void> {
+  await display(await chartBundle(spec));
+}

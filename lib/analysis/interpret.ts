@@ -1,0 +1,223 @@
+/**
+ * Where a trained classifier errs: its predictions over a labelled dataset, the confusion matrix,
+ * per-class precision and recall, the most confused pairs of classes and the images with the highest
+ * loss (fastai's `ClassificationInterpretation`, in numbers; `plot.ts` draws them).
+ *
+ * A dataset is read once, batch by batch; only the `topK` highest-loss images are kept (as tensors, until
+ * `dispose`), so any dataset size fits in memory.
+ *
+ * @module
+ */
+import { tf } from "../runtime/tf.ts";
+import type { data, LayersModel, Tensor, Tensor3D } from "../runtime/tf.ts";
+import { classProbabilities, headUnits, numClassesOf } from "../model/classifier.ts";
+import { lossAndMetricFor } from "../model/losses.ts";
+import { checkImages, checkLabels, classNamesOf, emptyDataset } from "../train/batch_checks.ts";
+
+type Dataset = data.Dataset<any>;
+
+/** One of the highest-loss images. */
+export interface TopLoss {
+  /** Position of the image in the dataset's order. */
+  index: number;
+  /** The image as the model saw it (0..255 RGB, `[h, w, c]`); disposed by {@link Interpretation.dispose}. */
+  image: Tensor3D;
+  actual: number;
+  predicted: number;
+  /** Probability of the predicted class. */
+  probability: number;
+  /** Probability the model gave the actual class. */
+  actualProbability: number;
+  /** Cross-entropy of this image (the training loss, per example). */
+  loss: number;
+  /** The image's file, when `files` were given. */
+  file?: string;
+}
+
+/** Predictions of a classifier over a labelled dataset. */
+export interface Interpretation {
+  classNames: string[];
+  numClasses: number;
+  /** Actual class per image, in the dataset's order. */
+  labels: Int32Array;
+  /** Predicted class (the most probable) per image. */
+  predicted: Int32Array;
+  /** Class probabilities, `labels.length × numClasses`, row-major. */
+  probabilities: Float32Array;
+  /** Cross-entropy per image. */
+  losses: Float32Array;
+  /** The `topK` highest-loss images, highest first. */
+  topLosses: TopLoss[];
+  /** Frees the kept images. */
+  dispose(): void;
+}
+
+/** Options of {@link interpret}. */
+export interface InterpretOptions {
+  /** Class names (default: the dataset's `classNames`, else "0", "1", …). */
+  classNames?: string[];
+  /** Highest-loss images kept (default 9). */
+  topK?: number;
+  /** File of each image in the dataset's order (an unshuffled dataset's `filePaths`), for the top losses. */
+  files?: string[];
+}
+
+/**
+ * Runs `model` (inference mode) over every `{xs, ys}` batch of `dataset` and keeps what
+ * {@link confusionMatrix}, {@link perClassMetrics}, {@link mostConfused} and the top-losses grid need.
+ * Batches are checked like `evaluate`'s (image size, labels fitting the head).
+ */
+export async function interpret(
+  model: LayersModel,
+  dataset: Dataset,
+  options: InterpretOptions = {},
+): Promise<Interpretation> {
+  const numClasses = numClassesOf(model);
+  const classNames = options.classNames ?? classNamesOf(dataset) ??
+    Array.from({ length: numClasses }, (_, i) => String(i));
+  if (classNames.length !== numClasses) {
+    throw new Error(
+      `interpret: ${classNames.length} class names (${classNames.join(", ")}) for a model that tells ` +
+        `${numClasses} classes apart`,
+    );
+  }
+  const topK = options.topK ?? 9;
+  if (!Number.isInteger(topK) || topK < 0) {
+    throw new Error(`interpret: topK must be an integer ≥ 0, got ${topK}`);
+  }
+  const { loss: lossFn } = lossAndMetricFor(headUnits(model));
+  const labels: number[] = [], predicted: number[] = [], losses: number[] = [];
+  const probabilities: number[] = [];
+  const top: TopLoss[] = [];
+  let batch = 0;
+  try {
+    await dataset.forEachAsync((element: { xs: Tensor; ys: Tensor }) => {
+      const { xs, ys } = element;
+      checkImages("interpret", model, xs, batch);
+      checkLabels("interpret", model, ys, { batch, images: xs.shape[0], classNames });
+      const [p, l, y] = tf.tidy(() => {
+        const logits = model.predictOnBatch(xs) as Tensor;
+        return [classProbabilities(logits), lossFn(ys, logits), ys.reshape([-1]).cast("int32")];
+      });
+      const pv = p.dataSync(), lv = l.dataSync(), yv = y.dataSync();
+      tf.dispose([p, l, y]);
+      const start = labels.length;
+      for (let i = 0; i < yv.length; i++) {
+        const row = pv.subarray(i * numClasses, (i + 1) * numClasses);
+        let best = 0;
+        for (let k = 1; k < numClasses; k++) if (row[k] > row[best]) best = k;
+        labels.push(yv[i]);
+        predicted.push(best);
+        losses.push(lv[i]);
+        probabilities.push(...row);
+        if (topK > 0 && (top.length < topK || lv[i] > top[top.length - 1].loss)) {
+          const index = start + i;
+          const image = tf.tidy(() => xs.slice(i, 1).squeeze([0]) as Tensor3D);
+          top.push({
+            index,
+            image,
+            actual: yv[i],
+            predicted: best,
+            probability: row[best],
+            actualProbability: row[yv[i]],
+            loss: lv[i],
+            ...(options.files?.[index] !== undefined ? { file: options.files[index] } : {}),
+          });
+          top.sort((a, b) => b.loss - a.loss);
+          if (top.length > topK) top.pop()!.image.dispose();
+        }
+      }
+      batch++;
+    });
+  } catch (e) {
+    tf.dispose(top.map((t) => t.image));
+    throw e;
+  }
+  if (labels.length === 0) throw emptyDataset("interpret");
+  return {
+    classNames,
+    numClasses,
+    labels: Int32Array.from(labels),
+    predicted: Int32Array.from(predicted),
+    probabilities: Float32Array.from(probabilities),
+    losses: Float32Array.from(losses),
+    topLosses: top,
+    dispose: () => tf.dispose(top.map((t) => t.image)),
+  };
+}
+
+/** Counts `[actual][predicted]`: row = actual class, column = predicted class. */
+export function confusionMatrix(
+  labels: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  numClasses: number,
+): number[][] {
+  if (labels.length !== predicted.length) {
+    throw new Error(`confusionMatrix: ${labels.length} labels but ${predicted.length} predictions`);
+  }
+  const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  for (let i = 0; i < labels.length; i++) {
+    const [a, p] = [labels[i], predicted[i]];
+    if (!(a >= 0 && a < numClasses && p >= 0 && p < numClasses)) {
+      throw new Error(
+        `confusionMatrix: class indices must be in [0, ${numClasses}), got ${a} → ${p} at ${i}`,
+      );
+    }
+    m[a][p]++;
+  }
+  return m;
+}
+
+/** Precision, recall and count of one class. */
+export interface ClassMetrics {
+  className: string;
+  /** Of the images predicted as this class, the fraction that are; `null` when none was predicted. */
+  precision: number | null;
+  /** Of the images of this class, the fraction predicted as it; `null` when there are none. */
+  recall: number | null;
+  /** Images of this class. */
+  support: number;
+}
+
+/** Per-class precision and recall from a confusion matrix (rows actual, columns predicted). */
+export function perClassMetrics(matrix: number[][], classNames: string[]): ClassMetrics[] {
+  if (matrix.length !== classNames.length) {
+    throw new Error(`perClassMetrics: a ${matrix.length}-class matrix for ${classNames.length} class names`);
+  }
+  return classNames.map((className, k) => {
+    const support = matrix[k].reduce((a, b) => a + b, 0);
+    const predictedAs = matrix.reduce((a, row) => a + row[k], 0);
+    return {
+      className,
+      precision: predictedAs === 0 ? null : matrix[k][k] / predictedAs,
+      recall: support === 0 ? null : matrix[k][k] / support,
+      support,
+    };
+  });
+}
+
+/** Accuracy (the diagonal's share) of a confusion matrix. */
+export function matrixAccuracy(matrix: number[][]): number {
+  const total = matrix.flat().reduce((a, b) => a + b, 0);
+  return total === 0 ? NaN : matrix.reduce((a, row, k) => a + row[k], 0) / total;
+}
+
+/** One off-diagonal cell of the confusion matrix. */
+export interface ConfusedPair {
+  actual: string;
+  predicted: string;
+  count: number;
+}
+
+/** The off-diagonal cells with at least `minCount` images, most frequent first (fastai's `most_confused`). */
+export function mostConfused(matrix: number[][], classNames: string[], minCount = 1): ConfusedPair[] {
+  const pairs: ConfusedPair[] = [];
+  matrix.forEach((row, a) =>
+    row.forEach((count, p) => {
+      if (a !== p && count >= minCount) {
+        pairs.push({ actual: classNames[a], predicted: classNames[p], count });
+      }
+    })
+  );
+  return pairs.sort((x, y) => y.count - x.count || x.actual.localeCompare(y.actual));
+}

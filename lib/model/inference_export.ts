@@ -1,0 +1,271 @@
+/**
+ * An inference-only copy of a saved classifier that TensorFlow.js in a browser loads with no custom code.
+ *
+ * The saved classifier holds this project's own layer classes: the augmentation layers (`RandomFlip`,
+ * `RandomRotation`, identity outside training) and the `InferenceModel` wrapper around the base (which
+ * pins `training: false`). A browser's tfjs knows neither. Prediction needs neither: augmentation is
+ * off and BatchNormalization uses its moving statistics whenever `training` is false, which is what
+ * `predict` passes. So the export rewrites the topology — augmentation layers dropped, nested models
+ * flattened into one functional graph of built-in layers (`Rescaling` keeps the `x / 127.5 − 1`
+ * preprocessing inside the model) — copies the weights by layer name, and checks that the copy computes
+ * what the original does before anything is written.
+ *
+ * @module
+ */
+import { tf } from "../runtime/tf.ts";
+import type { LayersModel, Tensor } from "../runtime/tf.ts";
+
+type ModelArtifacts = Parameters<Parameters<typeof tf.io.withSaveHandler>[0]>[0];
+type WeightSpec = NonNullable<ModelArtifacts["weightSpecs"]>[number];
+
+/** Layer classes that only act while training (identity in inference); the export drops them. */
+export const TRAINING_ONLY_LAYERS: ReadonlySet<string> = new Set([
+  "RandomFlip",
+  "RandomRotation",
+  "RandomZoom",
+  "RandomTranslation",
+  "RandomContrast",
+  "RandomBrightness",
+  "RandomCrop",
+  "RandomHeight",
+  "RandomWidth",
+]);
+
+/** Layer classes defined by this project (registered in lib/); none may remain in an export. */
+export const PROJECT_LAYER_CLASSES: ReadonlySet<string> = new Set([
+  "InferenceModel",
+  "RandomFlip",
+  "RandomRotation",
+]);
+
+const NESTED_MODEL_CLASSES = new Set(["InferenceModel", "Model", "Functional"]);
+
+/** A reference to one output of one node of a layer: `[layerName, nodeIndex, tensorIndex, kwargs?]`. */
+type Ref = [string, number, number, ...unknown[]];
+interface LayerJson {
+  class_name: string;
+  name?: string;
+  config: any;
+  inbound_nodes?: Ref[][];
+}
+interface GraphJson {
+  name?: string;
+  layers: LayerJson[];
+  input_layers: Ref[];
+  output_layers: Ref[];
+}
+/** A Keras/tfjs `modelTopology`: `{class_name: "Model", config: {layers, input_layers, output_layers}}`. */
+export interface TopologyJson {
+  class_name: string;
+  config: GraphJson;
+  [key: string]: unknown;
+}
+
+/**
+ * The topology of `topology` (a functional model's JSON) with training-only layers removed and nested
+ * functional models (the `InferenceModel` base) inlined, so that only built-in tfjs layers remain.
+ * Pure: the input is not modified. Throws, naming the layer, on graphs it cannot rewrite faithfully.
+ */
+export function inferenceTopology(topology: TopologyJson): TopologyJson {
+  if (!NESTED_MODEL_CLASSES.has(topology?.class_name) || !Array.isArray(topology.config?.layers)) {
+    throw new Error(
+      `inferenceTopology: expected a functional model's topology (class_name "Model"), got ` +
+        `${JSON.stringify(topology?.class_name)}`,
+    );
+  }
+  const graph = structuredClone(topology.config);
+  /**
+   * Where each removed layer's outputs now come from: `"name/tensor"` → a reference. A removed layer is
+   * applied exactly once (checked below), so any node index names that one application — a nested
+   * model's application is numbered after its own construction node.
+   */
+  const replaced = new Map<string, Ref>();
+  const key = (r: Ref | [string, number, number]) => `${r[0]}/${r[2]}`;
+  const resolve = (r: Ref): Ref => {
+    let out = r;
+    for (let hops = 0; replaced.has(key(out)); hops++) {
+      if (hops > 1000) throw new Error(`inferenceTopology: a cycle through layer "${r[0]}"`);
+      const to = replaced.get(key(out))!;
+      out = [to[0], to[1], to[2], ...out.slice(3)] as Ref;
+    }
+    return out;
+  };
+  const layers: LayerJson[] = [];
+  for (const layer of graph.layers) {
+    const name = layer.name ?? layer.config?.name;
+    const nodes = layer.inbound_nodes ?? [];
+    if (layer.class_name === "Sequential" || NESTED_MODEL_CLASSES.has(layer.class_name)) {
+      if (nodes.length !== 1) {
+        throw new Error(
+          `inferenceTopology: nested model "${name}" is used ${nodes.length} times; only a model applied ` +
+            `once can be inlined`,
+        );
+      }
+      const inputs = nodes[0].map(resolve);
+      const inlined = layer.class_name === "Sequential"
+        ? inlineSequential(layer, inputs)
+        : inlineFunctional(layer, inputs);
+      layers.push(...inlined.layers);
+      inlined.outputs.forEach((ref, t) => replaced.set(key([name, 0, t]), ref));
+      continue;
+    }
+    if (TRAINING_ONLY_LAYERS.has(layer.class_name)) {
+      if (nodes.length !== 1 || nodes[0].length !== 1) {
+        throw new Error(`inferenceTopology: training-only layer "${name}" must be applied once to one input`);
+      }
+      replaced.set(key([name, 0, 0]), resolve(nodes[0][0]));
+      continue;
+    }
+    layers.push({ ...layer, inbound_nodes: nodes.map((n) => n.map(resolve)) });
+  }
+  graph.layers = layers;
+  graph.input_layers = graph.input_layers.map(resolve);
+  graph.output_layers = graph.output_layers.map(resolve);
+  const names = new Set<string>();
+  for (const layer of layers) {
+    const name = layer.name ?? layer.config?.name;
+    if (names.has(name)) throw new Error(`inferenceTopology: two layers named "${name}" after inlining`);
+    names.add(name);
+  }
+  return { ...structuredClone(topology), class_name: "Model", config: graph };
+}
+
+/** A Sequential of training-only layers disappears: its output is its input. */
+function inlineSequential(layer: LayerJson, inputs: Ref[]): { layers: LayerJson[]; outputs: Ref[] } {
+  const inner: LayerJson[] = layer.config?.layers ?? [];
+  const kept = inner.filter((l) => !TRAINING_ONLY_LAYERS.has(l.class_name));
+  if (kept.length) {
+    throw new Error(
+      `inferenceTopology: Sequential "${layer.config?.name}" holds ${
+        kept.map((l) => l.class_name).join(", ")
+      }; only Sequentials of training-only layers (data augmentation) are supported`,
+    );
+  }
+  return { layers: [], outputs: inputs };
+}
+
+/** A nested functional model's layers, its input layers replaced by the tensors it was applied to. */
+function inlineFunctional(layer: LayerJson, inputs: Ref[]): { layers: LayerJson[]; outputs: Ref[] } {
+  const inner = inferenceTopology({ class_name: "Model", config: layer.config }).config;
+  if (inner.input_layers.length !== inputs.length) {
+    throw new Error(
+      `inferenceTopology: nested model "${layer.config?.name}" has ${inner.input_layers.length} input(s), ` +
+        `applied to ${inputs.length}`,
+    );
+  }
+  const feeds = new Map(inner.input_layers.map((r, i) => [r[0], inputs[i]]));
+  const remap = (r: Ref): Ref => {
+    const to = feeds.get(r[0]);
+    return to ? [to[0], to[1], to[2], ...r.slice(3)] as Ref : r;
+  };
+  const layers = inner.layers
+    .filter((l) => !feeds.has(l.name ?? l.config?.name))
+    .map((l) => ({ ...l, inbound_nodes: (l.inbound_nodes ?? []).map((n) => n.map(remap)) }));
+  return { layers, outputs: inner.output_layers.map(remap) };
+}
+
+/** Every layer of `model`, nested models' layers included, by name. */
+function layersByName(model: LayersModel, into = new Map<string, LayersModel["layers"][number]>()) {
+  for (const layer of model.layers) {
+    if (layer instanceof tf.LayersModel) layersByName(layer, into);
+    else into.set(layer.name, layer);
+  }
+  return into;
+}
+
+/** The class names of all layers in a topology, nested models' layers included. */
+export function layerClasses(topology: TopologyJson): Set<string> {
+  const out = new Set<string>();
+  const walk = (layers: LayerJson[]) => {
+    for (const layer of layers) {
+      out.add(layer.class_name);
+      if (Array.isArray(layer.config?.layers)) walk(layer.config.layers);
+    }
+  };
+  walk(topology.config.layers);
+  return out;
+}
+
+/** The export: tfjs' `model.json` content and one weights file, plus the rebuilt model for checking. */
+export interface InferenceExport {
+  /** `model.json` as written (topology + weights manifest pointing at `weights.bin`). */
+  modelJson: {
+    modelTopology: TopologyJson;
+    weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
+    format: string;
+  };
+  /** The bytes of `weights.bin`. */
+  weights: Uint8Array;
+  /** Largest |original − export| over a check batch. */
+  maxDifference: number;
+}
+
+/** Options of {@link exportInferenceModel}. */
+export interface ExportOptions {
+  /** Largest output difference accepted on the check batch (default 1e-4). */
+  tolerance?: number;
+  /** Images in the check batch (default 2), random 0..255 at the model's input size. */
+  checkImages?: number;
+}
+
+/**
+ * The inference-only export of `model` (a classifier built by `buildClassifier`, loaded or in memory).
+ * Checks that the exported model's outputs equal the original's on random 0..255 images within
+ * `tolerance`, and that no project-specific layer class remains; throws otherwise.
+ */
+export async function exportInferenceModel(
+  model: LayersModel,
+  options: ExportOptions = {},
+): Promise<InferenceExport> {
+  const { tolerance = 1e-4, checkImages = 2 } = options;
+  const topology = inferenceTopology(model.toJSON(null, false) as unknown as TopologyJson);
+  const custom = [...layerClasses(topology)].filter((c) => PROJECT_LAYER_CLASSES.has(c));
+  if (custom.length) {
+    throw new Error(`exportInferenceModel: custom layer classes remain: ${custom.join(", ")}`);
+  }
+  const copy = await tf.models.modelFromJSON({ modelTopology: topology as any });
+  try {
+    const source = layersByName(model);
+    for (const layer of copy.layers) {
+      const from = source.get(layer.name);
+      if (!from) throw new Error(`exportInferenceModel: layer "${layer.name}" not found in the original`);
+      if (layer.weights.length) layer.setWeights(from.getWeights());
+    }
+    const maxDifference = compareOutputs(model, copy, checkImages);
+    if (!(maxDifference <= tolerance)) {
+      throw new Error(
+        `exportInferenceModel: the exported model's outputs differ from the original's by ${maxDifference} ` +
+          `(more than ${tolerance})`,
+      );
+    }
+    let artifacts: ModelArtifacts | undefined;
+    await copy.save(tf.io.withSaveHandler((a) => {
+      artifacts = a;
+      return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } });
+    }));
+    const data = artifacts!.weightData!;
+    const weights = new Uint8Array(Array.isArray(data) ? await new Blob(data).arrayBuffer() : data);
+    return {
+      modelJson: {
+        format: "layers-model",
+        modelTopology: artifacts!.modelTopology as unknown as TopologyJson,
+        weightsManifest: [{ paths: ["weights.bin"], weights: artifacts!.weightSpecs! }],
+      },
+      weights,
+      maxDifference,
+    };
+  } finally {
+    copy.dispose();
+  }
+}
+
+/** Largest |a − b| between two models' outputs on `n` random 0..255 images of the input size. */
+export function compareOutputs(a: LayersModel, b: LayersModel, n: number): number {
+  const shape = a.inputs[0].shape.slice(1).map((d) => d ?? 32);
+  return tf.tidy(() => {
+    const x = tf.randomUniform([n, ...shape], 0, 255, "float32", 7);
+    const ya = a.predict(x) as Tensor;
+    const yb = b.predict(x) as Tensor;
+    return tf.max(tf.abs(tf.sub(ya, yb))).dataSync()[0];
+  });
+}

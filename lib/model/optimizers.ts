@@ -1,0 +1,268 @@
+/**
+ * RMSprop (the tutorial's fine-tuning optimizer) with the update of all variables as one TensorFlow graph.
+ *
+ * tfjs' `RMSPropOptimizer` updates each variable with about fifteen eager ops and four scalar uploads —
+ * for the 56 variables the tutorial fine-tunes, ≈ 900 native calls per step.
+ * {@link GraphRMSPropOptimizer} is that class (same constructor, slots, config, weights and serialization
+ * name) with the same arithmetic written once as a graph ({@link GraphSession}) over every variable and run
+ * as one call per step.
+ *
+ * {@link graphUpdate} writes tfjs' Adam and RMSprop updates into another graph — the compiled training
+ * step (`train_graph.ts`) — with the optimizer's own slots and state, so either path can continue the other.
+ *
+ * @module
+ */
+import { tf } from "../runtime/tf.ts";
+import type { NamedTensorMap, Tensor, Variable } from "../runtime/tf.ts";
+
+type NamedTensor = { name: string; tensor: Tensor };
+import { FLOAT_T, GraphSession, GraphWriter } from "../graph/graph_session.ts";
+
+type Slot = { originalName: string; variable: Variable };
+/** The parent's slot fields (TypeScript-private in tfjs, the same objects at run time). */
+type Slots = {
+  learningRate: number;
+  decay: number;
+  momentum: number;
+  epsilon: number;
+  centered: boolean;
+  accumulatedMeanSquares: Slot[];
+  accumulatedMoments: Slot[];
+  incrementIterations(): void;
+};
+
+const HYPERPARAMETERS = ["learning_rate", "decay", "one_minus_decay", "momentum", "epsilon"];
+
+/**
+ * tfjs' non-centered RMSprop update of one variable, written into `g`: `ms' = ms·decay + g²·(1 − decay)`,
+ * `mom' = mom·momentum + g·lr / √(ms' + ε)`, `value' = value − mom'`; hyperparameters in
+ * {@link HYPERPARAMETERS} order. Returns `[ms', mom', value']`.
+ */
+function writeRmsprop(
+  g: GraphWriter,
+  prefix: string,
+  hyper: string[],
+  vars: string[],
+  grad: string,
+): string[] {
+  const [lr, decay, oneMinusDecay, momentum, epsilon] = hyper;
+  const [value, ms, mom] = vars;
+  const op = (name: string, type: string, inputs: string[]) =>
+    g.op(`${prefix}/${name}`, type, inputs, FLOAT_T);
+  const newMs = op(
+    "new_ms",
+    "AddV2",
+    [op("ms_decay", "Mul", [ms, decay]), op("g2", "Mul", [op("square", "Square", [grad]), oneMinusDecay])],
+  );
+  const step = op("step", "RealDiv", [
+    op("g_lr", "Mul", [grad, lr]),
+    op("sqrt", "Sqrt", [op("ms_eps", "AddV2", [newMs, epsilon])]),
+  ]);
+  const newMom = op("new_mom", "AddV2", [op("mom_momentum", "Mul", [mom, momentum]), step]);
+  return [newMs, newMom, op("new_value", "Sub", [value, newMom])];
+}
+
+/** The update graph for one list of variable shapes: per variable (value, ms, mom, g) → (ms', mom', value'). */
+function updateGraph(shapes: number[][]): GraphSession {
+  const g = new GraphWriter();
+  // Scalars computed in JS, as tfjs computes them (1 − decay in double precision, then float32).
+  const hyper = HYPERPARAMETERS.map((n) => g.placeholder(n, []));
+  const outputs: string[] = [];
+  shapes.forEach((shape, i) => {
+    const [value, ms, mom, grad] = ["value", "ms", "mom", "grad"].map((n) =>
+      g.placeholder(`v${i}/${n}`, shape)
+    );
+    outputs.push(...writeRmsprop(g, `v${i}`, hyper, [value, ms, mom], grad));
+  });
+  return GraphSession.load(g, outputs);
+}
+
+/**
+ * An optimizer's update written into a graph (for the compiled training step, `train_graph.ts`): the same
+ * slots (created by position, with tfjs' names), hyperparameters and arithmetic as tfjs' own class, so its
+ * weights, checkpoints and `getWeights()` stay interchangeable with an eager run.
+ */
+export interface GraphUpdate {
+  /** Hyperparameter values for this step, fed as scalars in this order. */
+  hyperparameters(): number[];
+  /** The slot variables of each variable (created as tfjs creates them when missing). */
+  slots(names: string[]): Variable[][];
+  /** Optimizer-wide state variables fed each step and replaced by the graph's outputs (Adam's β powers). */
+  state(): Variable[];
+  /** Writes one variable's update: `[value, ...slots]` → `[value', ...slots']`. */
+  write(
+    g: GraphWriter,
+    prefix: string,
+    hyper: string[],
+    state: string[],
+    vars: string[],
+    grad: string,
+  ): string[];
+  /** Writes the new values of {@link state}. */
+  writeState(g: GraphWriter, hyper: string[], state: string[]): string[];
+  /** After the step (tfjs' `incrementIterations`). */
+  finish(): void;
+}
+
+type AdamFields = {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  accBeta1: Variable;
+  accBeta2: Variable;
+  accumulatedFirstMoment: Slot[];
+  accumulatedSecondMoment: Slot[];
+  incrementIterations(): void;
+};
+
+/** Slot variables by position, created as tfjs creates them (`zerosLike(value).variable(false)`). */
+function slotsOf(lists: Slot[][], suffixes: string[], names: string[]): Variable[][] {
+  return names.map((name, i) =>
+    lists.map((list, k) => {
+      list[i] ??= {
+        originalName: `${name}/${suffixes[k]}`,
+        variable: tf.tidy(() => tf.zerosLike(tf.engine().registeredVariables[name]).variable(false)),
+      };
+      return list[i].variable;
+    })
+  );
+}
+
+/** The graph update of `optimizer` (tfjs' Adam, or RMSprop without `centered`), or why there is none. */
+export function graphUpdate(optimizer: unknown): GraphUpdate | string {
+  // tfjs' optimizer classes answer `instanceof` for any optimizer (Symbol.hasInstance): ask the class name.
+  const className = (optimizer as { getClassName?(): string })?.getClassName?.();
+  if (className === "Adam") {
+    const o = optimizer as unknown as AdamFields;
+    return {
+      hyperparameters: () => [o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, o.epsilon, -o.learningRate],
+      slots: (names) => slotsOf([o.accumulatedFirstMoment, o.accumulatedSecondMoment], ["m", "v"], names),
+      state: () => [o.accBeta1, o.accBeta2],
+      write(g, prefix, hyper, state, [value, m, v], grad) {
+        const [beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, negLr] = hyper;
+        const op = (name: string, type: string, inputs: string[]) =>
+          g.op(`${prefix}/${name}`, type, inputs, FLOAT_T);
+        // tfjs: m' = m·β1 + g·(1 − β1); v' = v·β2 + g²·(1 − β2); value' = m'/(1 − β1ᵗ) / (√(v'/(1 − β2ᵗ)) + ε)·(−lr) + value
+        const newM = op("new_m", "AddV2", [
+          op("m_b1", "Mul", [m, beta1]),
+          op("g_b1", "Mul", [grad, oneMinusBeta1]),
+        ]);
+        const newV = op("new_v", "AddV2", [
+          op("v_b2", "Mul", [v, beta2]),
+          op("g2_b2", "Mul", [op("square", "Square", [grad]), oneMinusBeta2]),
+        ]);
+        const one = g.scalar(`${prefix}/one`, 1);
+        const mHat = op("m_hat", "RealDiv", [newM, op("one_minus_acc_beta1", "Sub", [one, state[0]])]);
+        const vHat = op("v_hat", "RealDiv", [newV, op("one_minus_acc_beta2", "Sub", [one, state[1]])]);
+        const denominator = op("denominator", "AddV2", [op("sqrt", "Sqrt", [vHat]), epsilon]);
+        const step = op("step", "Mul", [op("ratio", "RealDiv", [mHat, denominator]), negLr]);
+        return [op("new_value", "AddV2", [step, value]), newM, newV];
+      },
+      writeState(g, hyper, [accBeta1, accBeta2]) {
+        return [
+          g.op("adam/acc_beta1", "Mul", [accBeta1, hyper[0]], FLOAT_T),
+          g.op("adam/acc_beta2", "Mul", [accBeta2, hyper[2]], FLOAT_T),
+        ];
+      },
+      finish: () => o.incrementIterations(),
+    };
+  }
+  if (className === "RMSProp") {
+    const o = optimizer as unknown as Slots;
+    if (o.centered) return "centered RMSprop";
+    return {
+      hyperparameters: () => [o.learningRate, o.decay, 1 - o.decay, o.momentum, o.epsilon],
+      slots: (names) => slotsOf([o.accumulatedMeanSquares, o.accumulatedMoments], ["rms", "momentum"], names),
+      state: () => [],
+      write(g, prefix, hyper, _state, [value, ms, mom], grad) {
+        const [newMs, newMom, newValue] = writeRmsprop(g, prefix, hyper, [value, ms, mom], grad);
+        return [newValue, newMs, newMom];
+      },
+      writeState: () => [],
+      finish: () => o.incrementIterations(),
+    };
+  }
+  return `optimizer ${className ?? typeof optimizer} (Adam or RMSprop expected)`;
+}
+
+/** tfjs' `RMSPropOptimizer`, updating all variables in one native call (see the module notes). */
+export class GraphRMSPropOptimizer extends tf.RMSPropOptimizer {
+  private session: GraphSession | null = null;
+  private sessionKey = "";
+
+  override applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
+    const self = this as unknown as Slots;
+    if (self.centered) return super.applyGradients(variableGradients);
+    const items = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => ({ name: v.name, grad: v.tensor as Tensor | null }))
+      : Object.keys(variableGradients).map((name) => ({
+        name,
+        grad: variableGradients[name] as Tensor | null,
+      }));
+    const updates: { value: Variable; ms: Variable; mom: Variable; grad: Tensor }[] = [];
+    items.forEach(({ name, grad }, i) => {
+      const value = tf.engine().registeredVariables[name];
+      if (!value) throw new Error(`GraphRMSPropOptimizer: no variable named "${name}"`);
+      // Slots by position, created as tfjs creates them.
+      self.accumulatedMeanSquares[i] ??= {
+        originalName: `${name}/rms`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
+      self.accumulatedMoments[i] ??= {
+        originalName: `${name}/momentum`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
+      if (grad == null) return;
+      if (value.dtype !== "float32" || grad.dtype !== "float32") {
+        throw new Error(`GraphRMSPropOptimizer: variable "${name}" and its gradient must be float32`);
+      }
+      updates.push({
+        value,
+        ms: self.accumulatedMeanSquares[i].variable,
+        mom: self.accumulatedMoments[i].variable,
+        grad,
+      });
+    });
+    if (updates.length > 0) {
+      const key = updates.map((u) => u.value.shape.join("x")).join(",");
+      if (key !== this.sessionKey) {
+        this.session?.dispose();
+        this.session = updateGraph(updates.map((u) => u.value.shape));
+        this.sessionKey = key;
+      }
+      const hyper = [self.learningRate, self.decay, 1 - self.decay, self.momentum, self.epsilon].map((v) =>
+        tf.scalar(v)
+      );
+      const out = this.session!.run([...hyper, ...updates.flatMap((u) => [u.value, u.ms, u.mom, u.grad])]);
+      updates.forEach((u, k) => {
+        u.ms.assign(out[3 * k]);
+        u.mom.assign(out[3 * k + 1]);
+        u.value.assign(out[3 * k + 2]);
+      });
+      tf.dispose([...hyper, ...out]);
+    }
+    self.incrementIterations();
+  }
+
+  override dispose(): void {
+    this.session?.dispose();
+    this.session = null;
+    this.sessionKey = "";
+    super.dispose();
+  }
+}
+
+/** `tf.train.rmsprop` as a {@link GraphRMSPropOptimizer}: Keras' `RMSprop(learning_rate)` defaults otherwise. */
+export function rmsprop(
+  learningRate: number,
+  options: { decay?: number; momentum?: number; epsilon?: number } = {},
+): GraphRMSPropOptimizer {
+  if (!(learningRate > 0)) throw new Error(`rmsprop: learningRate must be > 0, got ${learningRate}`);
+  return new GraphRMSPropOptimizer(
+    learningRate,
+    options.decay ?? 0.9,
+    options.momentum ?? 0,
+    options.epsilon,
+  );
+}

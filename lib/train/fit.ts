@@ -1,0 +1,199 @@
+/**
+ * Keras-shaped training helpers over `tf.data` datasets of `{xs, ys}` batches: `fit` (with validation,
+ * `initialEpoch` continuation and a Keras progress line), `evaluate` → `[loss, accuracy]`,
+ * `predictOnBatch` → logits, and `History` objects that concatenate across the frozen and fine-tuning
+ * phases.
+ *
+ * Training runs through tfjs' `fitDataset`: per-step losses and metrics stay on the backend (no
+ * synchronous read per step); the progress line reads running sums only when it redraws.
+ *
+ * @module
+ */
+import { tf } from "../runtime/tf.ts";
+import type { CustomCallbackArgs, data, LayersModel, Tensor } from "../runtime/tf.ts";
+import { ProgressLogger } from "./progress.ts";
+import { InterruptWatch } from "../runtime/interrupt.ts";
+import { CachedValidation } from "./validation_cache.ts";
+import { useCompiledStep } from "./train_graph.ts";
+import { checkedDataset, checkImages, emptyDataset, ensureNotEmpty } from "./batch_checks.ts";
+import { BatchTracker, disposeLogsOnThrow, disposeScalarsOnFailure } from "../runtime/failure_cleanup.ts";
+import type { ProgressSink } from "./progress.ts";
+
+/** A tfjs-data Dataset of `{xs, ys}` batches (e.g. `imageDatasetFromDirectory`'s). */
+type Dataset = data.Dataset<any>;
+type Callback = InstanceType<typeof tf.Callback> | InstanceType<typeof tf.CustomCallback>;
+
+/** Keras' `History`: per-epoch `history.loss / accuracy / val_loss / val_accuracy` and the `epoch` indices. */
+export interface History {
+  epoch: number[];
+  history: Record<string, number[]>;
+  params: { epochs: number; initialEpoch: number; steps?: number };
+}
+
+/** Options of {@link fit}, in Keras' names. */
+export interface FitOptions {
+  /** Index of the last epoch to run (Keras' meaning: with `initialEpoch: 10, epochs: 20`, 10 more epochs). */
+  epochs: number;
+  /** Default 0. */
+  initialEpoch?: number;
+  validationData?: Dataset;
+  callbacks?: (Callback | CustomCallbackArgs)[];
+  /** 0 silent, 1 live progress bar (default), 2 one line per epoch. */
+  verbose?: 0 | 1 | 2;
+  /** Steps per epoch for the progress bar; default the dataset's `size` when known. */
+  steps?: number;
+  /** Where the progress goes (default: notebook output, terminal or plain lines). */
+  progressSink?: ProgressSink;
+  /**
+   * Compute the frozen part of the model once for the validation images and validate each epoch from there
+   * (`CachedValidation`): on the head alone while the base is frozen, from the base's frozen layers' outputs
+   * while fine-tuning — same numbers, a fraction of the time; default true.
+   */
+  cacheValidation?: boolean;
+  /**
+   * Run each training step as one TensorFlow graph (`TrainGraph`, `train_graph.ts`: forward, backward and
+   * the Adam/RMSprop update in one session call, same arithmetic as tfjs'); models it cannot express
+   * train op by op as before. Default true; false: tfjs' own step (the bench's A/B).
+   */
+  compiledStep?: boolean;
+}
+
+function isDataset(x: unknown): x is Dataset {
+  return typeof x === "object" && x !== null && typeof (x as Dataset).iterator === "function";
+}
+
+function knownSize(ds: Dataset): number | undefined {
+  const n = (ds as { size?: number }).size;
+  return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** Keras' `model.fit(train_dataset, epochs=…, initial_epoch=…, validation_data=…)`. The model must be compiled. */
+export async function fit(model: LayersModel, dataset: Dataset, options: FitOptions): Promise<History> {
+  const { epochs, initialEpoch = 0, validationData, verbose = 1 } = options;
+  if (!model.optimizer) {
+    throw new Error(
+      `fit: model "${model.name}" is not compiled (compile it, e.g. compileForTransferLearning(model))`,
+    );
+  }
+  if (!isDataset(dataset)) throw new Error("fit: dataset must be a tf.data.Dataset of {xs, ys} batches");
+  if (validationData !== undefined && !isDataset(validationData)) {
+    throw new Error("fit: validationData must be a tf.data.Dataset of {xs, ys} batches");
+  }
+  if (!Number.isInteger(epochs) || epochs < 1) {
+    throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
+  }
+  if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs) {
+    throw new Error(
+      `fit: initialEpoch must be an integer in [0, epochs) — epochs is the index to stop at, as in Keras — ` +
+        `got initialEpoch ${initialEpoch} with epochs ${epochs}`,
+    );
+  }
+  const steps = options.steps ?? knownSize(dataset);
+  // Every batch is checked against the model (image size, labels fitting the head) on its way in.
+  const train = checkedDataset("fit", model, dataset);
+  const validation = validationData === undefined
+    ? undefined
+    : checkedDataset("fit (validationData)", model, validationData);
+  if (validationData !== undefined) await ensureNotEmpty("fit (validationData)", validationData);
+  const callbacks: Callback[] = (options.callbacks ?? []).map((c) =>
+    c instanceof tf.Callback || c instanceof tf.CustomCallback
+      ? c
+      : new tf.CustomCallback(c as CustomCallbackArgs)
+  );
+  if (verbose > 0) {
+    callbacks.unshift(
+      new ProgressLogger({ epochs, steps, verbose: verbose as 1 | 2, sink: options.progressSink }),
+    );
+  }
+  const cached = validationData !== undefined && options.cacheValidation !== false
+    ? CachedValidation.create(model, validation!.dataset)
+    : null;
+  // First, so that the progress line and the History see the validation results.
+  if (cached) callbacks.unshift(cached.callback());
+  // tfjs hands each callback the epoch logs as scalar tensors and disposes them only at the end of fit
+  // unless a CustomCallback resolves them to numbers: resolve them first, every epoch.
+  callbacks.unshift(new tf.CustomCallback({ onEpochEnd: () => {} }));
+  // Kernel → Interrupt stops after the current batch and throws KeyboardInterrupt (lib/runtime/interrupt.ts).
+  const watch = new InterruptWatch("fit", model);
+  callbacks.push(watch.callback());
+  // A failed step, dataset or callback leaves its batch and logs to us (lib/runtime/failure_cleanup.ts).
+  const batches = new BatchTracker();
+  const undoCompiledStep = options.compiledStep === false ? null : useCompiledStep(model);
+  let h;
+  try {
+    h = await disposeScalarsOnFailure(() =>
+      model.fitDataset(watch.dataset(batches.track(train.dataset)), {
+        epochs,
+        initialEpoch,
+        validationData: cached ? undefined : validation && batches.track(validation.dataset),
+        callbacks: (callbacks as InstanceType<typeof tf.Callback>[]).map(disposeLogsOnThrow),
+        verbose: 0,
+      })
+    );
+  } catch (e) {
+    batches.disposeLeft();
+    throw e;
+  } finally {
+    undoCompiledStep?.();
+    cached?.dispose();
+    await watch.finish({ epochs, steps });
+  }
+  if (train.batches === 0) throw emptyDataset("fit");
+  if (validation && validation.batches === 0) throw emptyDataset("fit (validationData)");
+  const history: Record<string, number[]> = {};
+  for (const [key, values] of Object.entries(h.history)) history[key] = values.map(Number);
+  return { epoch: [...h.epoch], history, params: { epochs, initialEpoch, ...(steps ? { steps } : {}) } };
+}
+
+/** Joins the histories of consecutive `fit` calls (the tutorial's `acc += history_fine.history['accuracy']`). */
+export function concatHistories(...parts: History[]): History {
+  if (parts.length === 0) throw new Error("concatHistories: expected at least one History");
+  const keys = Object.keys(parts[0].history);
+  for (const p of parts) {
+    const k = Object.keys(p.history);
+    if (k.length !== keys.length || !keys.every((key) => k.includes(key))) {
+      throw new Error(`concatHistories: histories have different keys: [${keys}] vs [${k}]`);
+    }
+  }
+  const history: Record<string, number[]> = {};
+  for (const key of keys) history[key] = parts.flatMap((p) => p.history[key]);
+  return {
+    epoch: parts.flatMap((p) => p.epoch),
+    history,
+    params: { ...parts[parts.length - 1].params, initialEpoch: parts[0].params.initialEpoch },
+  };
+}
+
+/** Keras' `model.evaluate(dataset)` → `[loss, accuracy]` (loss then the compiled metrics). */
+export async function evaluate(model: LayersModel, dataset: Dataset): Promise<number[]> {
+  if (!model.optimizer && !(model as unknown as { lossFunctions?: unknown[] }).lossFunctions) {
+    throw new Error(`evaluate: model "${model.name}" is not compiled`);
+  }
+  if (!isDataset(dataset)) throw new Error("evaluate: dataset must be a tf.data.Dataset of {xs, ys} batches");
+  const checked = checkedDataset("evaluate", model, dataset);
+  const watch = new InterruptWatch("evaluate", model);
+  const batches = new BatchTracker();
+  let out;
+  try {
+    out = await disposeScalarsOnFailure(() =>
+      model.evaluateDataset(watch.dataset(batches.track(checked.dataset), true), {})
+    );
+  } catch (e) {
+    batches.disposeLeft();
+    await watch.finish().catch(() => {});
+    throw e;
+  }
+  const scalars = Array.isArray(out) ? out : [out];
+  const values: number[] = [];
+  for (const s of scalars) values.push((await s.data())[0]);
+  tf.dispose(scalars);
+  await watch.finish({ steps: knownSize(dataset) });
+  if (checked.batches === 0) throw emptyDataset("evaluate");
+  return values;
+}
+
+/** Keras' `model.predict_on_batch(x)`: the logits `[b, units]` for a batch of images (inference mode). */
+export function predictOnBatch(model: LayersModel, x: Tensor): Tensor {
+  checkImages("predictOnBatch", model, x);
+  return model.predictOnBatch(x) as Tensor;
+}

@@ -1,0 +1,209 @@
+/**
+ * Keras-style training progress: `Epoch 3/10` then a bar line per epoch,
+ * `63/63 [==============================] - 14s 221ms/step - loss: 0.4312 - accuracy: 0.8010 - val_loss: …`.
+ *
+ * The line updates in place: with `\r` in a terminal, and in the Deno Jupyter kernel as ONE output
+ * (`Deno.jupyter.display` with a `display_id`, then `update`), not a line per step. When stdout is not a
+ * terminal only the finished epoch lines are printed. Running metrics are summed as tensors on the
+ * backend and read only when the line is redrawn (at most every `intervalMs`), not at every step.
+ *
+ * @module
+ */
+import { tf } from "../runtime/tf.ts";
+import type { Tensor } from "../runtime/tf.ts";
+import { jupyterApi, kernelDisplay, settled } from "../runtime/output.ts";
+import type { JupyterApi } from "../runtime/output.ts";
+
+type Logs = Record<string, number | Tensor>;
+
+/** Where progress text goes. `final` marks an epoch's last redraw. */
+export interface ProgressSink {
+  /** Shows `lines` (all finished epochs plus the current one) — or only the newest line, as the sink prefers. */
+  show(lines: string[], final: boolean): void | Promise<void>;
+}
+
+const encoder = new TextEncoder();
+
+/** `\r`-rewriting terminal sink (stdout). */
+export function terminalSink(
+  write: (s: string) => void = (s) => Deno.stdout.writeSync(encoder.encode(s)),
+): ProgressSink {
+  let shown = 0;
+  return {
+    show(lines, final) {
+      let out = "";
+      while (shown < lines.length - 1) {
+        out += `\r${lines[shown++]}\x1b[K\n`;
+      }
+      out += `\r${lines[lines.length - 1]}\x1b[K`;
+      if (final) {
+        out += "\n";
+        shown = lines.length;
+      }
+      write(out);
+    },
+  };
+}
+
+/** Plain sink for logs and pipes: each finished line once. */
+export function lineSink(log: (s: string) => void = console.log): ProgressSink {
+  let shown = 0;
+  return {
+    show(lines, final) {
+      const upTo = final ? lines.length : lines.length - 1;
+      while (shown < upTo) log(lines[shown++]);
+    },
+  };
+}
+
+/** One notebook output, created on the first call and updated in place afterwards. */
+export function jupyterSink(api: JupyterApi, displayId = `progress-${crypto.randomUUID()}`): ProgressSink {
+  let created = false;
+  return {
+    async show(lines) {
+      const bundle = { "text/plain": lines.join("\n") };
+      await kernelDisplay(api, bundle, {
+        raw: true,
+        display_id: displayId,
+        ...(created ? { update: true } : {}),
+      });
+      created = true;
+    },
+  };
+}
+
+/** The sink for the current environment: notebook, terminal, or plain lines. */
+export function defaultSink(): ProgressSink {
+  const api = jupyterApi();
+  if (api) return jupyterSink(api);
+  return Deno.stdout.isTerminal() ? terminalSink() : lineSink();
+}
+
+/** `7s`, `1:02`, `1:02:03` as Keras prints ETAs. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (s < 3600) return `${Math.floor(s / 60)}:${pad(s % 60)}`;
+  return `${Math.floor(s / 3600)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
+}
+
+function perStep(seconds: number): string {
+  return seconds >= 1
+    ? `${seconds.toFixed(0)}s/step`
+    : seconds >= 1e-3
+    ? `${(seconds * 1e3).toFixed(0)}ms/step`
+    : `${(seconds * 1e6).toFixed(0)}us/step`;
+}
+
+/** Keras' progress bar: `[=====>........]` of width 30. */
+export function bar(step: number, steps: number, width = 30): string {
+  const done = Math.min(width, Math.floor((width * step) / steps));
+  const arrow = step < steps && done < width ? ">" : "";
+  return `[${"=".repeat(step >= steps ? width : done)}${arrow}${
+    ".".repeat(Math.max(0, width - done - arrow.length))
+  }]`;
+}
+
+/** Options of {@link ProgressLogger}. */
+export interface ProgressOptions {
+  /** Total epochs of the run (`Epoch e/epochs`). */
+  epochs: number;
+  /** Steps per epoch, when known (else `12/Unknown`). */
+  steps?: number;
+  /** 1: live bar (default); 2: one line per epoch. */
+  verbose?: 1 | 2;
+  sink?: ProgressSink;
+  /** Minimum time between redraws; default 250 ms (1 s in notebooks). */
+  intervalMs?: number;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+/** A `tf.Callback` printing Keras' progress lines for `fitDataset`. */
+export class ProgressLogger extends tf.Callback {
+  private readonly lines: string[] = [];
+  private readonly sink: ProgressSink;
+  private readonly now: () => number;
+  private readonly intervalMs: number;
+  private sums = new Map<string, Tensor>();
+  private seen = 0;
+  private step = 0;
+  private start = 0;
+  private lastDraw = 0;
+
+  constructor(private readonly options: ProgressOptions) {
+    super();
+    this.sink = options.sink ?? defaultSink();
+    this.now = options.now ?? (() => performance.now());
+    this.intervalMs = options.intervalMs ?? (jupyterApi() ? 1000 : 250);
+  }
+
+  override async onEpochBegin(epoch: number): Promise<void> {
+    this.disposeSums();
+    this.seen = 0;
+    this.step = 0;
+    this.start = this.lastDraw = this.now();
+    this.lines.push(`Epoch ${epoch + 1}/${this.options.epochs}`, "");
+    if ((this.options.verbose ?? 1) === 1) await this.sink.show(this.lines.slice(0, -1), false);
+  }
+
+  override async onBatchEnd(_batch: number, logs?: Logs): Promise<void> {
+    const size = typeof logs?.size === "number" ? logs.size : 1;
+    this.seen += size;
+    this.step++;
+    for (const [key, value] of Object.entries(logs ?? {})) {
+      if (key === "batch" || key === "size") continue;
+      const old = this.sums.get(key);
+      this.sums.set(key, tf.tidy(() => tf.add(old ?? 0, tf.mul(value as Tensor | number, size))));
+      old?.dispose();
+    }
+    if ((this.options.verbose ?? 1) !== 1) return;
+    const t = this.now();
+    if (t - this.lastDraw < this.intervalMs) return;
+    this.lastDraw = t;
+    const values: [string, number][] = [];
+    for (const [key, sum] of this.sums) values.push([key, (await sum.data())[0] / this.seen]);
+    const { steps } = this.options;
+    const elapsed = (t - this.start) / 1000;
+    const eta = steps ? ` - ETA: ${formatDuration((elapsed / this.step) * (steps - this.step))}` : "";
+    this.lines[this.lines.length - 1] = `${this.counter()}${eta}${metricText(values)}`;
+    await this.sink.show(this.lines, false);
+  }
+
+  override async onEpochEnd(_epoch: number, logs?: Logs): Promise<void> {
+    const elapsed = (this.now() - this.start) / 1000;
+    const values: [string, number][] = [];
+    const entries = Object.entries(logs ?? {});
+    entries.sort(([a], [b]) => Number(a.startsWith("val_")) - Number(b.startsWith("val_")));
+    for (const [key, value] of entries) {
+      values.push([key, typeof value === "number" ? value : (await value.data())[0]]);
+    }
+    const timing = ` - ${Math.round(elapsed)}s ${perStep(elapsed / Math.max(1, this.step))}`;
+    this.lines[this.lines.length - 1] = `${this.counter(true)}${timing}${metricText(values)}`;
+    await this.sink.show(this.lines, true);
+    this.disposeSums();
+  }
+
+  override async onTrainEnd(): Promise<void> {
+    this.disposeSums();
+    // The last line must reach the notebook while this cell still runs (lib/runtime/output.ts).
+    await settled();
+  }
+
+  private counter(final = false): string {
+    const steps = this.options.steps ?? (final ? this.step : undefined);
+    if (!steps) return `${this.step}/Unknown`;
+    const width = String(steps).length;
+    return `${String(this.step).padStart(width)}/${steps} ${bar(this.step, steps)}`;
+  }
+
+  private disposeSums(): void {
+    for (const t of this.sums.values()) t.dispose();
+    this.sums.clear();
+  }
+}
+
+function metricText(values: [string, number][]): string {
+  return values.map(([k, v]) => ` - ${k}: ${v.toFixed(4)}`).join("");
+}

@@ -1,0 +1,87 @@
+/**
+ * `deno task serve -- [--model models/NAME] [--port N] [--host H]`: the classifier in a web page, served
+ * to this machine (127.0.0.1) until Ctrl-C. See lib/tasks/site.ts for what is served, lib/tasks/serve.ts for how.
+ *
+ * @module
+ */
+import path from "node:path";
+import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/tasks/cli.ts";
+
+const USAGE = `Usage: deno task serve -- [--model DIR] [--port N] [--host HOST]
+
+Serves a web page that classifies photos in the browser with a trained classifier (TensorFlow.js,
+WebGL / WASM / CPU; everything served from this project, no network).
+
+  --model DIR   a folder written by \`deno task train\` (models/NAME, or just NAME); default: the
+                model trained last (models/LATEST, else the newest models/*/metadata.json)
+  --port N      default 8000 (0: any free port)
+  --host HOST   default 127.0.0.1 (this machine only); 0.0.0.0 serves the whole network
+  -h, --help    show this help`;
+
+/** Parsed command line, or a usage error (exit 2). */
+export function parseServeArgs(
+  args: string[],
+): { model?: string; port: number; hostname: string; help: boolean } {
+  const { values, positionals } = parseOptions({
+    args,
+    options: {
+      model: { type: "string" },
+      port: { type: "string", default: "8000" },
+      host: { type: "string", default: "127.0.0.1" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port!) || port > 65535) {
+    throw new UsageError(`--port must be an integer in 0..65535, got ${JSON.stringify(values.port)}`);
+  }
+  if (!values.host) throw new UsageError("--host must not be empty");
+  return { model: values.model, port, hostname: values.host!, help: values.help! };
+}
+
+async function main(args: string[]): Promise<number> {
+  const parsed = parseCommandLine("serve", USAGE, () => {
+    const p = parseServeArgs(args);
+    return p.help ? "help" : p;
+  });
+  if (typeof parsed === "number") return parsed;
+  // Loaded after argument parsing: --help and usage errors answer without starting TensorFlow.
+  const { buildSite, latestModelDir } = await import("../../lib/tasks/site.ts");
+  const { serveSite } = await import("../../lib/tasks/serve.ts");
+  const { resolveModelDir } = await import("../../lib/tasks/saved_classifier.ts");
+  const model = parsed.model === undefined ? { dir: latestModelDir() } : resolveModelDir(parsed.model);
+  if (model.note) console.error(`serve: ${model.note}`);
+  const modelDir = model.dir;
+  const rel = path.relative(Deno.cwd(), modelDir);
+  const shown = rel && !rel.startsWith("..") ? rel : modelDir;
+  console.log(`serve: preparing ${shown} for the browser…`);
+  const site = await buildSite(modelDir);
+  const controller = new AbortController();
+  Deno.addSignalListener("SIGINT", () => controller.abort());
+  const server = serveSite(site, {
+    hostname: parsed.hostname,
+    port: parsed.port,
+    signal: controller.signal,
+    onListen: (url) => {
+      const { name, classNames } = site.metadata;
+      console.log(`serve: model "${name}" (${classNames.length} classes: ${classNames.join(", ")})`);
+      console.log(`serve: open ${url} (Ctrl-C stops)`);
+    },
+  });
+  await server.finished;
+  return 0;
+}
+
+if (import.meta.main) {
+  await runTool("serve", async () => {
+    try {
+      return await main(Deno.args);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+      throw new UsageError(`the port is in use (${e.message}): choose another with --port N, or --port 0`);
+    }
+  });
+}
