@@ -60,8 +60,8 @@ let base: tfjs.LayersModel;
 
 if (backend === "tensorflow") {
   // The project's path: tfjs-node, native kernels, the base built and loaded by lib/.
-  const lib = await import("../lib/runtime/tf.ts");
-  const { mobileNetV2 } = await import("../lib/model/mobilenet_v2.ts");
+  const lib = await import("../lib/runtime/mod.ts");
+  const { mobileNetV2 } = await import("../lib/model/mod.ts");
   const { benchSettings } = await import("./workload.ts");
   tf = lib.tf as unknown as Tf;
   const s = benchSettings();

@@ -34,8 +34,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/tasks/cli.ts";
-import { PROJECT_ROOT } from "../lib/runtime/config.ts";
+import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/tasks/mod.ts";
+import { PROJECT_ROOT } from "../lib/runtime/mod.ts";
 
 type Row = Record<string, any>;
 

@@ -10,9 +10,9 @@
  *
  * @module
  */
-import { tf } from "../lib/runtime/tf.ts";
-import type { LayersModel, Tensor, Tensor4D } from "../lib/runtime/tf.ts";
-import { InferenceModel } from "../lib/model/inference_model.ts";
+import { tf } from "../lib/runtime/mod.ts";
+import type { LayersModel, Tensor, Tensor4D } from "../lib/runtime/mod.ts";
+import { InferenceModel } from "../lib/model/mod.ts";
 import { round, stats } from "./workload.ts";
 
 type Layer = LayersModel["layers"][number];

@@ -12,7 +12,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { listClassFiles } from "../lib/data/image_files.ts";
+import { listClassFiles } from "../lib/data/mod.ts";
 
 /** `root/train` grown to `count` images in `dir` (default: the system's temporary folder); returns `dir`. */
 export function largeFolder(root: string, count: number, dir?: string): string {

@@ -18,14 +18,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { tf } from "../lib/runtime/tf.ts";
-import type { LayersModel, Logs, Scalar, Tensor, Variable } from "../lib/runtime/tf.ts";
-import type { ImageDataset } from "../lib/data/image_dataset.ts";
-import { fit } from "../lib/train/fit.ts";
-import { compiledStepStatus, useCompiledStep } from "../lib/train/train_graph.ts";
+import { tf } from "../lib/runtime/mod.ts";
+import type { LayersModel, Logs, Scalar, Tensor, Variable } from "../lib/runtime/mod.ts";
+import type { ImageDataset } from "../lib/data/mod.ts";
+import { compiledStepStatus, fit, useCompiledStep } from "../lib/train/mod.ts";
 import { machineCeiling, trainingGflopsPerImage } from "./flops.ts";
-import { accuracy, binaryCrossentropyFromLogits } from "../lib/model/losses.ts";
-import type { InferenceModel } from "../lib/model/classifier.ts";
+import { accuracy, binaryCrossentropyFromLogits } from "../lib/model/mod.ts";
+import type { InferenceModel } from "../lib/model/mod.ts";
 import {
   benchSettings,
   cpuSeconds,

@@ -9,23 +9,18 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { tensorflowVersion, tf } from "../lib/runtime/tf.ts";
-import type { LayersModel } from "../lib/runtime/tf.ts";
-import { loadConfig, PROJECT_ROOT } from "../lib/runtime/config.ts";
-import { getFile } from "../lib/io/get_file.ts";
-import {
-  type ImageDataset,
-  imageDatasetFromDirectory,
-  splitValidationTest,
-} from "../lib/data/image_dataset.ts";
-import { mobileNetV2 } from "../lib/model/mobilenet_v2.ts";
+import { loadConfig, PROJECT_ROOT, tensorflowVersion, tf } from "../lib/runtime/mod.ts";
+import type { LayersModel } from "../lib/runtime/mod.ts";
+import { getFile } from "../lib/io/mod.ts";
+import { type ImageDataset, imageDatasetFromDirectory, splitValidationTest } from "../lib/data/mod.ts";
 import {
   buildClassifier,
   compileForFineTuning,
   compileForTransferLearning,
   type InferenceModel,
+  mobileNetV2,
   unfreezeForFineTuning,
-} from "../lib/model/classifier.ts";
+} from "../lib/model/mod.ts";
 
 export const BATCH_SIZE = 32;
 export const IMAGE_SIZE: [number, number] = [160, 160];

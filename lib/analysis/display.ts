@@ -9,7 +9,7 @@
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
-import { display } from "../runtime/output.ts";
+import { display } from "../runtime/mod.ts";
 
 /** The MIME bundle of one chart. */
 export interface ChartBundle {

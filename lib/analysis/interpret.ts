@@ -8,11 +8,10 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { data, LayersModel, Tensor, Tensor3D } from "../runtime/tf.ts";
-import { classProbabilities, headUnits, numClassesOf } from "../model/classifier.ts";
-import { lossAndMetricFor } from "../model/losses.ts";
-import { checkImages, checkLabels, classNamesOf, emptyDataset } from "../train/batch_checks.ts";
+import { tf } from "../runtime/mod.ts";
+import type { data, LayersModel, Tensor, Tensor3D } from "../runtime/mod.ts";
+import { classProbabilities, headUnits, lossAndMetricFor, numClassesOf } from "../model/mod.ts";
+import { checkImages, checkLabels, classNamesOf, emptyDataset } from "../train/mod.ts";
 
 type Dataset = data.Dataset<any>;
 

@@ -7,8 +7,8 @@
  */
 import { Buffer } from "node:buffer";
 import type { TopLevelSpec } from "vega-lite";
-import type { Tensor3D, Tensor4D } from "../runtime/tf.ts";
-import { tf } from "../runtime/tf.ts";
+import type { Tensor3D, Tensor4D } from "../runtime/mod.ts";
+import { tf } from "../runtime/mod.ts";
 
 export type { TopLevelSpec };
 

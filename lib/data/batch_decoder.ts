@@ -14,16 +14,9 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { Tensor, Tensor4D } from "../runtime/tf.ts";
-import {
-  DT_FLOAT,
-  DT_INT32,
-  DT_STRING,
-  DT_UINT8,
-  GraphSession,
-  GraphWriter,
-} from "../graph/graph_session.ts";
+import { tf } from "../runtime/mod.ts";
+import type { Tensor, Tensor4D } from "../runtime/mod.ts";
+import { DT_FLOAT, DT_INT32, DT_STRING, DT_UINT8, GraphSession, GraphWriter } from "../graph/mod.ts";
 import { channelsOf, type ColorMode, type Interpolation } from "./image_decode.ts";
 
 /** How a batch is decoded (as `loadImage`). */

@@ -18,8 +18,8 @@
  * @module
  */
 import fs from "node:fs";
-import { tf } from "../runtime/tf.ts";
-import type { Tensor } from "../runtime/tf.ts";
+import { beginInterruptible, checkInterrupt, print, settled, tf } from "../runtime/mod.ts";
+import type { Tensor } from "../runtime/mod.ts";
 import {
   ALLOWED_FORMATS,
   channelsOf,
@@ -38,8 +38,6 @@ import {
   resolveCacheBudget,
   sharedBudget,
 } from "./image_cache.ts";
-import { print, settled } from "../runtime/output.ts";
-import { beginInterruptible, checkInterrupt } from "../runtime/interrupt.ts";
 
 /** `tf.data.AUTOTUNE` for {@link ImageDataset.prefetch}: a small fixed buffer here. */
 export const AUTOTUNE = -1;

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { Tensor, Tensor3D } from "../runtime/tf.ts";
+import { tf } from "../runtime/mod.ts";
+import type { Tensor, Tensor3D } from "../runtime/mod.ts";
 
 /** The file extensions Keras reads (`ALLOWLIST_FORMATS`), matched case-insensitively. */
 export const ALLOWED_FORMATS: readonly string[] = [".bmp", ".gif", ".jpeg", ".jpg", ".png"];

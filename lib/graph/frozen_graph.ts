@@ -17,8 +17,8 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { LayersModel, SymbolicTensor, Tensor } from "../runtime/tf.ts";
+import { tf } from "../runtime/mod.ts";
+import type { LayersModel, SymbolicTensor, Tensor } from "../runtime/mod.ts";
 import { FLOAT_T, GraphSession, GraphWriter } from "./graph_session.ts";
 import {
   type Config,

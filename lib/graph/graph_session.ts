@@ -15,8 +15,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
-import { tf } from "../runtime/tf.ts";
-import type { Tensor } from "../runtime/tf.ts";
+import { tf } from "../runtime/mod.ts";
+import type { Tensor } from "../runtime/mod.ts";
 
 /** tfjs-node's generated protobuf classes for TensorFlow's GraphDef / SavedModel messages. */
 // deno-lint-ignore no-explicit-any

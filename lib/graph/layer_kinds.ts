@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { LayersModel, SymbolicTensor, Tensor } from "../runtime/tf.ts";
+import type { LayersModel, SymbolicTensor, Tensor } from "../runtime/mod.ts";
 import { type Attr, DT_INT32, FLOAT_T, type GraphWriter } from "./graph_session.ts";
 
 export type Layer = LayersModel["layers"][number];

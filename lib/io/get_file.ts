@@ -31,7 +31,18 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from "@zip.js/zip.js";
-import { DEFAULT_DATA_URL, isSupportedOrigin, isUrl, loadConfig, resolveMirror } from "../runtime/config.ts";
+import {
+  beginInterruptible,
+  checkInterrupt,
+  DEFAULT_DATA_URL,
+  isSupportedOrigin,
+  isUrl,
+  jupyterApi,
+  KeyboardInterrupt,
+  loadConfig,
+  progressLine,
+  resolveMirror,
+} from "../runtime/mod.ts";
 import {
   displayPath,
   findInMirror,
@@ -42,8 +53,6 @@ import {
   probeOrigin,
   sayOnce,
 } from "./mirror.ts";
-import { jupyterApi, progressLine } from "../runtime/output.ts";
-import { beginInterruptible, checkInterrupt, KeyboardInterrupt } from "../runtime/interrupt.ts";
 import {
   removeDeadLeftovers,
   restoreOrphanedOld,

@@ -11,7 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import h5wasm from "h5wasm/node";
-import { type LayersModel, tf } from "../runtime/tf.ts";
+import { type LayersModel, tf } from "../runtime/mod.ts";
 
 type Layer = LayersModel["layers"][number];
 

@@ -10,8 +10,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "../runtime/config.ts";
-import { jupyterApi, print, settled } from "../runtime/output.ts";
+import { jupyterApi, print, PROJECT_ROOT, settled } from "../runtime/mod.ts";
 
 /** How long an origin has to answer (response headers) before it counts as unreachable. */
 export const ORIGIN_TIMEOUT_MS = 5000;

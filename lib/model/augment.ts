@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { selectBroadcast, tf } from "../runtime/tf.ts";
-import type { Sequential, Shape, Tensor, Tensor1D, Tensor2D, Tensor4D } from "../runtime/tf.ts";
+import { selectBroadcast, tf } from "../runtime/mod.ts";
+import type { Sequential, Shape, Tensor, Tensor1D, Tensor2D, Tensor4D } from "../runtime/mod.ts";
 
 type Kwargs = Record<string, unknown>;
 type LayerArgs = ConstructorParameters<typeof tf.layers.Layer>[0];

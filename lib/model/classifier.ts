@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { LayersModel, Optimizer, Sequential, SymbolicTensor, Tensor, Tensor2D } from "../runtime/tf.ts";
+import { tf } from "../runtime/mod.ts";
+import type { LayersModel, Optimizer, Sequential, SymbolicTensor, Tensor, Tensor2D } from "../runtime/mod.ts";
 import { dataAugmentation } from "./augment.ts";
 import { classesFor, logitsFor, lossAndMetricFor } from "./losses.ts";
 import { rmsprop } from "./optimizers.ts";

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { LayersModel, Tensor } from "../runtime/tf.ts";
+import { tf } from "../runtime/mod.ts";
+import type { LayersModel, Tensor } from "../runtime/mod.ts";
 
 type ModelArtifacts = Parameters<Parameters<typeof tf.io.withSaveHandler>[0]>[0];
 type WeightSpec = NonNullable<ModelArtifacts["weightSpecs"]>[number];

@@ -12,9 +12,9 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { LayersModel, Tensor } from "../runtime/tf.ts";
-import { dependsOnTrainableVariable, FrozenGraph, frozenRegion, runFrom } from "../graph/frozen_graph.ts";
+import { tf } from "../runtime/mod.ts";
+import type { LayersModel, Tensor } from "../runtime/mod.ts";
+import { dependsOnTrainableVariable, FrozenGraph, frozenRegion, runFrom } from "../graph/mod.ts";
 
 type Kwargs = Record<string, unknown>;
 

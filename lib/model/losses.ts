@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { Tensor } from "../runtime/tf.ts";
+import { tf } from "../runtime/mod.ts";
+import type { Tensor } from "../runtime/mod.ts";
 
 /** A per-example loss or metric `(yTrue, logits) → [b]`, as `model.compile` takes them. */
 export type LossOrMetric = (yTrue: Tensor, logits: Tensor) => Tensor;

@@ -14,17 +14,30 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Config, DEFAULT_ALPHA, IMAGENET_ALPHAS, loadConfig } from "../runtime/config.ts";
-import { getFile, UnreachableOriginError } from "../io/get_file.ts";
 import {
+  type Config,
+  DEFAULT_ALPHA,
+  IMAGENET_ALPHAS,
+  type LayersModel,
+  loadConfig,
+  type SymbolicTensor,
+  type Tensor,
+  tf,
+} from "../runtime/mod.ts";
+import {
+  displayPath,
+  getFile,
+  hostOf,
   type KerasH5Weights,
   loadKerasH5Weights,
+  mirrorFiles,
+  probeOrigin,
   readKerasH5Weights,
+  sayOnce,
+  UnreachableOriginError,
   WeightShapeError,
-} from "../io/keras_h5.ts";
-import { displayPath, hostOf, mirrorFiles, probeOrigin, sayOnce } from "../io/mirror.ts";
+} from "../io/mod.ts";
 import { printSummary } from "./summary.ts";
-import { type LayersModel, type SymbolicTensor, type Tensor, tf } from "../runtime/tf.ts";
 
 /** Where Keras publishes the MobileNetV2 ImageNet weights. */
 export const BASE_WEIGHT_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/";

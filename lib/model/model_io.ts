@@ -12,10 +12,10 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { tf } from "../runtime/tf.ts";
-import type { LayersModel } from "../runtime/tf.ts";
+import { tf } from "../runtime/mod.ts";
+import type { LayersModel } from "../runtime/mod.ts";
 import type { io } from "@tensorflow/tfjs";
-import { listTempSiblings, replaceFolder, writeFileSynced } from "../io/atomic.ts";
+import { listTempSiblings, replaceFolder, writeFileSynced } from "../io/mod.ts";
 import "./augment.ts";
 import "./classifier.ts";
 

@@ -12,11 +12,11 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { NamedTensorMap, Tensor, Variable } from "../runtime/tf.ts";
+import { tf } from "../runtime/mod.ts";
+import type { NamedTensorMap, Tensor, Variable } from "../runtime/mod.ts";
 
 type NamedTensor = { name: string; tensor: Tensor };
-import { FLOAT_T, GraphSession, GraphWriter } from "../graph/graph_session.ts";
+import { FLOAT_T, GraphSession, GraphWriter } from "../graph/mod.ts";
 
 type Slot = { originalName: string; variable: Variable };
 /** The parent's slot fields (TypeScript-private in tfjs, the same objects at run time). */

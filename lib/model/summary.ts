@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { LayersModel } from "../runtime/tf.ts";
-import { print } from "../runtime/output.ts";
+import type { LayersModel } from "../runtime/mod.ts";
+import { print } from "../runtime/mod.ts";
 
 type Layer = LayersModel["layers"][number];
 type Node = Layer["inboundNodes"][number];

@@ -7,12 +7,11 @@
  * @module
  */
 import fs from "node:fs";
-import { tf } from "../runtime/tf.ts";
-import type { Tensor3D } from "../runtime/tf.ts";
-import { ALLOWED_FORMATS, loadImage } from "../data/image_decode.ts";
-import { listImages } from "../data/image_files.ts";
-import { classProbabilities } from "../model/classifier.ts";
-import { predictOnBatch } from "../train/fit.ts";
+import { tf } from "../runtime/mod.ts";
+import type { Tensor3D } from "../runtime/mod.ts";
+import { ALLOWED_FORMATS, listImages, loadImage } from "../data/mod.ts";
+import { classProbabilities } from "../model/mod.ts";
+import { predictOnBatch } from "../train/mod.ts";
 import type { SavedClassifier } from "./saved_classifier.ts";
 
 /** One class and its probability. */

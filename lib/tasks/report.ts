@@ -6,17 +6,16 @@
  *
  * @module
  */
-import { renderSvg } from "../analysis/display.ts";
 import {
   confusionMatrixSpec,
   learningCurvesSpec,
   perClassMetricsSpec,
+  renderSvg,
   topLossesSpec,
-} from "../analysis/plot.ts";
-import type { LearningHistory, TopLossTile } from "../analysis/plot.ts";
-import { concatHistories } from "../train/fit.ts";
-import type { History } from "../train/fit.ts";
-import type { ClassMetrics, ConfusedPair } from "../analysis/interpret.ts";
+} from "../analysis/mod.ts";
+import type { ClassMetrics, ConfusedPair, LearningHistory, TopLossTile } from "../analysis/mod.ts";
+import { concatHistories } from "../train/mod.ts";
+import type { History } from "../train/mod.ts";
 import type { ClassifierMetadata } from "./saved_classifier.ts";
 
 /** What the report shows. */

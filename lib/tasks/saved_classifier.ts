@@ -8,11 +8,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { LayersModel } from "../runtime/tf.ts";
-import { loadModel } from "../model/model_io.ts";
-import { headUnits } from "../model/classifier.ts";
-import { logitsFor } from "../model/losses.ts";
-import { PROJECT_ROOT } from "../runtime/config.ts";
+import type { LayersModel } from "../runtime/mod.ts";
+import { headUnits, loadModel, logitsFor } from "../model/mod.ts";
+import { PROJECT_ROOT } from "../runtime/mod.ts";
 
 export const METADATA_FORMAT = "transfer-learning-ts/classifier";
 export const METADATA_VERSION = 1;

@@ -8,15 +8,14 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "../runtime/config.ts";
-import { exportInferenceModel } from "../model/inference_export.ts";
-import { loadClassifier } from "./saved_classifier.ts";
-import { replaceFolder, writeFileSynced } from "../io/atomic.ts";
+import { PROJECT_ROOT } from "../runtime/mod.ts";
+import { exportInferenceModel } from "../model/mod.ts";
+import { loadClassifier, MODELS_DIR } from "./saved_classifier.ts";
+import { replaceFolder, writeFileSynced } from "../io/mod.ts";
 
 /** The folder of the page's own files. */
 export const WEB_DIR: string = path.join(PROJECT_ROOT, "lib", "tasks", "web");
 /** Where `deno task train` writes models (`models/<name>/`). */
-export const MODELS_DIR: string = path.join(PROJECT_ROOT, "models");
 
 const TFJS_DIST = path.join(PROJECT_ROOT, "node_modules", "@tensorflow", "tfjs", "dist");
 const WASM_DIST = path.join(PROJECT_ROOT, "node_modules", "@tensorflow", "tfjs-backend-wasm", "dist");

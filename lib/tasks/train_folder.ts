@@ -13,15 +13,17 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
-import { tf } from "../runtime/tf.ts";
-import type { LayersModel } from "../runtime/tf.ts";
-import { getFile } from "../io/get_file.ts";
-import { imageDatasetFromDirectory } from "../data/image_dataset.ts";
-import type { ImageDataset } from "../data/image_dataset.ts";
-import { ALLOWED_FORMATS } from "../data/image_decode.ts";
-import { classFolders, isDirectory, listImages } from "../data/image_files.ts";
-import { imagenetAlpha, mobileNetV2 } from "../model/mobilenet_v2.ts";
-import { DEFAULT_ALPHA, loadConfig } from "../runtime/config.ts";
+import { DEFAULT_ALPHA, loadConfig, print, tf } from "../runtime/mod.ts";
+import type { LayersModel } from "../runtime/mod.ts";
+import { getFile } from "../io/mod.ts";
+import {
+  ALLOWED_FORMATS,
+  classFolders,
+  imageDatasetFromDirectory,
+  isDirectory,
+  listImages,
+} from "../data/mod.ts";
+import type { ImageDataset } from "../data/mod.ts";
 import {
   buildClassifier,
   compileForFineTuning,
@@ -29,13 +31,15 @@ import {
   countTrainableVariables,
   FINE_TUNE_AT,
   headUnits,
+  imagenetAlpha,
+  mobileNetV2,
+  saveModel,
   unfreezeForFineTuning,
-} from "../model/classifier.ts";
-import { fit } from "../train/fit.ts";
-import type { History } from "../train/fit.ts";
-import { confusionMatrix, interpret, mostConfused, perClassMetrics } from "../analysis/interpret.ts";
-import type { Interpretation } from "../analysis/interpret.ts";
-import { saveModel } from "../model/model_io.ts";
+} from "../model/mod.ts";
+import { fit } from "../train/mod.ts";
+import type { History, ProgressSink } from "../train/mod.ts";
+import { confusionMatrix, interpret, mostConfused, perClassMetrics } from "../analysis/mod.ts";
+import type { Interpretation } from "../analysis/mod.ts";
 import {
   METADATA_FILE,
   METADATA_FORMAT,
@@ -45,8 +49,6 @@ import {
 } from "./saved_classifier.ts";
 import type { ClassifierMetadata } from "./saved_classifier.ts";
 import { buildReport } from "./report.ts";
-import { print } from "../runtime/output.ts";
-import type { ProgressSink } from "../train/progress.ts";
 
 /**
  * Defaults for one's own photos; two differ from the tutorial's, which the tutorial notebook keeps. The

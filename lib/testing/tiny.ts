@@ -9,7 +9,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { tf } from "../runtime/tf.ts";
+import { tf } from "../runtime/mod.ts";
 import type {
   data,
   LayersModel,
@@ -19,9 +19,9 @@ import type {
   Tensor3D,
   Tensor4D,
   TensorContainer,
-} from "../runtime/tf.ts";
-import { METADATA_FORMAT, METADATA_VERSION, PREPROCESSING } from "../tasks/saved_classifier.ts";
-import type { ClassifierMetadata } from "../tasks/saved_classifier.ts";
+} from "../runtime/mod.ts";
+import { METADATA_FORMAT, METADATA_VERSION, PREPROCESSING } from "../tasks/mod.ts";
+import type { ClassifierMetadata } from "../tasks/mod.ts";
 
 let bases = 0;
 

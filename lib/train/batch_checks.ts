@@ -15,9 +15,9 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { data, LayersModel, Tensor } from "../runtime/tf.ts";
-import { classesFor } from "../model/losses.ts";
+import { tf } from "../runtime/mod.ts";
+import type { data, LayersModel, Tensor } from "../runtime/mod.ts";
+import { classesFor } from "../model/mod.ts";
 
 type Dataset = data.Dataset<any>;
 

@@ -9,14 +9,18 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { CustomCallbackArgs, data, LayersModel, Tensor } from "../runtime/tf.ts";
+import {
+  BatchTracker,
+  disposeLogsOnThrow,
+  disposeScalarsOnFailure,
+  InterruptWatch,
+  tf,
+} from "../runtime/mod.ts";
+import type { CustomCallbackArgs, data, LayersModel, Tensor } from "../runtime/mod.ts";
 import { ProgressLogger } from "./progress.ts";
-import { InterruptWatch } from "../runtime/interrupt.ts";
 import { CachedValidation } from "./validation_cache.ts";
 import { useCompiledStep } from "./train_graph.ts";
 import { checkedDataset, checkImages, emptyDataset, ensureNotEmpty } from "./batch_checks.ts";
-import { BatchTracker, disposeLogsOnThrow, disposeScalarsOnFailure } from "../runtime/failure_cleanup.ts";
 import type { ProgressSink } from "./progress.ts";
 
 /** A tfjs-data Dataset of `{xs, ys}` batches (e.g. `imageDatasetFromDirectory`'s). */

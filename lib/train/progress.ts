@@ -9,10 +9,8 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { Tensor } from "../runtime/tf.ts";
-import { jupyterApi, kernelDisplay, settled } from "../runtime/output.ts";
-import type { JupyterApi } from "../runtime/output.ts";
+import { jupyterApi, kernelDisplay, settled, tf } from "../runtime/mod.ts";
+import type { JupyterApi, Tensor } from "../runtime/mod.ts";
 
 type Logs = Record<string, number | Tensor>;
 

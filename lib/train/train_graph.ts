@@ -21,22 +21,27 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { LayersModel, SymbolicTensor, Tensor, Variable } from "../runtime/tf.ts";
-import { DT_BOOL, DT_FLOAT, DT_INT32, FLOAT_T, GraphSession, GraphWriter } from "../graph/graph_session.ts";
-import type { Attr } from "../graph/graph_session.ts";
+import { tf } from "../runtime/mod.ts";
+import type { LayersModel, SymbolicTensor, Tensor, Variable } from "../runtime/mod.ts";
 import {
+  DT_BOOL,
+  DT_FLOAT,
+  DT_INT32,
   type Emitter,
+  FLOAT_T,
+  foldableConvolutions,
   type GraphNode,
+  GraphSession,
+  GraphWriter,
   type Layer,
   LAYER_KINDS,
   nodesInOrder,
   unsupported,
-} from "../graph/layer_kinds.ts";
-import { foldableConvolutions, useCounts, writeForward } from "../graph/frozen_graph.ts";
-import { type GraphUpdate, graphUpdate } from "../model/optimizers.ts";
-import { InferenceModel } from "../model/inference_model.ts";
-import { lossAndMetricFor } from "../model/losses.ts";
+  useCounts,
+  writeForward,
+} from "../graph/mod.ts";
+import type { Attr } from "../graph/mod.ts";
+import { type GraphUpdate, graphUpdate, InferenceModel, lossAndMetricFor } from "../model/mod.ts";
 
 type LayerVariable = LayersModel["weights"][number];
 type Ref = { id: number; shape: (number | null)[] };

@@ -16,10 +16,10 @@
  *
  * @module
  */
-import { tf } from "../runtime/tf.ts";
-import type { data, LayersModel, Logs, SymbolicTensor, Tensor } from "../runtime/tf.ts";
-import { InferenceModel } from "../model/inference_model.ts";
-import { runFrom, weightFingerprint } from "../graph/frozen_graph.ts";
+import { tf } from "../runtime/mod.ts";
+import type { data, LayersModel, Logs, SymbolicTensor, Tensor } from "../runtime/mod.ts";
+import { InferenceModel } from "../model/mod.ts";
+import { runFrom, weightFingerprint } from "../graph/mod.ts";
 
 type Dataset = data.Dataset<any>;
 type LayerT = LayersModel["layers"][number];

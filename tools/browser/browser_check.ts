@@ -26,7 +26,7 @@ import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
 import type { BrowserContext, Page } from "playwright-core";
-import { PROJECT_ROOT } from "../../lib/runtime/config.ts";
+import { PROJECT_ROOT } from "../../lib/runtime/mod.ts";
 import { type CodeCell, compareCells, misplacedCount, type Output } from "../notebooks/notebook_outputs.ts";
 import { startJupyterLab, stopJupyterLab } from "../notebooks/jupyterlab_server.ts";
 

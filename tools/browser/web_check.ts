@@ -23,25 +23,25 @@ import { chromium } from "playwright-core";
 import { CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
 import type { BrowserContext } from "playwright-core";
 import { BlobWriter, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
-import { tf } from "../../lib/runtime/tf.ts";
-import type { LayersModel, Tensor, Tensor1D, Tensor2D, Tensor3D } from "../../lib/runtime/tf.ts";
-import { PROJECT_ROOT, resolveMirror } from "../../lib/runtime/config.ts";
-import { loadImage } from "../../lib/data/image_decode.ts";
-import { saveModel } from "../../lib/model/model_io.ts";
+import { PROJECT_ROOT, resolveMirror, tf } from "../../lib/runtime/mod.ts";
+import type { LayersModel, Tensor, Tensor1D, Tensor2D, Tensor3D } from "../../lib/runtime/mod.ts";
+import { loadImage } from "../../lib/data/mod.ts";
+import { buildClassifier, mobileNetV2, saveModel } from "../../lib/model/mod.ts";
 import {
+  buildSite,
+  latestModelDir,
   loadClassifier,
   METADATA_FORMAT,
   METADATA_VERSION,
+  MODELS_DIR,
   PREPROCESSING,
   readMetadata,
-} from "../../lib/tasks/saved_classifier.ts";
-import { buildClassifier } from "../../lib/model/classifier.ts";
-import { mobileNetV2 } from "../../lib/model/mobilenet_v2.ts";
-import { buildSite, latestModelDir, MODELS_DIR, writeSite } from "../../lib/tasks/site.ts";
-import type { Site } from "../../lib/tasks/site.ts";
-import { serveSite } from "../../lib/tasks/serve.ts";
-import { writeFileAtomic } from "../../lib/io/atomic.ts";
-import { tinyBase } from "../../lib/testing/tiny.ts";
+  serveSite,
+  writeSite,
+} from "../../lib/tasks/mod.ts";
+import type { Site } from "../../lib/tasks/mod.ts";
+import { writeFileAtomic } from "../../lib/io/mod.ts";
+import { tinyBase } from "../../lib/testing/mod.ts";
 
 const OUT = path.join(PROJECT_ROOT, "out", "web");
 const SHARED = resolveMirror() ?? path.resolve(PROJECT_ROOT, "..", "shared");

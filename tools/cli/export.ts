@@ -5,7 +5,7 @@
  * @module
  */
 import path from "node:path";
-import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/tasks/cli.ts";
+import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/tasks/mod.ts";
 
 const USAGE = `Usage: deno task export -- --out DIR [--model DIR] [--json]
 
@@ -39,8 +39,7 @@ async function main(args: string[]): Promise<number> {
     return values;
   });
   if (typeof values === "number") return values;
-  const { buildSite, latestModelDir, writeSite } = await import("../../lib/tasks/site.ts");
-  const { resolveModelDir } = await import("../../lib/tasks/saved_classifier.ts");
+  const { buildSite, latestModelDir, resolveModelDir, writeSite } = await import("../../lib/tasks/mod.ts");
   const model = values.model === undefined ? { dir: latestModelDir() } : resolveModelDir(values.model);
   if (model.note) console.error(`export: ${model.note}`);
   const modelDir = model.dir;

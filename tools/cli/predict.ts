@@ -12,9 +12,9 @@ import {
   runTool,
   UsageError,
   wholeNumberOption,
-} from "../../lib/tasks/cli.ts";
+} from "../../lib/tasks/mod.ts";
 // Types only: TensorFlow is imported once the command line is known to be good.
-import type { FilePrediction } from "../../lib/tasks/predict_files.ts";
+import type { FilePrediction } from "../../lib/tasks/mod.ts";
 
 const HELP = `Usage: deno task predict -- --model DIR [options] FILE|FOLDER...
 
@@ -89,9 +89,10 @@ function tableRow(r: FilePrediction & { ok: true }, widths: number[], more: bool
 async function main(): Promise<number> {
   const o = parseCommandLine("predict", HELP, () => parse(Deno.args));
   if (typeof o === "number") return o;
-  const { loadClassifier, resolveModelDir } = await import("../../lib/tasks/saved_classifier.ts");
-  const { expandInputs, predictFiles } = await import("../../lib/tasks/predict_files.ts");
-  const { shardFiles } = await import("../../lib/data/image_files.ts");
+  const { expandInputs, loadClassifier, predictFiles, resolveModelDir } = await import(
+    "../../lib/tasks/mod.ts"
+  );
+  const { shardFiles } = await import("../../lib/data/mod.ts");
   const model = resolveModelDir(o.model);
   if (model.note) console.error(`predict: ${model.note}`);
   let saved;

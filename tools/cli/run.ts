@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/tasks/cli.ts";
+import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/tasks/mod.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 

@@ -5,7 +5,7 @@
  * @module
  */
 import path from "node:path";
-import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/tasks/cli.ts";
+import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/tasks/mod.ts";
 
 const USAGE = `Usage: deno task serve -- [--model DIR] [--port N] [--host HOST]
 
@@ -49,9 +49,7 @@ async function main(args: string[]): Promise<number> {
   });
   if (typeof parsed === "number") return parsed;
   // Loaded after argument parsing: --help and usage errors answer without starting TensorFlow.
-  const { buildSite, latestModelDir } = await import("../../lib/tasks/site.ts");
-  const { serveSite } = await import("../../lib/tasks/serve.ts");
-  const { resolveModelDir } = await import("../../lib/tasks/saved_classifier.ts");
+  const { buildSite, latestModelDir, resolveModelDir, serveSite } = await import("../../lib/tasks/mod.ts");
   const model = parsed.model === undefined ? { dir: latestModelDir() } : resolveModelDir(parsed.model);
   if (model.note) console.error(`serve: ${model.note}`);
   const modelDir = model.dir;

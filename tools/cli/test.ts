@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCommandLine, parseOptions, UsageError } from "../../lib/tasks/cli.ts";
+import { parseCommandLine, parseOptions, UsageError } from "../../lib/tasks/mod.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 

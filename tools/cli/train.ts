@@ -12,10 +12,10 @@ import {
   runTool,
   UsageError,
   wholeNumberOption,
-} from "../../lib/tasks/cli.ts";
-import { loadConfig } from "../../lib/runtime/config.ts";
+} from "../../lib/tasks/mod.ts";
+import { loadConfig } from "../../lib/runtime/mod.ts";
 // Types only: the training code (TensorFlow) is imported once the command line is known to be good.
-import type { TrainFolderOptions } from "../../lib/tasks/train_folder.ts";
+import type { TrainFolderOptions } from "../../lib/tasks/mod.ts";
 
 const HELP = `Usage: deno task train -- DIR [options]
 
@@ -175,8 +175,8 @@ async function main(): Promise<number> {
   const parsed = parseCommandLine("train", HELP, () => parseTrainArgs(Deno.args));
   if (typeof parsed === "number") return parsed;
   const { options, json, verbose } = parsed;
-  const { trainFolder } = await import("../../lib/tasks/train_folder.ts");
-  const { lineSink } = await import("../../lib/train/progress.ts");
+  const { trainFolder } = await import("../../lib/tasks/mod.ts");
+  const { lineSink } = await import("../../lib/train/mod.ts");
   const toStderr = (m: string) => console.error(m);
   const result = await trainFolder({
     ...options,

@@ -12,19 +12,18 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { tf } from "../../lib/runtime/tf.ts";
-import { loadConfig, PROJECT_ROOT } from "../../lib/runtime/config.ts";
-import { getFile } from "../../lib/io/get_file.ts";
-import { imageDatasetFromDirectory, splitValidationTest } from "../../lib/data/image_dataset.ts";
-import { mobileNetV2 } from "../../lib/model/mobilenet_v2.ts";
+import { loadConfig, PROJECT_ROOT, tf } from "../../lib/runtime/mod.ts";
+import { getFile } from "../../lib/io/mod.ts";
+import { imageDatasetFromDirectory, splitValidationTest } from "../../lib/data/mod.ts";
 import {
   buildClassifier,
   compileForFineTuning,
   compileForTransferLearning,
   countTrainableVariables,
+  mobileNetV2,
   unfreezeForFineTuning,
-} from "../../lib/model/classifier.ts";
-import { concatHistories, evaluate, fit } from "../../lib/train/fit.ts";
+} from "../../lib/model/mod.ts";
+import { concatHistories, evaluate, fit } from "../../lib/train/mod.ts";
 
 const SHARED = path.resolve(PROJECT_ROOT, "..", "shared");
 const { values } = parseArgs({

@@ -9,7 +9,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "../../lib/runtime/config.ts";
+import { PROJECT_ROOT } from "../../lib/runtime/mod.ts";
 
 /** A running JupyterLab. */
 export interface JupyterLab {

@@ -1,0 +1,5 @@
+/**
+ * TODO testing
+ * @module
+ */
+export * from "./tiny.ts";
