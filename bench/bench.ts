@@ -34,8 +34,11 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/tasks/mod.ts";
-import { PROJECT_ROOT } from "../lib/runtime/mod.ts";
+import { fileURLToPath } from "node:url";
+import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/cli/mod.ts";
+
+// Not lib/runtime's PROJECT_ROOT: that module loads TensorFlow, and `--help` must answer before setup.
+const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 type Row = Record<string, any>;
 

@@ -10,10 +10,20 @@ import { assert, assertEquals } from "./_assert.ts";
 import { PROJECT_ROOT } from "../lib/runtime/mod.ts";
 
 /**
- * `lib/`'s folders from the ground up: a folder may import its own files and the folders before it here,
+ * `lib/`'s folders from the ground up (`cli`: the tasks' command-line conventions, free of TensorFlow): a folder may import its own files and the folders before it here,
  * never one after it. `testing` (fixtures for tests and checks) may import any layer; no layer imports it.
  */
-export const LAYERS = ["runtime", "io", "graph", "data", "model", "train", "analysis", "tasks"] as const;
+export const LAYERS = [
+  "cli",
+  "runtime",
+  "io",
+  "graph",
+  "data",
+  "model",
+  "train",
+  "analysis",
+  "tasks",
+] as const;
 const SIDE_FOLDERS = ["testing"];
 /** Folders outside `lib/` whose code uses `lib/` only through the folders' `mod.ts`. */
 const CLIENTS = ["tools", "bench", "notebooks"];

@@ -8,14 +8,32 @@
  */
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
-import type { TopLevelSpec } from "vega-lite";
 import { display } from "../runtime/mod.ts";
+
+/**
+ * A Vega-Lite v5 specification, as `plot.ts` builds them and {@link show} takes them: vega-lite's
+ * `TopLevelSpec`, typed by its top-level fields only (vega-lite checks the rest when it compiles the spec).
+ */
+export interface TopLevelSpec {
+  /** The Vega-Lite schema URL. */
+  $schema?: string;
+  /** The chart's title: text, or `{ text, … }`. */
+  title?: string | { text?: string | string[]; [key: string]: unknown };
+  /** What the chart shows, in words (the text shown where charts are not drawn). */
+  description?: string;
+  /** The rest of the spec: `data`, `mark`, `encoding`, `layer`, `concat`, `config`, … */
+  [key: string]: unknown;
+}
 
 /** The MIME bundle of one chart. */
 export interface ChartBundle {
+  /** The spec, drawn by JupyterLab's Vega extension. */
   "application/vnd.vegalite.v5+json": TopLevelSpec;
+  /** The chart rendered headless, for HTML exports and viewers without Vega. */
   "image/svg+xml": string;
+  /** One line: the title and description. */
   "text/plain": string;
+  /** Other representations. */
   [mime: string]: unknown;
 }
 
@@ -24,7 +42,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   let compiled;
   try {
     // Vega tags inline data objects with ids: render a copy so the caller's spec stays as it was.
-    compiled = vegaLite.compile(structuredClone(spec)).spec;
+    compiled = vegaLite.compile(structuredClone(spec) as unknown as vegaLite.TopLevelSpec).spec;
   } catch (e) {
     throw new Error(`renderSvg: the Vega-Lite spec does not compile: ${e instanceof Error ? e.message : e}`, {
       cause: e,
@@ -38,11 +56,20 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** A one-line text description of a spec: its title and description. */
+/**
+ * A one-line text description of a spec: its title and description.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { describeSpec } from "./mod.ts";
+ *
+ * assert.equal(describeSpec({ title: "Loss", description: "10 epochs" }), "[Vega-Lite chart] Loss: 10 epochs");
+ * ```
+ */
 export function describeSpec(spec: TopLevelSpec): string {
-  const s = spec as { title?: string | { text?: string | string[] }; description?: string };
-  const title = typeof s.title === "string" ? s.title : [s.title?.text ?? []].flat().join(" ");
-  return `[Vega-Lite chart] ${[title, s.description].filter(Boolean).join(": ")}`;
+  const title = typeof spec.title === "string" ? spec.title : [spec.title?.text ?? []].flat().join(" ");
+  return `[Vega-Lite chart] ${[title, spec.description].filter(Boolean).join(": ")}`;
 }
 
 /** The MIME bundle shown for `spec`. */

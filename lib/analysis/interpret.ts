@@ -9,11 +9,10 @@
  * @module
  */
 import { tf } from "../runtime/mod.ts";
-import type { data, LayersModel, Tensor, Tensor3D } from "../runtime/mod.ts";
+import type { LayersModel, Tensor, Tensor3D } from "../runtime/mod.ts";
 import { classProbabilities, headUnits, lossAndMetricFor, numClassesOf } from "../model/mod.ts";
 import { checkImages, checkLabels, classNamesOf, emptyDataset } from "../train/mod.ts";
-
-type Dataset = data.Dataset<any>;
+import type { BatchDataset } from "../train/mod.ts";
 
 /** One of the highest-loss images. */
 export interface TopLoss {
@@ -21,7 +20,9 @@ export interface TopLoss {
   index: number;
   /** The image as the model saw it (0..255 RGB, `[h, w, c]`); disposed by {@link Interpretation.dispose}. */
   image: Tensor3D;
+  /** Its class (index into `classNames`). */
   actual: number;
+  /** The class the model predicted. */
   predicted: number;
   /** Probability of the predicted class. */
   probability: number;
@@ -35,7 +36,9 @@ export interface TopLoss {
 
 /** Predictions of a classifier over a labelled dataset. */
 export interface Interpretation {
+  /** Name of each class, by index. */
   classNames: string[];
+  /** Classes the model tells apart. */
   numClasses: number;
   /** Actual class per image, in the dataset's order. */
   labels: Int32Array;
@@ -68,7 +71,7 @@ export interface InterpretOptions {
  */
 export async function interpret(
   model: LayersModel,
-  dataset: Dataset,
+  dataset: BatchDataset,
   options: InterpretOptions = {},
 ): Promise<Interpretation> {
   const numClasses = numClassesOf(model);
@@ -85,9 +88,7 @@ export async function interpret(
     throw new Error(`interpret: topK must be an integer ≥ 0, got ${topK}`);
   }
   const { loss: lossFn } = lossAndMetricFor(headUnits(model));
-  const labels: number[] = [], predicted: number[] = [], losses: number[] = [];
-  const probabilities: number[] = [];
-  const top: TopLoss[] = [];
+  const collected = new Collected(numClasses, topK, options.files);
   let batch = 0;
   try {
     await dataset.forEachAsync((element: { xs: Tensor; ys: Tensor }) => {
@@ -100,39 +101,15 @@ export async function interpret(
       });
       const pv = p.dataSync(), lv = l.dataSync(), yv = y.dataSync();
       tf.dispose([p, l, y]);
-      const start = labels.length;
-      for (let i = 0; i < yv.length; i++) {
-        const row = pv.subarray(i * numClasses, (i + 1) * numClasses);
-        let best = 0;
-        for (let k = 1; k < numClasses; k++) if (row[k] > row[best]) best = k;
-        labels.push(yv[i]);
-        predicted.push(best);
-        losses.push(lv[i]);
-        probabilities.push(...row);
-        if (topK > 0 && (top.length < topK || lv[i] > top[top.length - 1].loss)) {
-          const index = start + i;
-          const image = tf.tidy(() => xs.slice(i, 1).squeeze([0]) as Tensor3D);
-          top.push({
-            index,
-            image,
-            actual: yv[i],
-            predicted: best,
-            probability: row[best],
-            actualProbability: row[yv[i]],
-            loss: lv[i],
-            ...(options.files?.[index] !== undefined ? { file: options.files[index] } : {}),
-          });
-          top.sort((a, b) => b.loss - a.loss);
-          if (top.length > topK) top.pop()!.image.dispose();
-        }
-      }
+      collected.add(xs, pv, lv, yv);
       batch++;
     });
   } catch (e) {
-    tf.dispose(top.map((t) => t.image));
+    collected.disposeImages();
     throw e;
   }
-  if (labels.length === 0) throw emptyDataset("interpret");
+  if (collected.labels.length === 0) throw emptyDataset("interpret");
+  const { labels, predicted, losses, probabilities, top } = collected;
   return {
     classNames,
     numClasses,
@@ -145,7 +122,72 @@ export async function interpret(
   };
 }
 
-/** Counts `[actual][predicted]`: row = actual class, column = predicted class. */
+/** A numeric tensor's values as `dataSync` returns them. */
+type Values = Float32Array | Int32Array | Uint8Array;
+
+/** What {@link interpret} gathers batch by batch: per-image results and the `topK` highest-loss images. */
+class Collected {
+  readonly labels: number[] = [];
+  readonly predicted: number[] = [];
+  readonly losses: number[] = [];
+  readonly probabilities: number[] = [];
+  /** Highest loss first, at most `topK`. */
+  readonly top: TopLoss[] = [];
+
+  constructor(
+    private readonly numClasses: number,
+    private readonly topK: number,
+    private readonly files?: string[],
+  ) {}
+
+  /** One batch: images `xs`, class probabilities (row-major), losses and labels. */
+  add(xs: Tensor, pv: Values, lv: Values, yv: Values): void {
+    const { numClasses, topK, top } = this;
+    const start = this.labels.length;
+    for (let i = 0; i < yv.length; i++) {
+      const row = pv.subarray(i * numClasses, (i + 1) * numClasses);
+      let best = 0;
+      for (let k = 1; k < numClasses; k++) if (row[k] > row[best]) best = k;
+      this.labels.push(yv[i]);
+      this.predicted.push(best);
+      this.losses.push(lv[i]);
+      this.probabilities.push(...row);
+      if (topK > 0 && (top.length < topK || lv[i] > top[top.length - 1].loss)) {
+        const index = start + i;
+        const image = tf.tidy(() => xs.slice(i, 1).squeeze([0]) as Tensor3D);
+        top.push({
+          index,
+          image,
+          actual: yv[i],
+          predicted: best,
+          probability: row[best],
+          actualProbability: row[yv[i]],
+          loss: lv[i],
+          ...(this.files?.[index] !== undefined ? { file: this.files[index] } : {}),
+        });
+        top.sort((a, b) => b.loss - a.loss);
+        if (top.length > topK) top.pop()!.image.dispose();
+      }
+    }
+  }
+
+  /** Frees the kept images (after a failure). */
+  disposeImages(): void {
+    tf.dispose(this.top.map((t) => t.image));
+  }
+}
+
+/**
+ * Counts `[actual][predicted]`: row = actual class, column = predicted class.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { confusionMatrix } from "./mod.ts";
+ *
+ * assert.deepEqual(confusionMatrix([0, 1, 1, 2], [0, 1, 2, 2], 3), [[1, 0, 0], [0, 1, 1], [0, 0, 1]]);
+ * ```
+ */
 export function confusionMatrix(
   labels: ArrayLike<number>,
   predicted: ArrayLike<number>,
@@ -169,6 +211,7 @@ export function confusionMatrix(
 
 /** Precision, recall and count of one class. */
 export interface ClassMetrics {
+  /** The class. */
   className: string;
   /** Of the images predicted as this class, the fraction that are; `null` when none was predicted. */
   precision: number | null;
@@ -178,7 +221,19 @@ export interface ClassMetrics {
   support: number;
 }
 
-/** Per-class precision and recall from a confusion matrix (rows actual, columns predicted). */
+/**
+ * Per-class precision and recall from a confusion matrix (rows actual, columns predicted).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { perClassMetrics } from "./mod.ts";
+ *
+ * const [cats, dogs] = perClassMetrics([[3, 1], [0, 4]], ["cats", "dogs"]);
+ * assert.deepEqual(cats, { className: "cats", precision: 1, recall: 0.75, support: 4 });
+ * assert.equal(dogs.precision, 0.8);
+ * ```
+ */
 export function perClassMetrics(matrix: number[][], classNames: string[]): ClassMetrics[] {
   if (matrix.length !== classNames.length) {
     throw new Error(`perClassMetrics: a ${matrix.length}-class matrix for ${classNames.length} class names`);
@@ -195,7 +250,17 @@ export function perClassMetrics(matrix: number[][], classNames: string[]): Class
   });
 }
 
-/** Accuracy (the diagonal's share) of a confusion matrix. */
+/**
+ * Accuracy (the diagonal's share) of a confusion matrix; `NaN` when it counts nothing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { matrixAccuracy } from "./mod.ts";
+ *
+ * assert.equal(matrixAccuracy([[3, 1], [0, 4]]), 7 / 8);
+ * ```
+ */
 export function matrixAccuracy(matrix: number[][]): number {
   const total = matrix.flat().reduce((a, b) => a + b, 0);
   return total === 0 ? NaN : matrix.reduce((a, row, k) => a + row[k], 0) / total;
@@ -203,12 +268,26 @@ export function matrixAccuracy(matrix: number[][]): number {
 
 /** One off-diagonal cell of the confusion matrix. */
 export interface ConfusedPair {
+  /** The images' class. */
   actual: string;
+  /** The class they were taken for. */
   predicted: string;
+  /** How many. */
   count: number;
 }
 
-/** The off-diagonal cells with at least `minCount` images, most frequent first (fastai's `most_confused`). */
+/**
+ * The off-diagonal cells with at least `minCount` images, most frequent first (fastai's `most_confused`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { mostConfused } from "./mod.ts";
+ *
+ * const pairs = mostConfused([[5, 2, 0], [1, 6, 3], [0, 0, 7]], ["a", "b", "c"], 2);
+ * assert.deepEqual(pairs.map((p) => `${p.actual}→${p.predicted} ${p.count}`), ["b→c 3", "a→b 2"]);
+ * ```
+ */
 export function mostConfused(matrix: number[][], classNames: string[], minCount = 1): ConfusedPair[] {
   const pairs: ConfusedPair[] = [];
   matrix.forEach((row, a) =>

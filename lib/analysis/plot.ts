@@ -1,14 +1,15 @@
 /**
  * Vega-Lite v5 specs for the tutorial's figures: image grids (samples, augmentations, predictions) and
  * learning curves. Inputs are plain tensors and arrays; images are embedded as PNG data URLs so a spec
- * is self-contained. Show a spec with `show` from `lib/analysis/display.ts`.
+ * is self-contained. Show a spec with `show` (`display.ts`).
  *
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { TopLevelSpec } from "vega-lite";
 import type { Tensor3D, Tensor4D } from "../runtime/mod.ts";
 import { tf } from "../runtime/mod.ts";
+import type { TopLevelSpec } from "./display.ts";
+import type { ClassMetrics } from "./interpret.ts";
 
 export type { TopLevelSpec };
 
@@ -34,9 +35,13 @@ export interface ImageGridOptions {
 
 /** Training history with Keras' keys, one value per epoch. */
 export interface LearningHistory {
+  /** Training accuracy per epoch. */
   accuracy: number[];
+  /** Training loss per epoch. */
   loss: number[];
+  /** Validation accuracy per epoch. */
   val_accuracy?: number[];
+  /** Validation loss per epoch. */
   val_loss?: number[];
 }
 
@@ -262,6 +267,16 @@ function panel(
 /**
  * The tutorial's learning-curve figure: accuracy (y from `accuracyMin` to 1) above loss (y from 0 to 1),
  * training and validation lines over epochs 1…n, and an optional "Start Fine Tuning" rule.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { learningCurvesSpec } from "./mod.ts";
+ *
+ * const spec = learningCurvesSpec({ accuracy: [0.6, 0.8, 0.9], loss: [0.7, 0.4, 0.3] }, { fineTuneAt: 2 });
+ * assert.equal(spec.description, "Learning curves over 3 epochs, fine-tuning from epoch 3");
+ * assert.throws(() => learningCurvesSpec({ accuracy: [0.5], loss: [] }), /history.loss/);
+ * ```
  */
 export function learningCurvesSpec(
   history: LearningHistory,
@@ -299,6 +314,7 @@ export function learningCurvesSpec(
 
 /** Options of {@link confusionMatrixSpec}. */
 export interface ConfusionMatrixOptions {
+  /** Chart title (default: how many of how many are right). */
   title?: string;
   /** Side of each cell in pixels (default: 300 px over all classes, at least 28). */
   cellSize?: number;
@@ -365,17 +381,9 @@ export function confusionMatrixSpec(
   } as TopLevelSpec;
 }
 
-/** Precision and recall of one class, as `interpret.ts`' `perClassMetrics` gives them. */
-export interface ClassMetricsRow {
-  className: string;
-  precision: number | null;
-  recall: number | null;
-  support: number;
-}
-
-/** Per-class precision and recall as grouped horizontal bars. */
+/** Per-class precision and recall (`perClassMetrics`' rows) as grouped horizontal bars. */
 export function perClassMetricsSpec(
-  rows: readonly ClassMetricsRow[],
+  rows: readonly ClassMetrics[],
   options: { title?: string } = {},
 ): TopLevelSpec {
   const values = rows.flatMap((r) => [
@@ -407,12 +415,17 @@ function fmt(v: number | null): string {
 
 /** One tile of {@link topLossesSpec}: the image and what the model said about it. */
 export interface TopLossTile {
+  /** The image as the model saw it (0..255 RGB). */
   image: Tensor3D;
+  /** Its class (index into the class names). */
   actual: number;
+  /** The class the model predicted. */
   predicted: number;
   /** Probability of the predicted class. */
   probability: number;
+  /** Its loss. */
   loss: number;
+  /** Its file, when known. */
   file?: string;
 }
 

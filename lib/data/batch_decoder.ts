@@ -108,7 +108,8 @@ function cropToAspect(g: GraphWriter, image: string, i: number, [th, tw]: [numbe
   const [h, w] = [dim(0), dim(1)];
   const one = k("one", 1);
   const two = k("two", 2);
-  const side = (name: string, own: string, other: string, num: number, den: number) => {
+  // One side of the crop: max(min(own, other · num ÷ den), 1).
+  const side = (name: string, [own, other]: string[], [num, den]: number[]) => {
     const scaled = g.op(`${name}_scaled_${i}`, "FloorDiv", [
       g.op(`${name}_mul_${i}`, "Mul", [other, k(`${name}_num`, num)], int),
       k(`${name}_den`, den),
@@ -120,8 +121,8 @@ function cropToAspect(g: GraphWriter, image: string, i: number, [th, tw]: [numbe
       int,
     );
   };
-  const cropH = side("crop_h", h, w, th, tw);
-  const cropW = side("crop_w", w, h, tw, th);
+  const cropH = side("crop_h", [h, w], [th, tw]);
+  const cropW = side("crop_w", [w, h], [tw, th]);
   const offset = (name: string, size: string, crop: string) =>
     g.op(`${name}_${i}`, "FloorDiv", [g.op(`${name}_sub_${i}`, "Sub", [size, crop], int), two], int);
   const pack = (name: string, parts: string[]) =>

@@ -3,15 +3,16 @@
  * growing the process until the system kills it.
  *
  * A decoded 160×160 RGB image takes 307 KB as float32: 1,000 images are 0.3 GB, a user's 50,000 photos at
- * 224×224 would be 30 GB. With `cache: "auto"`, images are kept decoded while they fit in a budget
- * ({@link resolveCacheBudget}: the `cacheBudgetMB` option, else `TL_CACHE_MB`, else a share of the memory
- * the system reports available) and the others are decoded again every epoch. Keeping the encoded file
- * bytes instead is left to the operating system's page cache, which does it without counting against the
+ * 224×224 would be 30 GB. With `cache: "auto"`, images are kept decoded while they fit in a
+ * {@link MemoryBudget} and the others are decoded again every epoch. Keeping the encoded file bytes
+ * instead is left to the operating system's page cache, which does it without counting against the
  * process.
  *
- * Datasets without their own `cacheBudgetMB` share one process-wide budget (training and validation
- * together), so that a notebook creating several datasets still stays within it. Reservations are given
- * back when a cache is cleared or its dataset is garbage-collected.
+ * A budget's size is given, never looked up here ({@link resolveCacheBudget}): a dataset's own
+ * `cacheBudgetMB`, or the size of the process-wide budget ({@link sharedBudget}) that the datasets without
+ * their own share (training and validation together, so that a notebook creating several datasets still
+ * stays within it); without either, a share of the memory the system reports available. Reservations are
+ * given back when a cache is cleared or its dataset is garbage-collected.
  *
  * @module
  */
@@ -36,42 +37,41 @@ export function availableMemoryBytes(): number {
 
 /** A byte budget and where it comes from (for the dataset message). */
 export interface CacheBudget {
+  /** The budget in bytes. */
   bytes: number;
-  /** `"cacheBudgetMB"`, `"TL_CACHE_MB"` or a description of the default. */
+  /** The setting that gave it (`"cacheBudgetMB"`, …), or a description of the default. */
   source: string;
 }
 
-/** Environment access (`Deno.env` or a map in tests). */
-export interface Env {
-  get(key: string): string | undefined;
+/** How {@link resolveCacheBudget} sizes a budget. */
+export interface CacheBudgetOptions {
+  /** Megabytes (10^6 bytes) ≥ 0; default: {@link DEFAULT_BUDGET_SHARE} of the memory available. */
+  budgetMB?: number;
+  /** The setting `budgetMB` comes from, named in errors and messages; default `"cacheBudgetMB"`. */
+  setting?: string;
 }
 
-/** `TL_CACHE_MB`, or `undefined` when unset or not readable (no `--allow-env`). */
-function cacheEnv(env: Env): string | undefined {
-  try {
-    return env.get("TL_CACHE_MB");
-  } catch {
-    return undefined;
-  }
-}
-
-/** `megabytes` as bytes, or a clear error naming `what` for anything but a number ≥ 0. */
-function parseMB(value: unknown, what: string): number {
-  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
-    throw new Error(`${what} must be a number of megabytes ≥ 0, got ${JSON.stringify(value)}`);
-  }
-  return Math.floor(n * 1e6);
-}
-
-/** The budget from the option, else `TL_CACHE_MB`, else {@link DEFAULT_BUDGET_SHARE} of the available memory. */
-export function resolveCacheBudget(cacheBudgetMB: number | undefined, env: Env = Deno.env): CacheBudget {
-  if (cacheBudgetMB !== undefined) {
-    return { bytes: parseMB(cacheBudgetMB, "cacheBudgetMB"), source: "cacheBudgetMB" };
-  }
-  const fromEnv = cacheEnv(env);
-  if (fromEnv !== undefined && fromEnv !== "") {
-    return { bytes: parseMB(fromEnv, "TL_CACHE_MB"), source: "TL_CACHE_MB" };
+/**
+ * The budget `budgetMB` in bytes, or, without it, {@link DEFAULT_BUDGET_SHARE} of the memory available.
+ * A value that is not a number of megabytes ≥ 0 is an error naming `setting`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { resolveCacheBudget } from "./mod.ts";
+ *
+ * assert.deepStrictEqual(resolveCacheBudget({ budgetMB: 12.5 }), { bytes: 12_500_000, source: "cacheBudgetMB" });
+ * assert.ok(resolveCacheBudget().source.startsWith("25% of the "));
+ * assert.throws(() => resolveCacheBudget({ budgetMB: -1, setting: "TL_CACHE_MB" }), /TL_CACHE_MB must be/);
+ * ```
+ */
+export function resolveCacheBudget(options: CacheBudgetOptions = {}): CacheBudget {
+  const { budgetMB, setting = "cacheBudgetMB" } = options;
+  if (budgetMB !== undefined) {
+    if (typeof budgetMB !== "number" || !Number.isFinite(budgetMB) || budgetMB < 0) {
+      throw new Error(`${setting} must be a number of megabytes ≥ 0, got ${JSON.stringify(budgetMB)}`);
+    }
+    return { bytes: Math.floor(budgetMB * 1e6), source: setting };
   }
   const available = availableMemoryBytes();
   return {
@@ -81,7 +81,22 @@ export function resolveCacheBudget(cacheBudgetMB: number | undefined, env: Env =
   };
 }
 
-/** A size as people say it: `576 bytes`, `147 kB`, `3.2 MB`, `301 MB`, `5.5 GB` (powers of 1000, as `TL_CACHE_MB`). */
+/**
+ * A size as people say it, in powers of 1000 (as the budgets in MB).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { plainSize } from "./image_cache.ts";
+ *
+ * assert.deepStrictEqual([576, 147_456, 3_240_000, 301_100_000].map(plainSize), [
+ *   "576 bytes",
+ *   "147 kB",
+ *   "3.2 MB",
+ *   "301 MB",
+ * ]);
+ * ```
+ */
 export function plainSize(bytes: number): string {
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
   if (bytes >= 10e6) return `${Math.round(bytes / 1e6)} MB`;
@@ -89,16 +104,33 @@ export function plainSize(bytes: number): string {
   return bytes >= 1e3 ? `${Math.round(bytes / 1e3)} kB` : `${Math.round(bytes)} bytes`;
 }
 
-/** Megabytes (10^6 bytes, as `TL_CACHE_MB`), one decimal. */
+/** Megabytes (10^6 bytes, as the budgets), one decimal: `formatMB(2_345_678)` is `"2.3 MB"`. */
 export function formatMB(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
-/** A byte budget that caches reserve from; `Infinity` for the unbounded modes. */
+/**
+ * A byte budget that caches reserve from; `Infinity` for the unbounded modes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { MemoryBudget } from "./image_cache.ts";
+ *
+ * const budget = new MemoryBudget(100);
+ * assert.ok(budget.reserve(60));
+ * assert.ok(!budget.reserve(60), "160 > 100: nothing taken");
+ * budget.release(60);
+ * assert.strictEqual(budget.used, 0);
+ * ```
+ */
 export class MemoryBudget {
+  /** Bytes reserved now. */
   used = 0;
   /** Bytes the caches using this budget would take with every image kept (for the dataset messages). */
   planned = 0;
+
+  /** `limit` bytes; `source` says where the size comes from (see {@link CacheBudget}). */
   constructor(readonly limit: number, readonly source = "") {}
 
   /** Takes `bytes` when they fit; `false` (nothing taken) when they do not. */
@@ -108,6 +140,7 @@ export class MemoryBudget {
     return true;
   }
 
+  /** Gives `bytes` back. */
   release(bytes: number): void {
     this.used = Math.max(0, this.used - bytes);
   }
@@ -116,13 +149,13 @@ export class MemoryBudget {
 let shared: { budget: MemoryBudget; key: string } | undefined;
 
 /**
- * The process-wide budget for `cache: "auto"` without its own `cacheBudgetMB`: made on first use from
- * `TL_CACHE_MB` or the available memory, and made again when `TL_CACHE_MB` changes.
+ * The process-wide budget of the datasets without their own: sized by `options` (see
+ * {@link resolveCacheBudget}) on first use, and made again when they change.
  */
-export function sharedBudget(env: Env = Deno.env): MemoryBudget {
-  const key = cacheEnv(env) ?? "";
+export function sharedBudget(options: CacheBudgetOptions = {}): MemoryBudget {
+  const key = JSON.stringify([options.budgetMB, options.setting]);
   if (!shared || shared.key !== key) {
-    const { bytes, source } = resolveCacheBudget(undefined, env);
+    const { bytes, source } = resolveCacheBudget(options);
     shared = { budget: new MemoryBudget(bytes, source), key };
   }
   return shared.budget;
@@ -156,10 +189,12 @@ export class ImageCache {
     finalizer.register(this, { budget, ledger: this.ledger }, this);
   }
 
+  /** The pixels kept for image `i`, if any. */
   get(i: number): Pixels | undefined {
     return this.images.get(i);
   }
 
+  /** Whether image `i` is kept. */
   has(i: number): boolean {
     return this.images.has(i);
   }

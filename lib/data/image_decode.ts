@@ -7,7 +7,10 @@
  * @module
  */
 import { tf } from "../runtime/mod.ts";
-import type { Tensor, Tensor3D } from "../runtime/mod.ts";
+import type { Tensor, Tensor3D as TfTensor3D } from "../runtime/mod.ts";
+
+/** @internal TensorFlow.js' `Tensor3D`, documented by tfjs (keeps `deno doc --lint` from asking us to). */
+type Tensor3D = TfTensor3D;
 
 /** The file extensions Keras reads (`ALLOWLIST_FORMATS`), matched case-insensitively. */
 export const ALLOWED_FORMATS: readonly string[] = [".bmp", ".gif", ".jpeg", ".jpg", ".png"];
@@ -15,7 +18,10 @@ export const ALLOWED_FORMATS: readonly string[] = [".bmp", ".gif", ".jpeg", ".jp
 /** Keras' `color_mode`: 3, 4 or 1 channels. */
 export type ColorMode = "rgb" | "rgba" | "grayscale";
 
-/** Resize methods of `tf.image.resize` available here. */
+/**
+ * How pixels are resampled (Keras' `interpolation`): the resize methods of `tf.image.resize` available
+ * here, and the same two of the augmentation layers.
+ */
 export type Interpolation = "bilinear" | "nearest";
 
 /** How {@link loadImage} shapes an image. */
@@ -32,13 +38,24 @@ export interface LoadImageOptions {
 
 /** Thrown for bytes TensorFlow cannot decode; names the file. */
 export class ImageDecodeError extends Error {
+  /** `file`: the image (named in the message); `detail`: TensorFlow's reason. */
   constructor(readonly file: string, detail: string, options?: ErrorOptions) {
     super(`Cannot decode image ${file}: ${detail}`, options);
     this.name = "ImageDecodeError";
   }
 }
 
-/** Number of channels of a color mode. */
+/**
+ * Number of channels of a color mode; anything else is an error listing the modes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { channelsOf } from "./mod.ts";
+ *
+ * assert.deepStrictEqual([channelsOf("rgb"), channelsOf("rgba"), channelsOf("grayscale")], [3, 4, 1]);
+ * ```
+ */
 export function channelsOf(colorMode: ColorMode): 1 | 3 | 4 {
   switch (colorMode) {
     case "rgb":
@@ -74,7 +91,19 @@ function native(name: string, attrs: Record<string, string | number | boolean>, 
   return backend.executeSingleOutput(name, list, inputs);
 }
 
-/** Keras' `smart_resize` crop box `[top, left, height, width]` for a `height × width` image. */
+/**
+ * Keras' `smart_resize` crop box `[top, left, height, width]` for a `height × width` image: the largest
+ * centred window of the target's aspect ratio.
+ *
+ * @example A 100 × 300 landscape cropped for a square target keeps its middle 100 × 100
+ * ```ts
+ * import assert from "node:assert";
+ * import { aspectCropBox } from "./mod.ts";
+ *
+ * assert.deepStrictEqual(aspectCropBox(100, 300, [160, 160]), [0, 100, 100, 100]);
+ * assert.deepStrictEqual(aspectCropBox(90, 90, [30, 60]), [22, 0, 45, 90]);
+ * ```
+ */
 export function aspectCropBox(
   height: number,
   width: number,

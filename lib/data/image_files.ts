@@ -14,7 +14,18 @@ import fs from "node:fs";
 import path from "node:path";
 import { ALLOWED_FORMATS } from "./image_decode.ts";
 
-/** `true` when `p` is a directory (following links); `false` when it is not or cannot be read. */
+/**
+ * `true` when `p` is a directory (following links); `false` when it is not or cannot be read.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { isDirectory } from "./mod.ts";
+ *
+ * assert.ok(isDirectory(Deno.cwd()));
+ * assert.ok(!isDirectory("/no/such/folder"));
+ * ```
+ */
 export function isDirectory(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
@@ -23,8 +34,8 @@ export function isDirectory(p: string): boolean {
   }
 }
 
-/** Code-point order, as Python's `sorted`. */
-export function compare(a: string, b: string): number {
+/** Code-point order, as Python's `sorted` (`localeCompare` would sort by locale). */
+function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -38,7 +49,9 @@ function realPath(p: string): string {
 
 /** Images under one folder, and the linked folders left out because their real folder was already listed. */
 export interface FolderListing {
+  /** Image files, folder by folder in sorted path order, each folder's files sorted. */
   files: string[];
+  /** Linked folders left out because their real folder was already listed. */
   repeatedFolders: string[];
 }
 
@@ -66,10 +79,10 @@ export function listImages(dir: string, followLinks: boolean, seen = new Set<str
         files.push(entry.name);
       }
     }
-    folders.push({ root, files: files.sort(compare) });
+    folders.push({ root, files: files.sort(byCodePoint) });
   };
   walk(dir);
-  folders.sort((a, b) => compare(a.root, b.root));
+  folders.sort((a, b) => byCodePoint(a.root, b.root));
   return {
     files: folders.flatMap(({ root, files }) => files.map((f) => path.join(root, f))),
     repeatedFolders,
@@ -89,23 +102,32 @@ export interface ClassFiles {
 }
 
 /** How {@link listClassFiles} reads a folder. */
-export interface ListOptions {
+export interface ListClassFilesOptions {
   /** `false`: the images anywhere under `dir`, no labels. */
   labelled: boolean;
   /** Sub-folders to use, in this order; default: all, sorted. */
   classNames?: string[];
+  /** Follow symbolic links to folders (each real folder listed once); default `false`. */
   followLinks?: boolean;
+}
+
+/** One part of a folder split between processes: shard `index` of `count` (0 ≤ index < count). */
+export interface Shard {
+  /** Which shard, from 0. */
+  index: number;
+  /** How many shards. */
+  count: number;
 }
 
 /** The class sub-folders of `dir` (not hidden), sorted. */
 export function classFolders(dir: string): string[] {
   return fs.readdirSync(dir).filter((d) => !d.startsWith(".") && isDirectory(path.join(dir, d))).sort(
-    compare,
+    byCodePoint,
   );
 }
 
 /** Keras' `index_directory`: the images of `dir/<class>/**` with their labels (or of `dir/**` unlabelled). */
-export function listClassFiles(dir: string, options: ListOptions): ClassFiles {
+export function listClassFiles(dir: string, options: ListClassFilesOptions): ClassFiles {
   const followLinks = options.followLinks ?? false;
   if (!options.labelled) {
     const { files, repeatedFolders } = listImages(dir, followLinks);
@@ -138,7 +160,18 @@ export function listClassFiles(dir: string, options: ListOptions): ClassFiles {
   };
 }
 
-/** FNV-1a, 32 bits, of the UTF-8 bytes of `text`: a stable hash, the same on every machine and run. */
+/**
+ * FNV-1a, 32 bits, of the UTF-8 bytes of `text`: a stable hash, the same on every machine and run.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { pathHash } from "./mod.ts";
+ *
+ * assert.strictEqual(pathHash(""), 0x811c9dc5);
+ * assert.strictEqual(pathHash("a"), 0xe40c292c);
+ * ```
+ */
 export function pathHash(text: string): number {
   let h = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(text)) {
@@ -153,17 +186,23 @@ export function pathHash(text: string): number {
  * separators). A file's shard depends on its own path only — not on the other files, the machine or the
  * run — so shards are disjoint and cover the folder, and a file added while the jobs run does not move the
  * others between shards (an index in the sorted listing would).
+ *
+ * @example A file's shard does not depend on where its folder is
+ * ```ts
+ * import assert from "node:assert";
+ * import { pathHash, shardOf } from "./mod.ts";
+ *
+ * const shard = shardOf("/data/photos", "/data/photos/cats/tom.jpg", 4);
+ * assert.strictEqual(shard, shardOf("/mnt/copy", "/mnt/copy/cats/tom.jpg", 4));
+ * assert.strictEqual(shard, pathHash("cats/tom.jpg") % 4);
+ * ```
  */
 export function shardOf(dir: string, file: string, count: number): number {
   return pathHash(path.relative(dir, file).split(path.sep).join("/")) % count;
 }
 
 /** The files of `listing` (and their labels) in shard `index` of `count`. */
-export function selectShard(
-  dir: string,
-  listing: ClassFiles,
-  { index, count }: { index: number; count: number },
-): ClassFiles {
+export function selectShard(dir: string, listing: ClassFiles, { index, count }: Shard): ClassFiles {
   const keep = listing.files.map((f) => shardOf(dir, f, count) === index);
   return {
     ...listing,
@@ -177,12 +216,18 @@ export function selectShard(
  * command line): a file under an input folder is hashed by its path relative to that folder, as
  * {@link shardOf} (so the split does not depend on where the folder is mounted); any other file by its path
  * as given.
+ *
+ * @example Two shards of three files: disjoint, and together all of them
+ * ```ts
+ * import assert from "node:assert";
+ * import { shardFiles } from "./mod.ts";
+ *
+ * const files = ["a.jpg", "b.jpg", "c.jpg"];
+ * const parts = [0, 1].map((index) => shardFiles(files, files, { index, count: 2 }));
+ * assert.deepStrictEqual(parts.flat().sort(), files);
+ * ```
  */
-export function shardFiles(
-  inputs: string[],
-  files: string[],
-  { index, count }: { index: number; count: number },
-): string[] {
+export function shardFiles(inputs: string[], files: string[], { index, count }: Shard): string[] {
   const folders = inputs.filter(isDirectory).map((d) => path.resolve(d)).sort((a, b) => b.length - a.length);
   return files.filter((file) => {
     const full = path.resolve(file);

@@ -1,8 +1,9 @@
 /**
  * The one table of Keras layer kinds that can be written into a TensorFlow graph: for each kind, the check
  * of its configuration, the forward writer and the backward (gradient) writer. The frozen part of a base
- * (`frozen_graph.ts`) uses the checks and forward writers; the compiled training step (`train_graph.ts`)
- * uses all three. Adding a layer kind is one entry in {@link LAYER_KINDS}.
+ * (`frozen_graph.ts`, through `forward_writer.ts`) uses the checks and forward writers; the compiled
+ * training step (`lib/train/train_graph.ts`) uses all three. Adding a layer kind is one entry in
+ * {@link LAYER_KINDS}.
  *
  * The gradients are those TensorFlow registers for the same ops (`Conv2DBackpropInput/Filter`,
  * `DepthwiseConv2dNativeBackpropInput/Filter`, `Relu6Grad`, `BiasAddGrad`, …), which are also what tfjs
@@ -10,29 +11,20 @@
  *
  * @module
  */
-import type { LayersModel, SymbolicTensor, Tensor } from "../runtime/mod.ts";
-import { type Attr, DT_INT32, FLOAT_T, type GraphWriter } from "./graph_session.ts";
+import { type Attr, DT_INT32, FLOAT_T, type GraphWriter } from "./graph_writer.ts";
+import type { GraphNode, Layer } from "./model_nodes.ts";
+import type { Tensor } from "./tfjs_types.ts";
 
-export type Layer = LayersModel["layers"][number];
-/** tfjs-layers' graph node (one call of a layer inside a functional model). */
-export interface GraphNode {
-  outboundLayer: Layer;
-  inputTensors: SymbolicTensor[];
-  outputTensors: SymbolicTensor[];
-  callArgs?: Record<string, unknown>;
-}
+/**
+ * A layer's configuration as `layer.getConfig()` returns it (tfjs' camelCase keys: `activation`,
+ * `padding`, `useBias`, …), read loosely: each kind's check decides what it accepts.
+ */
 // deno-lint-ignore no-explicit-any
-export type Config = Record<string, any>;
-type Functional = LayersModel & { nodesByDepth: Record<string, GraphNode[]> };
-
-/** The nodes of `model`'s graph in execution order (deepest first, as tfjs-layers runs them). */
-export function nodesInOrder(model: LayersModel): GraphNode[] {
-  const byDepth = (model as Functional).nodesByDepth;
-  return Object.keys(byDepth).map(Number).sort((a, b) => b - a).flatMap((d) => byDepth[d]);
-}
+export type LayerConfig = Record<string, any>;
 
 /** How the graph being written holds weights and per-step random numbers. */
 export interface Emitter {
+  /** The graph being written. */
   g: GraphWriter;
   /** The graph node holding weight `i` of `layer`: a constant of its current value, or a fed variable. */
   weight(layer: Layer, i: number): string;
@@ -46,20 +38,24 @@ export interface Emitter {
 
 /** What a forward writer produced: the output node and any intermediate nodes its backward reuses. */
 export interface Forward {
+  /** The node holding the layer call's output. */
   y: string;
+  /** Intermediate nodes by name (e.g. `pre`: the value before the activation), for the backward writer. */
   saved?: Record<string, string>;
 }
 
 /** Gradients of one layer call: per input (null: not needed) and per weight (null: not trainable). */
 export interface Backward {
+  /** The gradient node of each input, in input order; `null` when not needed. */
   dxs: (string | null)[];
+  /** The gradient node of each weight, in `layer.weights` order; `null` when the weight does not train. */
   dws: (string | null)[];
 }
 
 /** One layer kind: its check, forward and backward writers. */
 export interface LayerKind {
   /** Why this layer call cannot be written, or `null`. */
-  check(c: Config, node: GraphNode): string | null;
+  check(c: LayerConfig, node: GraphNode): string | null;
   /** Writes the forward pass; `folded` is a following inference BatchNormalization (constants only). */
   forward(e: Emitter, node: GraphNode, xs: string[], folded?: Layer): Forward;
   /** Writes the gradients for `dy`; `null` when the kind has no backward writer for this call. */
@@ -73,7 +69,7 @@ const GRADS: Record<string, string> = { Relu: "ReluGrad", Relu6: "Relu6Grad" };
 const NHWC = { s: "NHWC" } as Attr;
 const T = FLOAT_T;
 
-const channelsLast = (c: Config) => c.dataFormat === undefined || c.dataFormat === "channelsLast";
+const channelsLast = (c: LayerConfig) => c.dataFormat === undefined || c.dataFormat === "channelsLast";
 const valuesOf = (w: Tensor) => w.dataSync() as Float32Array;
 const lname = (n: GraphNode) => n.outboundLayer.name;
 
@@ -88,21 +84,21 @@ function sum(g: GraphWriter, name: string, x: string, axes: number[]): string {
   return g.op(name, "Sum", [x, a], { ...T, Tidx: { type: DT_INT32 }, keep_dims: { b: false } });
 }
 
-/** `x · scale + shift` with constant per-channel (or scalar) values. */
-function scaleShift(
-  g: GraphWriter,
-  name: string,
-  x: string,
-  scale: Float32Array,
-  shift: Float32Array,
-  shape: number[],
-): string {
+/** Constant per-channel (or scalar, `shape` `[]`) values of {@link scaleShift}. */
+interface ScaleShift {
+  scale: Float32Array;
+  shift: Float32Array;
+  shape: number[];
+}
+
+/** `x · scale + shift` with constant values. */
+function scaleShift(g: GraphWriter, name: string, x: string, { scale, shift, shape }: ScaleShift): string {
   const y = g.op(`${name}/mul`, "Mul", [x, g.constant(`${name}/scale`, scale, shape)], T);
   return g.op(`${name}/add`, "AddV2", [y, g.constant(`${name}/shift`, shift, shape)], T);
 }
 
 /** Index of gamma, beta, moving mean and moving variance among a BatchNormalization's weights. */
-function batchNormIndices(c: Config) {
+function batchNormIndices(c: LayerConfig) {
   let i = 0;
   const gamma = c.scale ? i++ : -1;
   const beta = c.center ? i++ : -1;
@@ -111,7 +107,7 @@ function batchNormIndices(c: Config) {
 
 /** BatchNormalization's per-channel `s = γ/√(var + ε)` and `t = β − mean·s` (inference statistics). */
 function batchNormScaleShift(layer: Layer): { s: Float32Array; t: Float32Array } {
-  const c = layer.getConfig() as Config;
+  const c = layer.getConfig() as LayerConfig;
   const ws = layer.getWeights();
   const k = batchNormIndices(c);
   const gamma = k.gamma >= 0 ? valuesOf(ws[k.gamma]) : null;
@@ -127,8 +123,8 @@ function batchNormScaleShift(layer: Layer): { s: Float32Array; t: Float32Array }
   return { s, t };
 }
 
-/** The gradient before an activation (`dy` itself for linear). */
-function activationGrad(g: GraphWriter, name: string, activation: string, dy: string, x: string): string {
+/** The gradient before an activation from `[dy, x]`, `x` its input (`dy` itself for linear). */
+function activationGrad(g: GraphWriter, name: string, activation: string, [dy, x]: [string, string]): string {
   const op = ACTIVATIONS[activation];
   return op ? g.op(`${name}/${GRADS[op]}`, GRADS[op], [dy, x], T) : dy;
 }
@@ -136,14 +132,14 @@ function activationGrad(g: GraphWriter, name: string, activation: string, dy: st
 // ---------------------------------------------------------------------------------------------------
 // Convolutions
 
-function convCheck(c: Config): string | null {
+function convCheck(c: LayerConfig): string | null {
   if (!channelsLast(c)) return "channels-first";
   if (!(c.activation in ACTIVATIONS)) return `activation ${c.activation}`;
   if (c.padding !== "same" && c.padding !== "valid") return `padding ${c.padding}`;
   return null;
 }
 
-function convAttrs(c: Config): Record<string, Attr> {
+function convAttrs(c: LayerConfig): Record<string, Attr> {
   const [sh, sw] = c.strides;
   const [dh, dw] = Array.isArray(c.dilationRate) ? c.dilationRate : [c.dilationRate, c.dilationRate];
   return {
@@ -161,7 +157,7 @@ function convOp(layer: Layer) {
 
 /** Kernel and bias as constants with a following BatchNormalization folded in (`W·s`, `b·s + t`). */
 function foldedWeights(e: Emitter, layer: Layer, bn: Layer): { kernel: string; bias: string } {
-  const c = layer.getConfig() as Config;
+  const c = layer.getConfig() as LayerConfig;
   const ws = layer.getWeights();
   const kernel = valuesOf(ws[0]).slice();
   const [, , inChannels, outOrMultiplier] = ws[0].shape;
@@ -183,7 +179,7 @@ const convolution: LayerKind = {
   foldsBatchNorm: true,
   forward(e, node, xs, bn) {
     const layer = node.outboundLayer;
-    const c = layer.getConfig() as Config;
+    const c = layer.getConfig() as LayerConfig;
     const op = convOp(layer);
     let kernel: string, bias: string | null;
     if (bn) ({ kernel, bias } = foldedWeights(e, layer, bn));
@@ -201,10 +197,10 @@ const convolution: LayerKind = {
   },
   backward(e, node, xs, fwd, dy) {
     const layer = node.outboundLayer;
-    const c = layer.getConfig() as Config;
+    const c = layer.getConfig() as LayerConfig;
     const g = e.g;
     const n = lname(node);
-    const dz = activationGrad(g, `${n}_grad`, c.activation, dy, fwd.saved!.pre);
+    const dz = activationGrad(g, `${n}_grad`, c.activation, [dy, fwd.saved!.pre]);
     const op = convOp(layer);
     const attrs = convAttrs(c);
     const dx = g.op(`${n}_grad/${op}BackpropInput`, `${op}BackpropInput`, [
@@ -237,10 +233,10 @@ const batchNormalization: LayerKind = {
     const n = layer.name;
     if (e.constant(layer)) {
       const { s, t } = batchNormScaleShift(layer);
-      return { y: scaleShift(e.g, n, xs[0], s, t, [s.length]) };
+      return { y: scaleShift(e.g, n, xs[0], { scale: s, shift: t, shape: [s.length] }) };
     }
     // Trainable γ/β over fixed statistics: s = γ·r, t = β − mean·s with r = 1/√(var + ε) (as lib/runtime/tf.ts).
-    const c = layer.getConfig() as Config;
+    const c = layer.getConfig() as LayerConfig;
     const k = batchNormIndices(c);
     const g = e.g;
     const ws = layer.getWeights();
@@ -259,7 +255,7 @@ const batchNormalization: LayerKind = {
   },
   backward(e, node, xs, fwd, dy) {
     const layer = node.outboundLayer;
-    const c = layer.getConfig() as Config;
+    const c = layer.getConfig() as LayerConfig;
     const k = batchNormIndices(c);
     const g = e.g;
     const n = `${layer.name}_grad`;
@@ -283,25 +279,25 @@ const batchNormalization: LayerKind = {
 const reluLayer: LayerKind = {
   check: (c) => c.maxValue == null || c.maxValue === 6 ? null : `maxValue ${c.maxValue}`,
   forward(e, node, xs) {
-    const op = (node.outboundLayer.getConfig() as Config).maxValue === 6 ? "Relu6" : "Relu";
+    const op = (node.outboundLayer.getConfig() as LayerConfig).maxValue === 6 ? "Relu6" : "Relu";
     return { y: e.g.op(`${lname(node)}/${op}`, op, xs, T) };
   },
   backward(e, node, xs, _fwd, dy) {
-    const act = (node.outboundLayer.getConfig() as Config).maxValue === 6 ? "relu6" : "relu";
-    return { dxs: [activationGrad(e.g, `${lname(node)}_grad`, act, dy, xs[0])], dws: [] };
+    const act = (node.outboundLayer.getConfig() as LayerConfig).maxValue === 6 ? "relu6" : "relu";
+    return { dxs: [activationGrad(e.g, `${lname(node)}_grad`, act, [dy, xs[0]])], dws: [] };
   },
 };
 
 const activation: LayerKind = {
   check: (c) => c.activation in ACTIVATIONS ? null : `activation ${c.activation}`,
   forward(e, node, xs) {
-    const op = ACTIVATIONS[(node.outboundLayer.getConfig() as Config).activation];
+    const op = ACTIVATIONS[(node.outboundLayer.getConfig() as LayerConfig).activation];
     const n = lname(node);
     return { y: op ? e.g.op(`${n}/${op}`, op, xs, T) : e.g.op(`${n}/Identity`, "Identity", xs, T) };
   },
   backward(e, node, xs, _fwd, dy) {
-    const act = (node.outboundLayer.getConfig() as Config).activation;
-    return { dxs: [activationGrad(e.g, `${lname(node)}_grad`, act, dy, xs[0])], dws: [] };
+    const act = (node.outboundLayer.getConfig() as LayerConfig).activation;
+    return { dxs: [activationGrad(e.g, `${lname(node)}_grad`, act, [dy, xs[0]])], dws: [] };
   },
 };
 
@@ -319,7 +315,8 @@ const add: LayerKind = {
 const zeroPadding: LayerKind = {
   check: (c) => channelsLast(c) ? null : "channels-first",
   forward(e, node, xs) {
-    const [[top, bottom], [left, right]] = (node.outboundLayer.getConfig() as Config).padding as number[][];
+    const [[top, bottom], [left, right]] = (node.outboundLayer.getConfig() as LayerConfig)
+      .padding as number[][];
     const n = lname(node);
     const paddings = e.g.constant(`${n}/paddings`, new Int32Array([0, 0, top, bottom, left, right, 0, 0]), [
       4,
@@ -328,7 +325,7 @@ const zeroPadding: LayerKind = {
     return { y: e.g.op(`${n}/Pad`, "Pad", [xs[0], paddings], { ...T, Tpaddings: { type: DT_INT32 } }) };
   },
   backward(e, node, xs, _fwd, dy) {
-    const [[top], [left]] = (node.outboundLayer.getConfig() as Config).padding as number[][];
+    const [[top], [left]] = (node.outboundLayer.getConfig() as LayerConfig).padding as number[][];
     const n = `${lname(node)}_grad`;
     const begin = e.g.constant(`${n}/begin`, new Int32Array([0, top, left, 0]), [4]);
     const dx = e.g.op(`${n}/Slice`, "Slice", [dy, begin, shapeOf(e.g, `${n}/size`, xs[0])], {
@@ -372,19 +369,13 @@ const globalAveragePooling: LayerKind = {
 const rescaling: LayerKind = {
   check: () => null,
   forward(e, node, xs) {
-    const c = node.outboundLayer.getConfig() as Config;
-    const y = scaleShift(
-      e.g,
-      lname(node),
-      xs[0],
-      new Float32Array([c.scale]),
-      new Float32Array([c.offset ?? 0]),
-      [],
-    );
-    return { y };
+    const c = node.outboundLayer.getConfig() as LayerConfig;
+    const scale = new Float32Array([c.scale]);
+    const shift = new Float32Array([c.offset ?? 0]);
+    return { y: scaleShift(e.g, lname(node), xs[0], { scale, shift, shape: [] }) };
   },
   backward(e, node, _xs, _fwd, dy) {
-    const c = node.outboundLayer.getConfig() as Config;
+    const c = node.outboundLayer.getConfig() as LayerConfig;
     const n = `${lname(node)}_grad`;
     return { dxs: [e.g.op(`${n}/mul`, "Mul", [dy, e.g.scalar(`${n}/scale`, c.scale)], T)], dws: [] };
   },
@@ -394,7 +385,7 @@ const rescaling: LayerKind = {
 const dropout: LayerKind = {
   check: (c) => c.noiseShape == null ? null : "noiseShape",
   forward(e, node, xs) {
-    const c = node.outboundLayer.getConfig() as Config;
+    const c = node.outboundLayer.getConfig() as LayerConfig;
     const n = lname(node);
     if (!e.training || !(c.rate > 0)) return { y: e.g.op(`${n}/Identity`, "Identity", xs, T) };
     if (!e.uniform) throw new Error(`${n}: training-mode dropout needs per-step random numbers`);
@@ -417,7 +408,7 @@ const dense: LayerKind = {
   },
   forward(e, node, xs) {
     const layer = node.outboundLayer;
-    const c = layer.getConfig() as Config;
+    const c = layer.getConfig() as LayerConfig;
     const n = layer.name;
     const kernel = e.weight(layer, 0);
     let y = e.g.op(`${n}/MatMul`, "MatMul", [xs[0], kernel], {
@@ -432,10 +423,10 @@ const dense: LayerKind = {
     return { y: act ? e.g.op(`${n}/${act}`, act, [y], T) : y, saved: { kernel, pre: y } };
   },
   backward(e, node, xs, fwd, dy) {
-    const c = node.outboundLayer.getConfig() as Config;
+    const c = node.outboundLayer.getConfig() as LayerConfig;
     const g = e.g;
     const n = `${lname(node)}_grad`;
-    const dz = activationGrad(g, n, c.activation, dy, fwd.saved!.pre);
+    const dz = activationGrad(g, n, c.activation, [dy, fwd.saved!.pre]);
     const mm = (name: string, a: string, b: string, ta: boolean, tb: boolean) =>
       g.op(`${n}/${name}`, "MatMul", [a, b], { ...T, transpose_a: { b: ta }, transpose_b: { b: tb } });
     const dws = [mm("dkernel", xs[0], dz, true, false)];
@@ -470,10 +461,24 @@ export const LAYER_KINDS: Record<string, LayerKind> = {
   Dense: dense,
 };
 
-/** Why `node`'s layer cannot be written into a graph, or `null` if it can. */
+/**
+ * Why `node`'s layer cannot be written into a graph, or `null` if it can.
+ *
+ * @example A layer kind the table lacks is named
+ * ```ts
+ * import assert from "node:assert";
+ * import { tf } from "../runtime/mod.ts";
+ * import type { SymbolicTensor } from "../runtime/mod.ts";
+ * import { nodesInOrder, unsupported } from "./mod.ts";
+ *
+ * const input = tf.input({ shape: [2, 2, 1] });
+ * const model = tf.model({ inputs: input, outputs: tf.layers.flatten().apply(input) as SymbolicTensor });
+ * assert.deepStrictEqual(nodesInOrder(model).map(unsupported), [null, "layer class Flatten"]);
+ * ```
+ */
 export function unsupported(node: GraphNode): string | null {
   const layer = node.outboundLayer;
   const kind = LAYER_KINDS[layer.getClassName()];
   if (!kind) return `layer class ${layer.getClassName()}`;
-  return kind.check(layer.getConfig() as Config, node);
+  return kind.check(layer.getConfig() as LayerConfig, node);
 }

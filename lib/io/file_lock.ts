@@ -18,7 +18,9 @@ import process from "node:process";
 
 /** What a lock file says about its holder. */
 export interface LockOwner {
+  /** The holder's process id. */
   pid: number;
+  /** The holder's host name (a lock from another machine cannot be checked and counts as held). */
   host: string;
   /** The holder's start time (`/proc/<pid>/stat` field 22) where Linux tells it: tells a reused PID apart. */
   start?: string;

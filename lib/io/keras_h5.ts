@@ -19,19 +19,23 @@ type Layer = LayersModel["layers"][number];
 export interface H5Weight {
   /** As in the layer's `weight_names`, e.g. `"bn_Conv1/gamma:0"`. */
   name: string;
+  /** The stored shape (Keras' layout, which is also tfjs-layers'). */
   shape: number[];
+  /** The values, row-major. */
   values: Float32Array;
 }
 
 /** The contents of a Keras-2 weights file. */
 export interface KerasH5Weights {
+  /** The file read. */
   file: string;
   /** Root attribute `layer_names`, in the file's order. */
   layerNames: string[];
   /** Weights per layer name, in each layer's `weight_names` order (weightless layers: `[]`). */
   layers: Map<string, H5Weight[]>;
-  /** Root attributes `keras_version` and `backend`, when present. */
+  /** Root attribute `keras_version`, when present. */
   kerasVersion?: string;
+  /** Root attribute `backend` (e.g. `"tensorflow"`), when present. */
   backend?: string;
 }
 
@@ -186,7 +190,9 @@ const fmt = (shape: readonly (number | null)[]) => `[${shape.join(", ")}]`;
  * `mobileNetV2`, for weights of another width) add what to do.
  */
 export class WeightShapeError extends Error {
+  /** `"WeightShapeError"`. */
   override name = "WeightShapeError";
+  /** The file, layer and weight, and the two shapes that differ. */
   constructor(
     readonly file: string,
     readonly layer: string,

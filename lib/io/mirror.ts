@@ -1,6 +1,6 @@
 /**
- * The mirror: a folder of local copies of remote files (`TL_MIRROR`, by default `../shared` beside the
- * project; see `lib/runtime/config.ts`), consulted by file name when an origin cannot be reached.
+ * The mirror: a folder of local copies of remote files (a run's `TL_MIRROR`, by default `../shared` beside
+ * the project; see `lib/runtime/config.ts`), consulted by file name when an origin cannot be reached.
  *
  * Reachability is decided fast: a DNS or connection error fails at once, and a host that does not answer
  * within {@link ORIGIN_TIMEOUT_MS} counts as unreachable. A host found unreachable is not asked again for
@@ -64,14 +64,36 @@ export function findInMirror(mirror: string | undefined, name: string): string |
   return mirrorFiles(mirror).find((f) => path.basename(f) === name);
 }
 
-/** `p` relative to the project's root when it lies in or beside it (`../shared/…`), else absolute. */
+/**
+ * `p` relative to the project's root when it lies in or beside it (`../shared/…`), else absolute.
+ *
+ * @example
+ * ```ts
+ * import { displayPath } from "./mod.ts";
+ * import assert from "node:assert";
+ *
+ * assert.strictEqual(displayPath("/work/shared/data/x.zip", "/work/main"), "../shared/data/x.zip");
+ * assert.strictEqual(displayPath("/elsewhere/x.zip", "/work/main"), "/elsewhere/x.zip");
+ * ```
+ */
 export function displayPath(p: string, root: string = PROJECT_ROOT): string {
   const rel = path.relative(root, p);
   if (rel === "") return ".";
   return path.isAbsolute(rel) || rel === ".." || rel.startsWith(`..${path.sep}..`) ? p : rel;
 }
 
-/** The host (with its port, if any) of a URL, for messages. */
+/**
+ * The host (with its port, if any) of a URL, for messages; the text itself when it is no URL.
+ *
+ * @example
+ * ```ts
+ * import { hostOf } from "./mod.ts";
+ * import assert from "node:assert";
+ *
+ * assert.strictEqual(hostOf("https://storage.googleapis.com/x.zip"), "storage.googleapis.com");
+ * assert.strictEqual(hostOf("http://127.0.0.1:9/x.zip"), "127.0.0.1:9");
+ * ```
+ */
 export function hostOf(url: string): string {
   try {
     return new URL(url).host;

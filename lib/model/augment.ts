@@ -10,17 +10,17 @@
  */
 import { selectBroadcast, tf } from "../runtime/mod.ts";
 import type { Sequential, Shape, Tensor, Tensor1D, Tensor2D, Tensor4D } from "../runtime/mod.ts";
+// The same pixel interpolation as the image loader's (`"bilinear" | "nearest"`, Keras' `interpolation`).
+import type { Interpolation } from "../data/mod.ts";
+import type { LayerConfig } from "../graph/mod.ts";
 
-type Kwargs = Record<string, unknown>;
-type LayerArgs = ConstructorParameters<typeof tf.layers.Layer>[0];
-type ConfigDict = ReturnType<InstanceType<typeof tf.layers.Layer>["getConfig"]>;
+/** tfjs-layers' `LayerArgs` (`name`, `inputShape`, `trainable`, …), which every layer's options extend. */
+export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 
 /** Flip directions, as in Keras. */
 export type FlipMode = "horizontal" | "vertical" | "horizontal_and_vertical";
 /** How points outside the image are filled (Keras' `fill_mode`). */
 export type FillMode = "reflect" | "wrap" | "constant" | "nearest";
-/** Pixel interpolation (Keras' `interpolation`). */
-export type Interpolation = "bilinear" | "nearest";
 
 const FLIP_MODES: readonly FlipMode[] = ["horizontal", "vertical", "horizontal_and_vertical"];
 const FILL_MODES: readonly FillMode[] = ["reflect", "wrap", "constant", "nearest"];
@@ -70,9 +70,10 @@ class Draws {
 }
 
 /** Options of {@link RandomFlip}. */
-export interface RandomFlipArgs extends NonNullable<LayerArgs> {
+export interface RandomFlipArgs extends LayerArgs {
   /** Default `"horizontal_and_vertical"`, as in Keras. */
   mode?: FlipMode;
+  /** Makes the sequence of flips reproducible (a whole number from 0 to 2³² − 1); default unseeded. */
   seed?: number;
 }
 
@@ -81,11 +82,15 @@ export interface RandomFlipArgs extends NonNullable<LayerArgs> {
  * for `"vertical"`, both at once for `"horizontal_and_vertical"`), only while training.
  */
 export class RandomFlip extends tf.layers.Layer {
+  /** The registered class name (Keras' `RandomFlip`), for saving and loading. */
   static className = "RandomFlip";
+  /** Which flips are drawn. */
   readonly mode: FlipMode;
+  /** The seed of the draws, if any. */
   readonly seed?: number;
   private readonly draws: Draws;
 
+  /** A `RandomFlip` layer; throws on an unknown `mode` or a bad `seed`. */
   constructor(args: RandomFlipArgs = {}) {
     super(args);
     this.mode = oneOf("RandomFlip", "mode", args.mode ?? "horizontal_and_vertical", FLIP_MODES);
@@ -93,7 +98,8 @@ export class RandomFlip extends tf.layers.Layer {
     this.draws = new Draws(this.seed);
   }
 
-  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
+  /** Flips each image of the batch with probability ½ when `kwargs.training` is true; else returns it as is. */
+  override call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor {
     return tf.tidy(() => {
       const x = imageBatch("RandomFlip", inputs);
       if (kwargs?.training !== true) return x;
@@ -107,12 +113,14 @@ export class RandomFlip extends tf.layers.Layer {
     return tf.lessEqual(this.draws.uniform(b, 0, 1), 0.5) as Tensor1D;
   }
 
+  /** The output shape: the input's. */
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
     return inputShape;
   }
 
-  override getConfig(): ConfigDict {
-    const config: ConfigDict = { ...super.getConfig(), mode: this.mode };
+  /** The layer's options, for saving (`mode`, `seed`). */
+  override getConfig(): LayerConfig {
+    const config: LayerConfig = { ...super.getConfig(), mode: this.mode };
     if (this.seed !== undefined) config.seed = this.seed;
     return config;
   }
@@ -120,7 +128,7 @@ export class RandomFlip extends tf.layers.Layer {
 tf.serialization.registerClass(RandomFlip);
 
 /** Options of {@link RandomRotation}. */
-export interface RandomRotationArgs extends NonNullable<LayerArgs> {
+export interface RandomRotationArgs extends LayerArgs {
   /**
    * Fraction of a full turn: `0.2` draws angles in [−0.2·2π, 0.2·2π]; `[lower, upper]` draws in
    * [lower·2π, upper·2π]. Positive angles rotate counter-clockwise.
@@ -130,6 +138,7 @@ export interface RandomRotationArgs extends NonNullable<LayerArgs> {
   fillMode?: FillMode;
   /** Default `"bilinear"`. */
   interpolation?: Interpolation;
+  /** Makes the sequence of angles reproducible (a whole number from 0 to 2³² − 1); default unseeded. */
   seed?: number;
   /** Value for `fillMode: "constant"`; default 0. */
   fillValue?: number;
@@ -140,15 +149,23 @@ export interface RandomRotationArgs extends NonNullable<LayerArgs> {
  * `factor`·2π (Keras' affine matrix and pixel-centre convention), only while training.
  */
 export class RandomRotation extends tf.layers.Layer {
+  /** The registered class name (Keras' `RandomRotation`), for saving and loading. */
   static className = "RandomRotation";
+  /** Smallest angle drawn, as a fraction of a full turn. */
   readonly lower: number;
+  /** Largest angle drawn, as a fraction of a full turn. */
   readonly upper: number;
+  /** How points outside the image are filled. */
   readonly fillMode: FillMode;
+  /** Pixel interpolation of the resampling. */
   readonly interpolation: Interpolation;
+  /** The fill value for `fillMode: "constant"`. */
   readonly fillValue: number;
+  /** The seed of the draws, if any. */
   readonly seed?: number;
   private readonly draws: Draws;
 
+  /** A `RandomRotation` layer; throws on a bad `factor`, `fillMode`, `interpolation`, `fillValue` or `seed`. */
   constructor(args: RandomRotationArgs) {
     super(args);
     const factor = args?.factor;
@@ -178,7 +195,8 @@ export class RandomRotation extends tf.layers.Layer {
     this.draws = new Draws(this.seed);
   }
 
-  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
+  /** Rotates each image of the batch by its own angle when `kwargs.training` is true; else returns it as is. */
+  override call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor {
     return tf.tidy(() => {
       const x = imageBatch("RandomRotation", inputs);
       return kwargs?.training === true ? this.rotate(x) : x;
@@ -199,12 +217,14 @@ export class RandomRotation extends tf.layers.Layer {
     return tf.image.transform(image, transforms, this.interpolation, this.fillMode, this.fillValue);
   }
 
+  /** The output shape: the input's. */
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
     return inputShape;
   }
 
-  override getConfig(): ConfigDict {
-    const config: ConfigDict = {
+  /** The layer's options, for saving (`factor`, `fillMode`, `interpolation`, `fillValue`, `seed`). */
+  override getConfig(): LayerConfig {
+    const config: LayerConfig = {
       ...super.getConfig(),
       factor: [this.lower, this.upper],
       fillMode: this.fillMode,
@@ -261,7 +281,7 @@ function flippedTransforms(transforms: Tensor2D, flips: Tensor1D, mode: FlipMode
  */
 export function fuseFlipAndRotation(model: Sequential): Sequential {
   const call = model.call.bind(model);
-  model.call = (inputs: Tensor | Tensor[], kwargs: Kwargs) => {
+  model.call = (inputs: Tensor | Tensor[], kwargs: Record<string, unknown>) => {
     const [flip, rotation] = model.layers;
     if (
       kwargs?.training !== true || model.layers.length !== 2 || !(flip instanceof RandomFlip) ||

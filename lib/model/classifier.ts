@@ -5,8 +5,10 @@
  * `Input → data augmentation → preprocess_input → base (inference mode) → GlobalAveragePooling2D →
  * Dropout(0.2) → Dense(units)` as one functional model, where `units` is 1 for two classes (the
  * tutorial's single logit: binary cross-entropy from logits, accuracy at logit 0) and `numClasses`
- * otherwise (sparse categorical cross-entropy from logits, argmax accuracy). The compile helpers pick the
- * loss from the output width, so a loaded model compiles the same way.
+ * otherwise (sparse categorical cross-entropy from logits, argmax accuracy). The loss follows from the
+ * output width (`losses.ts`' `headUnits`, `lossAndMetricFor`; `compile.ts`), so a loaded model compiles the
+ * same way. {@link freezeBase} and {@link unfreezeForFineTuning} are the tutorial's two trainable set-ups
+ * (`base_model.trainable = False`; `trainable = True` then the layers before `fine_tune_at` frozen).
  *
  * The base runs as an {@link InferenceModel} (`inference_model.ts`): the tutorial's
  * `base_model(x, training=False)`, which TensorFlow.js cannot express in a functional graph.
@@ -14,16 +16,21 @@
  * @module
  */
 import { tf } from "../runtime/mod.ts";
-import type { LayersModel, Optimizer, Sequential, SymbolicTensor, Tensor, Tensor2D } from "../runtime/mod.ts";
+import type { LayersModel, Sequential, SymbolicTensor, Tensor, Tensor2D } from "../runtime/mod.ts";
 import { dataAugmentation } from "./augment.ts";
-import { classesFor, logitsFor, lossAndMetricFor } from "./losses.ts";
-import { rmsprop } from "./optimizers.ts";
+import { logitsFor } from "./losses.ts";
 import { inferenceMode, InferenceModel } from "./inference_model.ts";
 
+// Also importable from this file by path (tests in other folders import them from here); mod.ts exports
+// them from their own modules.
 export { inferenceMode, InferenceModel };
+export {
+  BASE_LEARNING_RATE,
+  compileClassifier,
+  compileForFineTuning,
+  compileForTransferLearning,
+} from "./compile.ts";
 
-/** The tutorial's `base_learning_rate`. */
-export const BASE_LEARNING_RATE = 1e-4;
 /** The tutorial's `fine_tune_at`: base layers before this index stay frozen while fine-tuning. */
 export const FINE_TUNE_AT = 100;
 
@@ -50,7 +57,9 @@ export interface ClassifierOptions {
 
 /** The classifier and its base (the {@link InferenceModel} inside it, for freezing and unfreezing). */
 export interface Classifier {
+  /** The whole classifier: augmentation, preprocessing, base, pooling, dropout and the Dense head. */
   model: LayersModel;
+  /** The base inside `model`, always in inference mode: freeze and unfreeze it for the two stages. */
   base: InferenceModel;
 }
 
@@ -133,24 +142,6 @@ export function unfreezeForFineTuning(base: LayersModel, fineTuneAt = FINE_TUNE_
   base.layers.forEach((layer, i) => layer.trainable = i >= fineTuneAt);
 }
 
-/** Logits per image of a classifier: 1 (two classes) or the number of classes. */
-export function headUnits(model: LayersModel): number {
-  const shape = model.outputs[0]?.shape;
-  const units = shape?.[shape.length - 1];
-  if (model.outputs.length !== 1 || shape.length !== 2 || typeof units !== "number") {
-    throw new Error(
-      `model "${model.name}" is not a classifier: expected one output of shape [batch, logits], got ` +
-        `${model.outputs.map((o) => `[${o.shape.map((d) => d ?? "null")}]`).join(", ")}`,
-    );
-  }
-  return units;
-}
-
-/** Classes a classifier tells apart: 2 for one logit, else one per logit. */
-export function numClassesOf(model: LayersModel): number {
-  return classesFor(headUnits(model));
-}
-
 /**
  * Class probabilities `[b, numClasses]` from logits: `[1 − σ(z), σ(z)]` for one logit, softmax otherwise.
  */
@@ -163,28 +154,6 @@ export function classProbabilities(logits: Tensor): Tensor2D {
     const p = tf.sigmoid(logits);
     return tf.concat([tf.sub(1, p), p], 1) as Tensor2D;
   });
-}
-
-/**
- * Compiles with the head's loss (cross-entropy from logits: binary for one logit, sparse categorical for
- * more) and the `accuracy` metric.
- */
-export function compileClassifier(model: LayersModel, optimizer: Optimizer): void {
-  const { loss, metric } = lossAndMetricFor(headUnits(model));
-  model.compile({ optimizer, loss, metrics: [metric] });
-}
-
-/** The tutorial's first compile: Adam(`learningRate`, default 1e-4). */
-export function compileForTransferLearning(model: LayersModel, learningRate = BASE_LEARNING_RATE): void {
-  compileClassifier(model, tf.train.adam(learningRate));
-}
-
-/**
- * The tutorial's fine-tuning compile: RMSprop(`learningRate`, default 1e-5) — tfjs' RMSprop with its
- * update run as one TensorFlow graph (`GraphRMSPropOptimizer`, `optimizers.ts`).
- */
-export function compileForFineTuning(model: LayersModel, learningRate = BASE_LEARNING_RATE / 10): void {
-  compileClassifier(model, rmsprop(learningRate));
 }
 
 /** Keras' `len(model.trainable_variables)`. */

@@ -16,7 +16,10 @@ import { tf } from "../runtime/mod.ts";
 import type { LayersModel, Tensor } from "../runtime/mod.ts";
 
 type ModelArtifacts = Parameters<Parameters<typeof tf.io.withSaveHandler>[0]>[0];
-type WeightSpec = NonNullable<ModelArtifacts["weightSpecs"]>[number];
+/** One weight's entry in `model.json`'s weights manifest (tfjs' `io.WeightsManifestEntry`: name, shape, dtype). */
+export type WeightSpec = NonNullable<
+  Parameters<Parameters<typeof tf.io.withSaveHandler>[0]>[0]["weightSpecs"]
+>[number];
 
 /** Layer classes that only act while training (identity in inference); the export drops them. */
 export const TRAINING_ONLY_LAYERS: ReadonlySet<string> = new Set([
@@ -40,24 +43,37 @@ export const PROJECT_LAYER_CLASSES: ReadonlySet<string> = new Set([
 
 const NESTED_MODEL_CLASSES = new Set(["InferenceModel", "Model", "Functional"]);
 
-/** A reference to one output of one node of a layer: `[layerName, nodeIndex, tensorIndex, kwargs?]`. */
-type Ref = [string, number, number, ...unknown[]];
-interface LayerJson {
+/** A reference to one output of one node of a layer in a topology: `[layerName, nodeIndex, tensorIndex, kwargs?]`. */
+export type NodeRef = [string, number, number, ...unknown[]];
+/** One layer of a topology's `config.layers`. */
+export interface LayerJson {
+  /** The layer class, e.g. `"Conv2D"`, `"InferenceModel"`. */
   class_name: string;
+  /** The layer's name (also in `config.name`). */
   name?: string;
+  /** The layer's configuration (a nested model's: its own `layers`, `input_layers`, `output_layers`). */
   config: any;
-  inbound_nodes?: Ref[][];
+  /** The inputs of each call of the layer. */
+  inbound_nodes?: NodeRef[][];
 }
-interface GraphJson {
+/** A functional model's graph: its layers and which outputs are its inputs and outputs. */
+export interface GraphJson {
+  /** The model's name. */
   name?: string;
+  /** The layers, in the order they were added. */
   layers: LayerJson[];
-  input_layers: Ref[];
-  output_layers: Ref[];
+  /** The model's inputs. */
+  input_layers: NodeRef[];
+  /** The model's outputs. */
+  output_layers: NodeRef[];
 }
 /** A Keras/tfjs `modelTopology`: `{class_name: "Model", config: {layers, input_layers, output_layers}}`. */
 export interface TopologyJson {
+  /** `"Model"` (or `"Functional"`, `"InferenceModel"`). */
   class_name: string;
+  /** The graph. */
   config: GraphJson;
+  /** Other fields of the topology (`keras_version`, `backend`), kept as they are. */
   [key: string]: unknown;
 }
 
@@ -65,6 +81,27 @@ export interface TopologyJson {
  * The topology of `topology` (a functional model's JSON) with training-only layers removed and nested
  * functional models (the `InferenceModel` base) inlined, so that only built-in tfjs layers remain.
  * Pure: the input is not modified. Throws, naming the layer, on graphs it cannot rewrite faithfully.
+ *
+ * @example A RandomFlip between the input and a Dense layer disappears
+ * ```ts
+ * import assert from "node:assert";
+ * import { inferenceTopology } from "./mod.ts";
+ *
+ * const exported = inferenceTopology({
+ *   class_name: "Model",
+ *   config: {
+ *     layers: [
+ *       { class_name: "InputLayer", name: "in", config: { name: "in" }, inbound_nodes: [] },
+ *       { class_name: "RandomFlip", name: "flip", config: { name: "flip" }, inbound_nodes: [[["in", 0, 0, {}]]] },
+ *       { class_name: "Dense", name: "d", config: { name: "d" }, inbound_nodes: [[["flip", 0, 0, {}]]] },
+ *     ],
+ *     input_layers: [["in", 0, 0]],
+ *     output_layers: [["d", 0, 0]],
+ *   },
+ * });
+ * assert.deepEqual(exported.config.layers.map((l) => l.name), ["in", "d"]);
+ * assert.deepEqual(exported.config.layers[1].inbound_nodes, [[["in", 0, 0, {}]]]);
+ * ```
  */
 export function inferenceTopology(topology: TopologyJson): TopologyJson {
   if (!NESTED_MODEL_CLASSES.has(topology?.class_name) || !Array.isArray(topology.config?.layers)) {
@@ -79,14 +116,14 @@ export function inferenceTopology(topology: TopologyJson): TopologyJson {
    * applied exactly once (checked below), so any node index names that one application — a nested
    * model's application is numbered after its own construction node.
    */
-  const replaced = new Map<string, Ref>();
-  const key = (r: Ref | [string, number, number]) => `${r[0]}/${r[2]}`;
-  const resolve = (r: Ref): Ref => {
+  const replaced = new Map<string, NodeRef>();
+  const key = (r: NodeRef | [string, number, number]) => `${r[0]}/${r[2]}`;
+  const resolve = (r: NodeRef): NodeRef => {
     let out = r;
     for (let hops = 0; replaced.has(key(out)); hops++) {
       if (hops > 1000) throw new Error(`inferenceTopology: a cycle through layer "${r[0]}"`);
       const to = replaced.get(key(out))!;
-      out = [to[0], to[1], to[2], ...out.slice(3)] as Ref;
+      out = [to[0], to[1], to[2], ...out.slice(3)] as NodeRef;
     }
     return out;
   };
@@ -121,17 +158,22 @@ export function inferenceTopology(topology: TopologyJson): TopologyJson {
   graph.layers = layers;
   graph.input_layers = graph.input_layers.map(resolve);
   graph.output_layers = graph.output_layers.map(resolve);
+  checkUniqueNames(layers);
+  return { ...structuredClone(topology), class_name: "Model", config: graph };
+}
+
+/** Throws when two layers share a name (inlining a nested model can bring in a duplicate). */
+function checkUniqueNames(layers: LayerJson[]): void {
   const names = new Set<string>();
   for (const layer of layers) {
     const name = layer.name ?? layer.config?.name;
     if (names.has(name)) throw new Error(`inferenceTopology: two layers named "${name}" after inlining`);
     names.add(name);
   }
-  return { ...structuredClone(topology), class_name: "Model", config: graph };
 }
 
 /** A Sequential of training-only layers disappears: its output is its input. */
-function inlineSequential(layer: LayerJson, inputs: Ref[]): { layers: LayerJson[]; outputs: Ref[] } {
+function inlineSequential(layer: LayerJson, inputs: NodeRef[]): { layers: LayerJson[]; outputs: NodeRef[] } {
   const inner: LayerJson[] = layer.config?.layers ?? [];
   const kept = inner.filter((l) => !TRAINING_ONLY_LAYERS.has(l.class_name));
   if (kept.length) {
@@ -145,7 +187,7 @@ function inlineSequential(layer: LayerJson, inputs: Ref[]): { layers: LayerJson[
 }
 
 /** A nested functional model's layers, its input layers replaced by the tensors it was applied to. */
-function inlineFunctional(layer: LayerJson, inputs: Ref[]): { layers: LayerJson[]; outputs: Ref[] } {
+function inlineFunctional(layer: LayerJson, inputs: NodeRef[]): { layers: LayerJson[]; outputs: NodeRef[] } {
   const inner = inferenceTopology({ class_name: "Model", config: layer.config }).config;
   if (inner.input_layers.length !== inputs.length) {
     throw new Error(
@@ -154,9 +196,9 @@ function inlineFunctional(layer: LayerJson, inputs: Ref[]): { layers: LayerJson[
     );
   }
   const feeds = new Map(inner.input_layers.map((r, i) => [r[0], inputs[i]]));
-  const remap = (r: Ref): Ref => {
+  const remap = (r: NodeRef): NodeRef => {
     const to = feeds.get(r[0]);
-    return to ? [to[0], to[1], to[2], ...r.slice(3)] as Ref : r;
+    return to ? [to[0], to[1], to[2], ...r.slice(3)] as NodeRef : r;
   };
   const layers = inner.layers
     .filter((l) => !feeds.has(l.name ?? l.config?.name))
@@ -218,7 +260,7 @@ export async function exportInferenceModel(
   options: ExportOptions = {},
 ): Promise<InferenceExport> {
   const { tolerance = 1e-4, checkImages = 2 } = options;
-  const topology = inferenceTopology(model.toJSON(null, false) as unknown as TopologyJson);
+  const topology = inferenceTopology(model.toJSON(null, false) as TopologyJson);
   const custom = [...layerClasses(topology)].filter((c) => PROJECT_LAYER_CLASSES.has(c));
   if (custom.length) {
     throw new Error(`exportInferenceModel: custom layer classes remain: ${custom.join(", ")}`);
@@ -248,7 +290,7 @@ export async function exportInferenceModel(
     return {
       modelJson: {
         format: "layers-model",
-        modelTopology: artifacts!.modelTopology as unknown as TopologyJson,
+        modelTopology: artifacts!.modelTopology as TopologyJson,
         weightsManifest: [{ paths: ["weights.bin"], weights: artifacts!.weightSpecs! }],
       },
       weights,

@@ -16,26 +16,26 @@ import { tf } from "../runtime/mod.ts";
 import type { LayersModel, Tensor } from "../runtime/mod.ts";
 import { dependsOnTrainableVariable, FrozenGraph, frozenRegion, runFrom } from "../graph/mod.ts";
 
-type Kwargs = Record<string, unknown>;
-
 /**
  * A functional model that always runs in inference mode (`training: false`), whatever its caller asks.
  *
  * Its frozen part — every layer computable without a trainable weight: the whole base while it is
  * frozen, the layers before `fineTuneAt` while fine-tuning — runs as one TensorFlow graph
- * ({@link FrozenGraph}: BatchNormalization folded into the convolutions, grappler-optimized, 4× faster
- * than op-by-op here); the rest runs eagerly from the graph's outputs, so gradients reach every trainable
- * weight. The graph is rebuilt when the frozen layers or their weights change, and skipped when the input
+ * ({@link FrozenGraph}: BatchNormalization folded into the convolutions, grappler-optimized, one native
+ * call instead of one per op); the rest runs eagerly from the graph's outputs, so gradients reach every
+ * trainable weight. The graph is rebuilt when the frozen layers or their weights change, and skipped when the input
  * itself depends on a trainable variable. Gradients with respect to the model's *input* (e.g. saliency
  * maps) need `frozenGraph = false`.
  */
 export class InferenceModel extends tf.LayersModel {
+  /** The registered class name, so that a saved classifier loads back with its base pinned. */
   static override className = "InferenceModel";
   /** Run the frozen part as one TensorFlow graph (default true); false: op by op, as tfjs does. */
   frozenGraph = true;
   private compiled: FrozenGraph | null = null;
 
-  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+  /** Runs the model with `training: false` whatever `kwargs` says; the frozen part as one graph when it can. */
+  override call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor | Tensor[] {
     const args = { ...kwargs, training: false };
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const graph = this.frozenGraph && !dependsOnTrainableVariable(x) ? this.frozenPart() : null;
@@ -63,7 +63,8 @@ export class InferenceModel extends tf.LayersModel {
     return this.compiled;
   }
 
-  override dispose() {
+  /** Frees the compiled frozen part, then the model's weights (tfjs' `dispose`). */
+  override dispose(): ReturnType<InstanceType<typeof tf.LayersModel>["dispose"]> {
     this.compiled?.dispose();
     this.compiled = null;
     return super.dispose();

@@ -9,6 +9,9 @@
  * alpha, the model takes the one of its weights: offline, that of the ImageNet weights the mirror holds
  * (`imagenetAlpha`); for a given file, the one its shapes tell.
  *
+ * Where the ImageNet weights come from is explicit ({@link ImagenetWeightsOptions}: `weightsUrl`, `mirror`,
+ * `cacheDir`): this module reads no settings; the notebooks and tasks pass their `TL_*` values.
+ *
  * @module
  */
 import fs from "node:fs";
@@ -17,9 +20,9 @@ import { fileURLToPath } from "node:url";
 import {
   type Config,
   DEFAULT_ALPHA,
+  DEFAULT_CACHE_DIR,
   IMAGENET_ALPHAS,
   type LayersModel,
-  loadConfig,
   type SymbolicTensor,
   type Tensor,
   tf,
@@ -46,8 +49,27 @@ export { IMAGENET_ALPHAS };
 /** The square input sizes Keras has ImageNet weights for; any other size loads the 224 weights. */
 export const IMAGENET_SIZES: readonly number[] = [96, 128, 160, 192, 224];
 
-/** Options of {@link mobileNetV2}, named after Keras' arguments. */
-export interface MobileNetV2Options {
+/**
+ * Where `weights: "imagenet"` comes from. Nothing is read from the environment: a notebook or task passes
+ * its settings' values (`TL_WEIGHTS_URL`, `TL_MIRROR`, `TL_CACHE_DIR`).
+ */
+export interface ImagenetWeightsOptions {
+  /**
+   * The base's (no top) weights file instead of Keras' URL: an `https://`, `http://` or `file://` URL or a
+   * path, named as Keras names it when the alpha is to follow it. Default: Keras' URL for the alpha and size.
+   */
+  weightsUrl?: string;
+  /**
+   * A folder of local copies (e.g. `../shared`): when the origin cannot be reached, Keras' file of the same
+   * name in it stands in (or, for another input size, the same alpha's). Default: none.
+   */
+  mirror?: string | null;
+  /** Cache root: the weights go to `<cacheDir>/models/`. Default: `getFile`'s (the project's `data/`). */
+  cacheDir?: string;
+}
+
+/** Options of {@link mobileNetV2}, named after Keras' arguments (and where the ImageNet weights come from). */
+export interface MobileNetV2Options extends ImagenetWeightsOptions {
   /** `[rows, cols, channels]`; default `[224, 224, 3]`. Rows and columns ≥ 32. */
   inputShape?: [number, number, number];
   /**
@@ -68,20 +90,44 @@ export interface MobileNetV2Options {
   classifierActivation?: string | null;
   /** Model name; default Keras' `mobilenetv2_{alpha:.2f}_{rows}`. */
   name?: string;
-  /** Cache root for downloaded weights (`<cacheDir>/models/`); default the configured `TL_CACHE_DIR`. */
-  cacheDir?: string;
-  /** Run configuration (`TL_WEIGHTS_URL`, `TL_MIRROR`; not `TL_ALPHA`); default `loadConfig()`. */
+  /**
+   * A run's settings, for their `weightsUrl`, `mirror` and `cacheDir` (not `alpha`); the options of the
+   * same names win.
+   * @deprecated Pass `weightsUrl`, `mirror` and `cacheDir`.
+   */
   config?: Config;
 }
 
-/** Keras' `_make_divisible`: `v` rounded to a multiple of `divisor`, never below 90 % of `v`. */
+/**
+ * Keras' `_make_divisible`: `v` rounded to a multiple of `divisor`, never below 90 % of `v`.
+ *
+ * @example Channel counts at alpha 0.35
+ * ```ts
+ * import assert from "node:assert";
+ * import { makeDivisible } from "./mod.ts";
+ *
+ * assert.equal(makeDivisible(32 * 0.35, 8), 16);
+ * assert.equal(makeDivisible(Math.trunc(320 * 0.35), 8), 112);
+ * ```
+ */
 export function makeDivisible(v: number, divisor: number, minValue: number = divisor): number {
   let newV = Math.max(minValue, Math.floor(Math.trunc(v + divisor / 2) / divisor) * divisor);
   if (newV < 0.9 * v) newV += divisor;
   return newV;
 }
 
-/** Keras' `imagenet_utils.correct_pad`: the zero padding `[[top, bottom], [left, right]]` before a strided conv. */
+/**
+ * Keras' `imagenet_utils.correct_pad`: the zero padding `[[top, bottom], [left, right]]` before a strided conv.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { correctPad } from "./mod.ts";
+ *
+ * assert.deepEqual(correctPad([160, 160], 3), [[0, 1], [0, 1]]);
+ * assert.deepEqual(correctPad([161, 161], 3), [[1, 1], [1, 1]]);
+ * ```
+ */
 export function correctPad(
   inputSize: readonly [number | null, number | null],
   kernelSize: number,
@@ -97,14 +143,39 @@ function pythonFloat(x: number): string {
   return Number.isInteger(x) ? x.toFixed(1) : String(x);
 }
 
-/** Keras' file name for the ImageNet weights, e.g. `mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5`. */
+/**
+ * Keras' file name for the ImageNet weights, e.g. `mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { imagenetWeightsFileName, parseImagenetWeightsFileName } from "./mod.ts";
+ *
+ * const name = imagenetWeightsFileName(0.35, 160);
+ * assert.equal(name, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_160_no_top.h5");
+ * assert.deepEqual(parseImagenetWeightsFileName(name), { alpha: 0.35, rows: 160, includeTop: false });
+ * ```
+ */
 export function imagenetWeightsFileName(alpha: number, rows: number, includeTop = false): string {
   return `mobilenet_v2_weights_tf_dim_ordering_tf_kernels_${pythonFloat(alpha)}_${rows}${
     includeTop ? "" : "_no_top"
   }.h5`;
 }
 
-/** What a Keras ImageNet weights file name says: its alpha, rows and whether it has the top. */
+/**
+ * What a Keras ImageNet weights file name says: its alpha, rows and whether it has the top; `undefined` for
+ * another name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { parseImagenetWeightsFileName } from "./mod.ts";
+ *
+ * const top = parseImagenetWeightsFileName("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5");
+ * assert.deepEqual(top, { alpha: 1, rows: 224, includeTop: true });
+ * assert.equal(parseImagenetWeightsFileName("my_weights.h5"), undefined);
+ * ```
+ */
 export function parseImagenetWeightsFileName(
   name: string,
 ): { alpha: number; rows: number; includeTop: boolean } | undefined {
@@ -114,23 +185,43 @@ export function parseImagenetWeightsFileName(
   return m ? { alpha: Number(m[1]), rows: Number(m[2]), includeTop: m[3] === undefined } : undefined;
 }
 
-/** Keras' URL of the ImageNet weights for `alpha` and input `rows`. */
+/**
+ * Keras' URL of the ImageNet weights for `alpha` and input `rows`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { BASE_WEIGHT_PATH, imagenetWeightsFileName, imagenetWeightsUrl } from "./mod.ts";
+ *
+ * assert.equal(imagenetWeightsUrl(1.0, 160), BASE_WEIGHT_PATH + imagenetWeightsFileName(1.0, 160));
+ * ```
+ */
 export function imagenetWeightsUrl(alpha: number, rows: number, includeTop = false): string {
   return BASE_WEIGHT_PATH + imagenetWeightsFileName(alpha, rows, includeTop);
 }
 
 /**
- * Where `weights: "imagenet"` is fetched from: Keras' URL, or for the base (no top) `TL_WEIGHTS_URL` when
- * set; `fname` is the cache file name (the override's own file name, so caches never mix files).
+ * Where `weights: "imagenet"` is fetched from: Keras' URL, or for the base (no top) `source.weightsUrl` when
+ * given; `fname` is the cache file name (the override's own file name, so caches never mix files).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { imagenetWeightsFileName, imagenetWeightsSource } from "./mod.ts";
+ *
+ * assert.equal(imagenetWeightsSource(0.35, 160).fname, imagenetWeightsFileName(0.35, 160));
+ * const own = imagenetWeightsSource(1.0, 160, false, { weightsUrl: "file:///w/my%20base.h5" });
+ * assert.deepEqual(own, { fname: "my base.h5", origin: "file:///w/my%20base.h5" });
+ * ```
  */
 export function imagenetWeightsSource(
   alpha: number,
   rows: number,
   includeTop = false,
-  config: Config = loadConfig(),
+  source: Pick<ImagenetWeightsOptions, "weightsUrl"> = {},
 ): { fname: string; origin: string } {
-  if (!includeTop && config.weightsUrl) {
-    const url = config.weightsUrl;
+  if (!includeTop && source.weightsUrl) {
+    const url = source.weightsUrl;
     const p = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? decodeURIComponent(new URL(url).pathname) : url;
     return { fname: path.posix.basename(p.replaceAll("\\", "/")), origin: url };
   }
@@ -170,14 +261,23 @@ const alphaOption = (alpha: number) => {
   return `TL_ALPHA=${a}, --alpha ${a} or { alpha: ${a} }`;
 };
 
+/** A run's alpha setting and where its ImageNet weights come from, as {@link imagenetAlpha} weighs them. */
+export interface AlphaSettings extends ImagenetWeightsOptions {
+  /** The alpha asked for (the settings' `TL_ALPHA`, else {@link DEFAULT_ALPHA}). */
+  alpha: number;
+  /** Whether `alpha` was set explicitly: then it is never replaced. */
+  alphaSet: boolean;
+}
+
 /**
- * The MobileNetV2 alpha of a run with `weights: "imagenet"`: `TL_ALPHA` when set (never replaced); with
- * `TL_WEIGHTS_URL`, the alpha its Keras file name says; else `config.alpha` (1.0), unless Keras' file for
- * it can't be had — not in the cache, not in the mirror, the origin unreachable — while the mirror holds
- * Keras' ImageNet weights of another alpha: then that alpha, said in one line.
+ * The MobileNetV2 alpha of a run with `weights: "imagenet"`: `config.alpha` when set explicitly
+ * (`alphaSet`, never replaced); with a `weightsUrl`, the alpha its Keras file name says; else
+ * `config.alpha` (1.0), unless Keras' file for it can't be had — not in the cache, not in the mirror, the
+ * origin unreachable — while the mirror holds Keras' ImageNet weights of another alpha: then that alpha,
+ * said in one line. A run's `Config` (`loadConfig()`) is such settings.
  */
 export async function imagenetAlpha(
-  config: Config,
+  config: AlphaSettings,
   options: { rows: number; includeTop?: boolean; cacheDir?: string },
 ): Promise<number> {
   const includeTop = options.includeTop ?? false;
@@ -186,16 +286,19 @@ export async function imagenetAlpha(
     const { fname } = imagenetWeightsSource(config.alpha, options.rows, false, config);
     return parseImagenetWeightsFileName(fname)?.alpha ?? config.alpha;
   }
-  const held = mirrorImagenetWeights(config.mirror, includeTop);
+  const mirror = config.mirror ?? undefined;
+  const held = mirrorImagenetWeights(mirror, includeTop);
   if (held.length === 0 || held.some((w) => w.alpha === config.alpha)) return config.alpha;
   const { fname, origin } = imagenetWeightsSource(config.alpha, options.rows, includeTop, config);
-  if (fs.existsSync(path.join(options.cacheDir ?? config.cacheDir, "models", fname))) return config.alpha;
+  // Where getFile would cache it (its default root when none is given).
+  const cacheDir = options.cacheDir ?? config.cacheDir ?? DEFAULT_CACHE_DIR;
+  if (fs.existsSync(path.join(cacheDir, "models", fname))) return config.alpha;
   const status = await probeOrigin(origin);
   if (status !== undefined && status < 400) return config.alpha;
   const chosen = nearestWeights(held, config.alpha, options.rows);
   const why = status === undefined ? `${hostOf(origin)} unreachable` : `${origin}: HTTP ${status}`;
   await sayOnce(
-    `${why}, and ${displayPath(config.mirror!)} has no weights for alpha ${pythonFloat(config.alpha)}: ` +
+    `${why}, and ${displayPath(mirror!)} has no weights for alpha ${pythonFloat(config.alpha)}: ` +
       `using alpha ${pythonFloat(chosen.alpha)}, that of ${displayPath(chosen.file)} ` +
       `(set TL_ALPHA, --alpha or { alpha } to choose)`,
   );
@@ -209,19 +312,20 @@ export async function imagenetAlpha(
  * ones for sizes it has none for).
  */
 async function fetchImagenetWeights(
-  { alpha, rows, includeTop, config, cacheDir }: {
+  { alpha, rows, includeTop, source }: {
     alpha: number;
     rows: number;
     includeTop: boolean;
-    config: Config;
-    cacheDir?: string;
+    source: ImagenetWeightsOptions;
   },
 ): Promise<string> {
-  const { fname, origin } = imagenetWeightsSource(alpha, rows, includeTop, config);
+  const { fname, origin } = imagenetWeightsSource(alpha, rows, includeTop, source);
+  const mirror = source.mirror ?? undefined;
   const options = {
-    cacheDir: cacheDir ?? config.cacheDir,
+    cacheDir: source.cacheDir,
     cacheSubdir: "models",
-    mirror: config.mirror ?? null,
+    mirror: mirror ?? null,
+    hint: weightsHint(origin, source),
   };
   try {
     return await getFile(fname, origin, options);
@@ -229,7 +333,7 @@ async function fetchImagenetWeights(
     if (!(e instanceof UnreachableOriginError) || origin !== imagenetWeightsUrl(alpha, rows, includeTop)) {
       throw e;
     }
-    const held = mirrorImagenetWeights(config.mirror, includeTop);
+    const held = mirrorImagenetWeights(mirror, includeTop);
     const sameAlpha = held.filter((w) => w.alpha === alpha);
     if (sameAlpha.length > 0) {
       const other = nearestWeights(sameAlpha, alpha, rows);
@@ -243,11 +347,25 @@ async function fetchImagenetWeights(
     const alphas = [...new Set(held.map((w) => w.alpha))].sort((a, b) => a - b).map(pythonFloat);
     const nearest = nearestWeights(held, alpha, rows).alpha;
     throw new Error(
-      `${e.message}. ${displayPath(config.mirror!)} holds MobileNetV2 ImageNet weights for alpha ` +
+      `${e.message}. ${displayPath(mirror!)} holds MobileNetV2 ImageNet weights for alpha ` +
         `${alphas.join(", ")} only: build alpha ${pythonFloat(nearest)} instead (${alphaOption(nearest)})`,
       { cause: e },
     );
   }
+}
+
+/**
+ * What a failure to fetch `origin` tells the user: the setting that chose it, or how to do without
+ * Keras' server. The settings' names are the notebooks' and tasks' (`TL_*`), which pass them here.
+ */
+function weightsHint(origin: string, source: ImagenetWeightsOptions): string {
+  if (source.weightsUrl !== undefined && origin === source.weightsUrl) {
+    return "this origin comes from TL_WEIGHTS_URL (mobileNetV2's weightsUrl); check its value";
+  }
+  const name = path.posix.basename(new URL(origin).pathname);
+  return `Keras' ImageNet weights, the default: without internet, put ${name} (or Keras' file for another ` +
+    `alpha) in the mirror folder (TL_MIRROR, default ../shared), or set TL_WEIGHTS_URL (and TL_ALPHA) to a ` +
+    `local copy (a path or file:// URL)`;
 }
 
 /** The output channels of the kernels whose width follows alpha, for the layers the file must have. */
@@ -313,43 +431,10 @@ export function invertedResBlock(
 ): SymbolicTensor {
   const inChannels = inputs.shape[inputs.shape.length - 1] as number;
   const pointwiseFilters = makeDivisible(Math.trunc(filters * alpha), 8);
-  let x = inputs;
-  let prefix = `block_${blockId}_`;
-
-  if (blockId) {
-    x = apply(
-      tf.layers.conv2d({
-        filters: expansion * inChannels,
-        kernelSize: 1,
-        padding: "same",
-        useBias: false,
-        name: `${prefix}expand`,
-      }),
-      x,
-    );
-    x = apply(batchNorm(`${prefix}expand_BN`), x);
-    x = apply(relu6(`${prefix}expand_relu`), x);
-  } else {
-    prefix = "expanded_conv_";
-  }
-
-  if (stride === 2) {
-    const padding = correctPad([x.shape[1], x.shape[2]], 3);
-    x = apply(tf.layers.zeroPadding2d({ padding, name: `${prefix}pad` }), x);
-  }
-  x = apply(
-    tf.layers.depthwiseConv2d({
-      kernelSize: 3,
-      strides: stride,
-      useBias: false,
-      padding: stride === 1 ? "same" : "valid",
-      name: `${prefix}depthwise`,
-    }),
-    x,
-  );
-  x = apply(batchNorm(`${prefix}depthwise_BN`), x);
-  x = apply(relu6(`${prefix}depthwise_relu`), x);
-
+  // Block 0 has no expansion and Keras names its layers `expanded_conv_*`.
+  const prefix = blockId ? `block_${blockId}_` : "expanded_conv_";
+  let x = blockId ? expand(inputs, prefix, expansion * inChannels) : inputs;
+  x = depthwise(x, prefix, stride);
   x = apply(
     tf.layers.conv2d({
       filters: pointwiseFilters,
@@ -366,6 +451,36 @@ export function invertedResBlock(
     return apply(tf.layers.add({ name: `${prefix}add` }), [inputs, x]);
   }
   return x;
+}
+
+/** The block's expansion: 1×1 convolution to `filters` channels, BatchNormalization, ReLU6. */
+function expand(x: SymbolicTensor, prefix: string, filters: number): SymbolicTensor {
+  x = apply(
+    tf.layers.conv2d({ filters, kernelSize: 1, padding: "same", useBias: false, name: `${prefix}expand` }),
+    x,
+  );
+  x = apply(batchNorm(`${prefix}expand_BN`), x);
+  return apply(relu6(`${prefix}expand_relu`), x);
+}
+
+/** The block's 3×3 depthwise convolution (zero-padded as Keras does before a stride of 2), BatchNormalization, ReLU6. */
+function depthwise(x: SymbolicTensor, prefix: string, stride: 1 | 2): SymbolicTensor {
+  if (stride === 2) {
+    const padding = correctPad([x.shape[1], x.shape[2]], 3);
+    x = apply(tf.layers.zeroPadding2d({ padding, name: `${prefix}pad` }), x);
+  }
+  x = apply(
+    tf.layers.depthwiseConv2d({
+      kernelSize: 3,
+      strides: stride,
+      useBias: false,
+      padding: stride === 1 ? "same" : "valid",
+      name: `${prefix}depthwise`,
+    }),
+    x,
+  );
+  x = apply(batchNorm(`${prefix}depthwise_BN`), x);
+  return apply(relu6(`${prefix}depthwise_relu`), x);
 }
 
 /** The blocks of the network: `[filters, stride, expansion]` for block 0 … 16. */
@@ -414,7 +529,30 @@ function checkOptions(
       `mobileNetV2: with weights "imagenet" and includeTop, classes must be 1000 (got ${classes})`,
     );
   }
-  const inputShape = o.inputShape ?? [224, 224, 3];
+  const { inputShape, standard } = checkInputShape(o.inputShape ?? [224, 224, 3], imagenet, includeTop);
+  const rows = inputShape[0];
+  if (!imagenet) return { inputShape, rows };
+  if (!IMAGENET_ALPHAS.includes(alpha)) {
+    throw new Error(
+      `mobileNetV2: ImageNet weights exist for alpha ${IMAGENET_ALPHAS.join(", ")} only; got ${alpha}`,
+    );
+  }
+  if (!standard) {
+    console.warn(
+      `mobileNetV2: inputShape ${JSON.stringify(inputShape)} is non-square or not one of ` +
+        `${IMAGENET_SIZES.join(", ")}: the weights for input shape (224, 224) are loaded.`,
+    );
+    return { inputShape, rows: 224 };
+  }
+  return { inputShape, rows };
+}
+
+/** Checks `inputShape` as Keras does; `standard`: square of a size Keras has ImageNet weights for. */
+function checkInputShape(
+  inputShape: [number, number, number],
+  imagenet: boolean,
+  includeTop: boolean,
+): { inputShape: [number, number, number]; standard: boolean } {
   if (
     !Array.isArray(inputShape) || inputShape.length !== 3 ||
     !inputShape.every((n) => Number.isInteger(n) && n > 0)
@@ -441,26 +579,30 @@ function checkOptions(
         `${IMAGENET_SIZES.join(", ")} (got ${JSON.stringify(inputShape)})`,
     );
   }
-  if (!imagenet) return { inputShape, rows };
-  if (!IMAGENET_ALPHAS.includes(alpha)) {
-    throw new Error(
-      `mobileNetV2: ImageNet weights exist for alpha ${IMAGENET_ALPHAS.join(", ")} only; got ${alpha}`,
-    );
-  }
-  if (!standard) {
-    console.warn(
-      `mobileNetV2: inputShape ${JSON.stringify(inputShape)} is non-square or not one of ` +
-        `${IMAGENET_SIZES.join(", ")}: the weights for input shape (224, 224) are loaded.`,
-    );
-    return { inputShape, rows: 224 };
-  }
-  return { inputShape, rows };
+  return { inputShape, standard };
 }
 
 /**
  * Builds MobileNetV2 (Keras' `keras.applications.MobileNetV2`) and loads its weights: Keras' ImageNet file
- * for `alpha` and the input size (fetched once into `<cacheDir>/models/` with `getFile`; `TL_WEIGHTS_URL`
- * overrides the base's origin), a given file, or none. Its `summary()` prints Keras' table ({@link printSummary}).
+ * for `alpha` and the input size (fetched once into `<cacheDir>/models/` with `getFile`; `weightsUrl`
+ * replaces the base's origin, `mirror` stands in offline), a given file, or none. Its `summary()` prints
+ * Keras' table ({@link printSummary}).
+ *
+ * @example The tutorial's base, with the settings a notebook passes
+ * ```ts ignore
+ * import { loadConfig } from "../runtime/mod.ts";
+ * import { mobileNetV2 } from "./mod.ts";
+ *
+ * const config = loadConfig();
+ * const base = await mobileNetV2({
+ *   inputShape: [160, 160, 3],
+ *   includeTop: false,
+ *   weights: "imagenet",
+ *   weightsUrl: config.weightsUrl,
+ *   mirror: config.mirror,
+ *   cacheDir: config.cacheDir,
+ * });
+ * ```
  */
 export async function mobileNetV2(options: MobileNetV2Options = {}): Promise<LayersModel> {
   const includeTop = options.includeTop ?? true;
@@ -524,16 +666,15 @@ async function resolveWeights(
 ): Promise<{ stored?: KerasH5Weights; alpha: number }> {
   let alpha = options.alpha;
   let file: string | undefined;
+  const source = weightsSourceOf(options);
   if (weights === "imagenet") {
-    const config = options.config ?? loadConfig();
-    const cacheDir = options.cacheDir;
     // The library's default is 1.0, as Keras' (TL_ALPHA is the notebooks' and tasks' to pass).
-    const unset = { ...config, alpha: DEFAULT_ALPHA, alphaSet: false };
-    const fetchAlpha = alpha ?? await imagenetAlpha(unset, { rows, includeTop, cacheDir });
-    file = await fetchImagenetWeights({ alpha: fetchAlpha, rows, includeTop, config, cacheDir });
+    const unset = { ...source, alpha: DEFAULT_ALPHA, alphaSet: false };
+    const fetchAlpha = alpha ?? await imagenetAlpha(unset, { rows, includeTop });
+    file = await fetchImagenetWeights({ alpha: fetchAlpha, rows, includeTop, source });
     alpha ??= fetchAlpha;
   } else if (weights !== null) {
-    file = await weightsFilePath(weights, options.cacheDir);
+    file = await weightsFilePath(weights, source);
   }
   const stored = file === undefined ? undefined : await readKerasH5Weights(file);
   // Not given: the alpha the weights were made for (a file of an unknown width: the default).
@@ -541,9 +682,25 @@ async function resolveWeights(
   return { stored, alpha: alpha ?? DEFAULT_ALPHA };
 }
 
+/** The explicit weights source of `options`, the deprecated `config` filling what they leave out. */
+function weightsSourceOf(options: MobileNetV2Options): ImagenetWeightsOptions {
+  const { config } = options;
+  return {
+    weightsUrl: options.weightsUrl ?? config?.weightsUrl,
+    mirror: options.mirror !== undefined ? options.mirror : config?.mirror ?? null,
+    cacheDir: options.cacheDir ?? config?.cacheDir,
+  };
+}
+
 /** A weights file given by path or `file://` URL, or fetched from `http(s)://` into the cache. */
-async function weightsFilePath(weights: string, cacheDir?: string): Promise<string> {
-  if (/^https?:\/\//i.test(weights)) return await getFile("", weights, { cacheDir, cacheSubdir: "models" });
+async function weightsFilePath(weights: string, source: ImagenetWeightsOptions): Promise<string> {
+  if (/^https?:\/\//i.test(weights)) {
+    return await getFile("", weights, {
+      cacheDir: source.cacheDir,
+      cacheSubdir: "models",
+      mirror: source.mirror ?? null,
+    });
+  }
   const file = weights.startsWith("file:") ? fileURLToPath(weights) : weights;
   if (!fs.existsSync(file)) {
     throw new Error(
@@ -553,17 +710,19 @@ async function weightsFilePath(weights: string, cacheDir?: string): Promise<stri
   return file;
 }
 
-function buildMobileNetV2(
-  { inputShape, alpha, includeTop, pooling, classes, classifierActivation, name }: {
-    inputShape: [number, number, number];
-    alpha: number;
-    includeTop: boolean;
-    pooling: "avg" | "max" | null;
-    classes: number;
-    classifierActivation: string | null;
-    name: string;
-  },
-): LayersModel {
+/** What {@link buildMobileNetV2} builds: the checked options, the alpha and the model's name. */
+interface Architecture {
+  inputShape: [number, number, number];
+  alpha: number;
+  includeTop: boolean;
+  pooling: "avg" | "max" | null;
+  classes: number;
+  classifierActivation: string | null;
+  name: string;
+}
+
+function buildMobileNetV2(arch: Architecture): LayersModel {
+  const { inputShape, alpha, name } = arch;
   const imgInput = tf.input({ shape: inputShape, name: "input_1" });
 
   const firstBlockFilters = makeDivisible(32 * alpha, 8);
@@ -594,26 +753,31 @@ function buildMobileNetV2(
   x = apply(batchNorm("Conv_1_bn"), x);
   x = apply(relu6("out_relu"), x);
 
-  if (includeTop) {
-    x = apply(tf.layers.globalAveragePooling2d({ name: "global_average_pooling2d" }), x);
-    x = apply(
-      tf.layers.dense({
-        units: classes,
-        activation: (classifierActivation ?? "linear") as "softmax",
-        name: "predictions",
-      }),
-      x,
-    );
-  } else if (pooling === "avg") {
-    x = apply(tf.layers.globalAveragePooling2d({ name: "global_average_pooling2d" }), x);
-  } else if (pooling === "max") {
-    x = apply(tf.layers.globalMaxPooling2d({ name: "global_max_pooling2d" }), x);
-  }
-  const model = tf.model({ inputs: imgInput, outputs: x, name });
+  const model = tf.model({ inputs: imgInput, outputs: topOrPooling(x, arch), name });
   // `base_model.summary()` prints Keras' table (tfjs' own summary has other columns).
   model.summary = (lineLength?: number, positions?: number[], printFn?: (line: string) => void) =>
     printSummary(model, { lineLength, positions, printFn });
   return model;
+}
+
+/** After `out_relu`: the classifier top, else the optional global pooling. */
+function topOrPooling(x: SymbolicTensor, arch: Architecture): SymbolicTensor {
+  if (arch.includeTop) {
+    x = apply(tf.layers.globalAveragePooling2d({ name: "global_average_pooling2d" }), x);
+    return apply(
+      tf.layers.dense({
+        units: arch.classes,
+        activation: (arch.classifierActivation ?? "linear") as "softmax",
+        name: "predictions",
+      }),
+      x,
+    );
+  }
+  if (arch.pooling === "avg") {
+    return apply(tf.layers.globalAveragePooling2d({ name: "global_average_pooling2d" }), x);
+  }
+  if (arch.pooling === "max") return apply(tf.layers.globalMaxPooling2d({ name: "global_max_pooling2d" }), x);
+  return x;
 }
 
 /** `tf.keras.applications.mobilenet_v2.preprocess_input`: pixels in [0, 255] → [-1, 1] (`x / 127.5 − 1`). */

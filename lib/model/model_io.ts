@@ -175,6 +175,13 @@ export async function loadModel(dir: string): Promise<LayersModel> {
         (interrupted.length ? `; a save was interrupted: the previous save is in ${interrupted[0]}` : ""),
     );
   }
+  const modelJSON = await readModelJson(json);
+  const { specs, buffers } = await readWeightFiles(json, modelJSON.weightsManifest);
+  return await buildWithWeights(json, modelJSON, specs, buffers);
+}
+
+/** `model.json`'s content, checked to be a layers model with a weights manifest. */
+async function readModelJson(json: string): Promise<io.ModelJSON> {
   let modelJSON: io.ModelJSON;
   try {
     modelJSON = JSON.parse(await Deno.readTextFile(json));
@@ -192,6 +199,15 @@ export async function loadModel(dir: string): Promise<LayersModel> {
       `loadModel: ${json} has no weightsManifest: the model would load without its trained weights`,
     );
   }
+  return modelJSON;
+}
+
+/** The weight specs and the bytes of every weights file, each group's size checked against its specs. */
+async function readWeightFiles(
+  json: string,
+  manifest: io.WeightsManifestConfig,
+): Promise<{ specs: io.WeightsManifestEntry[]; buffers: ArrayBuffer[] }> {
+  const folder = path.dirname(json);
   const specs: io.WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
   for (const group of manifest) {
@@ -226,8 +242,20 @@ export async function loadModel(dir: string): Promise<LayersModel> {
     }
     specs.push(...group.weights);
   }
-  // The model is built first, then given its weights, so that every failure can free what it made: the
-  // variables of the layers built so far, the decoded weight tensors, the model.
+  return { specs, buffers };
+}
+
+/**
+ * The model of `modelJSON` with its weights. The model is built first, then given its weights, so that
+ * every failure can free what it made: the variables of the layers built so far, the decoded weight
+ * tensors, the model.
+ */
+async function buildWithWeights(
+  json: string,
+  modelJSON: io.ModelJSON,
+  specs: io.WeightsManifestEntry[],
+  buffers: ArrayBuffer[],
+): Promise<LayersModel> {
   const variables = tf.engine().state.registeredVariables;
   const before = new Set(Object.keys(variables));
   let model: LayersModel | undefined;

@@ -13,23 +13,9 @@
  * @module
  */
 import { tf } from "../runtime/mod.ts";
-import type { NamedTensorMap, Tensor, Variable } from "../runtime/mod.ts";
-
-type NamedTensor = { name: string; tensor: Tensor };
+import type { NamedTensorMap, Optimizer, Tensor, Variable } from "../runtime/mod.ts";
 import { FLOAT_T, GraphSession, GraphWriter } from "../graph/mod.ts";
-
-type Slot = { originalName: string; variable: Variable };
-/** The parent's slot fields (TypeScript-private in tfjs, the same objects at run time). */
-type Slots = {
-  learningRate: number;
-  decay: number;
-  momentum: number;
-  epsilon: number;
-  centered: boolean;
-  accumulatedMeanSquares: Slot[];
-  accumulatedMoments: Slot[];
-  incrementIterations(): void;
-};
+import { adamInternals, type OptimizerSlot, rmspropInternals } from "./tfjs_internals.ts";
 
 const HYPERPARAMETERS = ["learning_rate", "decay", "one_minus_decay", "momentum", "epsilon"];
 
@@ -104,20 +90,8 @@ export interface GraphUpdate {
   finish(): void;
 }
 
-type AdamFields = {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  accBeta1: Variable;
-  accBeta2: Variable;
-  accumulatedFirstMoment: Slot[];
-  accumulatedSecondMoment: Slot[];
-  incrementIterations(): void;
-};
-
 /** Slot variables by position, created as tfjs creates them (`zerosLike(value).variable(false)`). */
-function slotsOf(lists: Slot[][], suffixes: string[], names: string[]): Variable[][] {
+function slotsOf(lists: OptimizerSlot[][], suffixes: string[], names: string[]): Variable[][] {
   return names.map((name, i) =>
     lists.map((list, k) => {
       list[i] ??= {
@@ -130,11 +104,11 @@ function slotsOf(lists: Slot[][], suffixes: string[], names: string[]): Variable
 }
 
 /** The graph update of `optimizer` (tfjs' Adam, or RMSprop without `centered`), or why there is none. */
-export function graphUpdate(optimizer: unknown): GraphUpdate | string {
+export function graphUpdate(optimizer: Optimizer | undefined): GraphUpdate | string {
   // tfjs' optimizer classes answer `instanceof` for any optimizer (Symbol.hasInstance): ask the class name.
-  const className = (optimizer as { getClassName?(): string })?.getClassName?.();
+  const className = optimizer?.getClassName?.();
   if (className === "Adam") {
-    const o = optimizer as unknown as AdamFields;
+    const o = adamInternals(optimizer!);
     return {
       hyperparameters: () => [o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, o.epsilon, -o.learningRate],
       slots: (names) => slotsOf([o.accumulatedFirstMoment, o.accumulatedSecondMoment], ["m", "v"], names),
@@ -169,7 +143,7 @@ export function graphUpdate(optimizer: unknown): GraphUpdate | string {
     };
   }
   if (className === "RMSProp") {
-    const o = optimizer as unknown as Slots;
+    const o = rmspropInternals(optimizer!);
     if (o.centered) return "centered RMSprop";
     return {
       hyperparameters: () => [o.learningRate, o.decay, 1 - o.decay, o.momentum, o.epsilon],
@@ -191,8 +165,9 @@ export class GraphRMSPropOptimizer extends tf.RMSPropOptimizer {
   private session: GraphSession | null = null;
   private sessionKey = "";
 
-  override applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
-    const self = this as unknown as Slots;
+  /** tfjs' RMSprop update of every variable with a gradient, as one session call (centered: tfjs' own). */
+  override applyGradients(variableGradients: NamedTensorMap | { name: string; tensor: Tensor }[]): void {
+    const self = rmspropInternals(this);
     if (self.centered) return super.applyGradients(variableGradients);
     const items = Array.isArray(variableGradients)
       ? variableGradients.map((v) => ({ name: v.name, grad: v.tensor as Tensor | null }))
@@ -245,6 +220,7 @@ export class GraphRMSPropOptimizer extends tf.RMSPropOptimizer {
     self.incrementIterations();
   }
 
+  /** Closes the update graph's session, then frees the slots (tfjs' `dispose`). */
   override dispose(): void {
     this.session?.dispose();
     this.session = null;

@@ -10,7 +10,7 @@ import type { LayersModel } from "../runtime/mod.ts";
 import { print } from "../runtime/mod.ts";
 
 type Layer = LayersModel["layers"][number];
-type Node = Layer["inboundNodes"][number];
+type LayerNode = Layer["inboundNodes"][number];
 
 /** Options of {@link printSummary}, as Keras' `model.summary` arguments. */
 export interface SummaryOptions {
@@ -37,11 +37,22 @@ function outputShape(layer: Layer): string {
 
 function className(layer: Layer): string {
   const name = layer.getClassName();
-  // InferenceModel (lib/model/classifier.ts) is the base called with training=False, a Functional model in Keras.
+  // InferenceModel (inference_model.ts) is the base called with training=False, a Functional model in Keras.
   return name === "Model" || name === "InferenceModel" ? "Functional" : name;
 }
 
-/** Bytes as Keras' `readable_memory_size`: `8.61 MB`, `0.00 Byte`. */
+/**
+ * Bytes as Keras' `readable_memory_size`: `8.61 MB`, `0.00 Byte`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { readableMemorySize } from "./mod.ts";
+ *
+ * assert.equal(readableMemorySize(4 * 2257984), "8.61 MB");
+ * assert.equal(readableMemorySize(0), "0.00 Byte");
+ * ```
+ */
 export function readableMemorySize(bytes: number): string {
   const units = ["Byte", "KB", "MB", "GB", "TB", "PB"];
   let size = bytes;
@@ -52,22 +63,22 @@ export function readableMemorySize(bytes: number): string {
   return `${size.toFixed(2)} ${units.at(-1)}`;
 }
 
-function modelNodes(model: LayersModel): Set<Node> {
-  const byDepth = (model as unknown as { nodesByDepth: Record<string, Node[]> }).nodesByDepth;
+function modelNodes(model: LayersModel): Set<LayerNode> {
+  const byDepth = model.nodesByDepth;
   return new Set(Object.values(byDepth).flat());
 }
 
 /** Keras' test: one node per depth, one input per node, no layer reused. */
-function isSequentialLike(model: LayersModel, nodes: Set<Node>): boolean {
+function isSequentialLike(model: LayersModel, nodes: Set<LayerNode>): boolean {
   if (model.getClassName() === "Sequential") return true;
-  const byDepth = (model as unknown as { nodesByDepth: Record<string, Node[]> }).nodesByDepth;
+  const byDepth = model.nodesByDepth;
   if (Object.values(byDepth).some((v) => v.length > 1 || (v.length === 1 && v[0].inboundLayers.length > 1))) {
     return false;
   }
   return model.layers.every((layer) => layer.inboundNodes.filter((n) => nodes.has(n)).length <= 1);
 }
 
-function connections(layer: Layer, nodes: Set<Node>): string {
+function connections(layer: Layer, nodes: Set<LayerNode>): string {
   const links = layer.inboundNodes
     .filter((node) => nodes.has(node))
     .flatMap((node) =>

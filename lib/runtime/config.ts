@@ -16,10 +16,13 @@
  * wherever the process runs (the notebooks run in `notebooks/`).
  *
  * The mirror is a folder of local copies of remote files (`data/`, `weights/`, …, as `../shared` is laid
- * out). When an origin cannot be reached, `getFile` takes the mirror's file of the same name instead and
- * says so once; without `TL_ALPHA`, MobileNetV2's alpha follows the ImageNet weights the mirror holds when
- * Keras' alpha-1.0 file can't be had (`imagenetAlpha` in `lib/model/mobilenet_v2.ts`). An alpha that is set is
- * never replaced.
+ * out). When an origin cannot be reached, `getFile` given the mirror takes the mirror's file of the same name
+ * instead and says so once; {@link fetchOptions} hands `getFile` the run's cache folder, mirror and hint.
+ * Without `TL_ALPHA`, MobileNetV2's alpha follows the ImageNet weights the mirror holds when Keras' alpha-1.0
+ * file can't be had (`imagenetAlpha` in `lib/model/mobilenet_v2.ts`). An alpha that is set is never replaced.
+ *
+ * Only the edges read these settings (notebooks, `lib/tasks/` entry points, `tools/`); the modules below take
+ * them as explicit options.
  *
  * @module
  */
@@ -36,16 +39,22 @@ export const DEFAULT_DATA_URL = "https://storage.googleapis.com/mledu-datasets/c
 /** MobileNetV2's width multiplier when `TL_ALPHA` is not set (the tutorial's). */
 export const DEFAULT_ALPHA = 1.0;
 
-/** Settings of one run. */
-export interface Config {
+/** The project's download cache when `TL_CACHE_DIR` is not set: `data/` in the project. */
+export const DEFAULT_CACHE_DIR: string = path.join(PROJECT_ROOT, "data");
+
+/** Settings of one run, as {@link loadConfig} reads them from the `TL_*` variables. */
+export interface RunConfig {
   /** `TL_DATA_URL`: the tutorial's archive (URL, or an absolute path). */
   dataUrl: string;
+  /** `TL_CACHE_DIR`: where downloads are kept (absolute); default {@link DEFAULT_CACHE_DIR}. */
   cacheDir: string;
+  /** `TL_ALPHA`: MobileNetV2's width multiplier. */
   alpha: number;
   /** Whether `TL_ALPHA` set `alpha`: then it is never replaced by the alpha of the weights at hand. */
   alphaSet: boolean;
   /** Undefined: derive Keras' URL from `alpha` and the input size. */
   weightsUrl?: string;
+  /** `TL_EPOCHS`: epochs per training stage. */
   epochs: number;
   /** The mirror folder (absolute), consulted by file name when an origin cannot be reached; undefined: none. */
   mirror?: string;
@@ -53,21 +62,50 @@ export interface Config {
   dataDir?: string;
 }
 
+/**
+ * The run settings' former name, kept for existing callers.
+ * @deprecated Use {@link RunConfig}: `Config` also names layer configurations elsewhere.
+ */
+export type Config = RunConfig;
+
 /** The widths Keras publishes MobileNetV2 ImageNet weights for. */
 export const IMAGENET_ALPHAS: readonly number[] = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4];
 
-/** Whether `origin` is a URL (`scheme://…`) rather than a path. */
+/**
+ * Whether `origin` is a URL (`scheme://…`) rather than a path.
+ *
+ * @example
+ * ```ts
+ * import { isUrl } from "./mod.ts";
+ * import assert from "node:assert";
+ *
+ * assert.ok(isUrl("https://example.com/cats.zip") && isUrl("file:///tmp/cats.zip"));
+ * assert.ok(!isUrl("../shared/data/cats.zip") && !isUrl("C:\\data\\cats.zip"));
+ * ```
+ */
 export function isUrl(origin: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(origin);
 }
 
-/** Whether `getFile` can fetch `origin`: a path, or an `https://`, `http://` or `file://` URL. */
+/**
+ * Whether `getFile` can fetch `origin`: a path, or an `https://`, `http://` or `file://` URL.
+ *
+ * @example
+ * ```ts
+ * import { isSupportedOrigin } from "./mod.ts";
+ * import assert from "node:assert";
+ *
+ * assert.ok(isSupportedOrigin("data/cats.zip") && isSupportedOrigin("FILE:///tmp/cats.zip"));
+ * assert.ok(!isSupportedOrigin("ftp://example.com/cats.zip"));
+ * ```
+ */
 export function isSupportedOrigin(origin: string): boolean {
   return !isUrl(origin) || /^(https?|file):\/\//i.test(origin);
 }
 
-/** Where settings are read from: the environment (default `Deno.env`). */
+/** Where settings are read from: the environment (`Deno.env`, or a map in tests). */
 export interface Env {
+  /** The variable's value, `undefined` when unset. */
   get(key: string): string | undefined;
 }
 
@@ -111,13 +149,8 @@ export function resolveMirror(env: Env = Deno.env, root: string = PROJECT_ROOT):
   return mirror;
 }
 
-/**
- * Reads the `TL_*` variables and checks them all at once, before any loading or training: a malformed,
- * blank (set but empty) or out-of-range value is an error naming the variable and what is expected.
- * Relative paths are resolved from the project's root (`options.root`), not the working folder.
- */
-export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {}): Config {
-  const root = options.root ?? PROJECT_ROOT;
+/** The `TL_*` reading helpers of {@link loadConfig}: each problem is noted, none thrown, so all are told at once. */
+function settingsReader(env: Env, root: string) {
   const problems: string[] = [];
   const text = (key: string): string | undefined => {
     const raw = env.get(key);
@@ -146,39 +179,108 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
     }
     return isUrl(raw) ? raw : path.resolve(root, raw);
   };
-  const dataUrl = source("TL_DATA_URL") ?? DEFAULT_DATA_URL;
-  const weightsUrl = source("TL_WEIGHTS_URL");
-  const dataDir = source("TL_DATA_DIR");
+  return { env, root, problems, text, num, source };
+}
+
+type SettingsReader = ReturnType<typeof settingsReader>;
+
+/** Where the data and weights come from and where downloads go: `TL_DATA_URL`, `TL_DATA_DIR`, `TL_CACHE_DIR`, `TL_MIRROR`. */
+function readPlaces(r: SettingsReader) {
+  const dataUrl = r.source("TL_DATA_URL") ?? DEFAULT_DATA_URL;
+  const weightsUrl = r.source("TL_WEIGHTS_URL");
+  const dataDir = r.source("TL_DATA_DIR");
   if (dataDir !== undefined && !isUrl(dataDir) && !fs.existsSync(dataDir)) {
-    problems.push(`TL_DATA_DIR: ${dataDir} does not exist (expected a folder of class folders, or a zip)`);
+    r.problems.push(`TL_DATA_DIR: ${dataDir} does not exist (expected a folder of class folders, or a zip)`);
   }
-  const cacheDir = path.resolve(root, text("TL_CACHE_DIR") ?? "data");
+  const cacheDir = path.resolve(r.root, r.text("TL_CACHE_DIR") ?? "data");
   if (fs.existsSync(cacheDir) && !fs.statSync(cacheDir).isDirectory()) {
-    problems.push(`TL_CACHE_DIR: ${cacheDir} exists and is not a folder`);
+    r.problems.push(`TL_CACHE_DIR: ${cacheDir} exists and is not a folder`);
   }
   let mirror: string | undefined;
   try {
-    mirror = resolveMirror(env, root);
+    mirror = resolveMirror(r.env, r.root);
   } catch (e) {
-    problems.push((e as Error).message);
+    r.problems.push((e as Error).message);
   }
-  const alphaSet = (env.get("TL_ALPHA") ?? "").trim() !== "";
-  const alpha = num(
+  return { dataUrl, weightsUrl, dataDir, cacheDir, mirror };
+}
+
+/** The model and training settings: `TL_ALPHA` (checked against `weightsUrl`) and `TL_EPOCHS`. */
+function readTraining(r: SettingsReader, weightsUrl: string | undefined) {
+  const alphaSet = (r.env.get("TL_ALPHA") ?? "").trim() !== "";
+  const alpha = r.num(
     "TL_ALPHA",
     DEFAULT_ALPHA,
     (n) => n > 0 && n <= 4,
     "a width multiplier such as 0.35 or 1.0",
   );
   if (weightsUrl === undefined && !IMAGENET_ALPHAS.includes(alpha)) {
-    problems.push(
+    r.problems.push(
       `TL_ALPHA=${alpha}: Keras publishes ImageNet weights for ${IMAGENET_ALPHAS.join(", ")} only ` +
         `(set TL_WEIGHTS_URL to a weights file for another width)`,
     );
   }
   // Training needs at least one epoch per stage; 0 would only fail at the first training cell.
-  const epochs = num("TL_EPOCHS", 10, (n) => Number.isInteger(n) && n >= 1, "a whole number of epochs ≥ 1");
-  if (problems.length > 0) {
-    throw new Error(`Invalid configuration (TL_* environment variables):\n  ${problems.join("\n  ")}`);
+  const epochs = r.num("TL_EPOCHS", 10, (n) => Number.isInteger(n) && n >= 1, "a whole number of epochs ≥ 1");
+  return { alpha, alphaSet, epochs };
+}
+
+/**
+ * Reads the `TL_*` variables and checks them all at once, before any loading or training: a malformed,
+ * blank (set but empty) or out-of-range value is an error naming the variable and what is expected.
+ * Relative paths are resolved from the project's root (`options.root`), not the working folder.
+ */
+export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {}): RunConfig {
+  const r = settingsReader(env, options.root ?? PROJECT_ROOT);
+  const { dataUrl, weightsUrl, dataDir, cacheDir, mirror } = readPlaces(r);
+  const { alpha, alphaSet, epochs } = readTraining(r, weightsUrl);
+  if (r.problems.length > 0) {
+    throw new Error(`Invalid configuration (TL_* environment variables):\n  ${r.problems.join("\n  ")}`);
   }
   return { dataUrl, cacheDir, alpha, alphaSet, weightsUrl, epochs, mirror, dataDir };
+}
+
+/** Keras' published weights, the default of `TL_WEIGHTS_URL`. */
+const KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/";
+
+/**
+ * What to tell the user when `origin` cannot be fetched, given the `TL_*` settings: which variable chose
+ * it, or — for the default dataset and Keras' weights — how to work offline. `undefined` for other origins.
+ * Pass it to `getFile` as `hint`.
+ */
+export function originHint(origin: string, env: Env = Deno.env): string | undefined {
+  for (const key of ["TL_DATA_URL", "TL_WEIGHTS_URL"]) {
+    if (env.get(key) === origin) return `this origin comes from ${key}; check its value`;
+  }
+  const name = decodeURIComponent(path.posix.basename(isUrl(origin) ? new URL(origin).pathname : origin));
+  const offline = "a local copy (a path or file:// URL)";
+  const mirror = "the mirror folder (TL_MIRROR, default ../shared)";
+  if (origin === DEFAULT_DATA_URL) {
+    return `the default dataset: without internet, put ${name} in ${mirror}, or set TL_DATA_URL to ${offline}`;
+  }
+  if (origin.startsWith(KERAS_WEIGHTS)) {
+    return `Keras' ImageNet weights, the default: without internet, put ${name} (or Keras' file for another ` +
+      `alpha) in ${mirror}, or set TL_WEIGHTS_URL (and TL_ALPHA) to ${offline}`;
+  }
+  return undefined;
+}
+
+/** The download settings of a run, as `getFile` takes them (see {@link fetchOptions}). */
+export interface FetchOptions {
+  /** The run's cache folder (`TL_CACHE_DIR`). */
+  cacheDir: string;
+  /** The run's mirror folder (`TL_MIRROR`), or `null` for none. */
+  mirror: string | null;
+  /** What to tell the user when the origin cannot be fetched ({@link originHint}). */
+  hint?: string;
+}
+
+/**
+ * The run's download settings for fetching `origin`: its cache folder, mirror and the hint naming the
+ * `TL_*` variable behind `origin` — for `getFile(name, origin, { ...fetchOptions(config, origin) })`, so
+ * that the settings stay at the edge (notebooks, tasks) and `getFile` reads none itself.
+ */
+export function fetchOptions(config: RunConfig, origin: string, env: Env = Deno.env): FetchOptions {
+  const hint = originHint(origin, env);
+  return { cacheDir: config.cacheDir, mirror: config.mirror ?? null, ...(hint ? { hint } : {}) };
 }

@@ -49,7 +49,7 @@ export class BatchTracker {
   private readonly live = new Set<Tensor>();
 
   /** `dataset` with its batches remembered (every iterator it makes). */
-  track(dataset: Dataset): Dataset {
+  track(dataset: data.Dataset<any>): data.Dataset<any> {
     const live = this.live;
     return withIteratorHook(dataset, (iterator) => {
       const next = iterator.next.bind(iterator);
@@ -73,7 +73,9 @@ export class BatchTracker {
  * `callback` whose exceptions dispose the tensors of the logs it was given (tfjs would have disposed them
  * after the callbacks, had none thrown).
  */
-export function disposeLogsOnThrow(callback: Callback): Callback {
+export function disposeLogsOnThrow(
+  callback: InstanceType<typeof tf.Callback>,
+): InstanceType<typeof tf.Callback> {
   const methods = ["onEpochBegin", "onEpochEnd", "onBatchBegin", "onBatchEnd", "onTrainBegin", "onTrainEnd"];
   return new Proxy(callback, {
     get(target, key) {

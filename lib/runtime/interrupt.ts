@@ -21,6 +21,7 @@ import { kernelJupyter } from "./output.ts";
 
 /** Raised when the user interrupted a long operation (Jupyter's Kernel → Interrupt). */
 export class KeyboardInterrupt extends Error {
+  /** `message`: where the operation stopped and in what state it left things. */
   constructor(message: string) {
     super(message);
     this.name = "KeyboardInterrupt";
@@ -97,13 +98,14 @@ export class InterruptWatch {
   private stopped = false;
   private ended = false;
 
+  /** Starts watching a run of `what` on `model` (whose `stopTraining` it sets on an interrupt). */
   constructor(private readonly what: "fit" | "evaluate", private readonly model: LayersModel) {
     beginInterruptible();
     owners++;
   }
 
   /** `dataset` as seen by the run; with `stopIteration`, its iterators end early on an interrupt. */
-  dataset(dataset: Dataset, stopIteration = false): Dataset {
+  dataset(dataset: data.Dataset<any>, stopIteration = false): data.Dataset<any> {
     return withIteratorHook(dataset, (iterator) => {
       this.iterators.push(iterator as unknown as Buffered);
       if (!stopIteration) return;
@@ -164,6 +166,7 @@ export class InterruptWatch {
     throw new KeyboardInterrupt(this.describe(options));
   }
 
+  /** Where the run stopped and the model's state, for the {@link KeyboardInterrupt}. */
   private describe({ epochs, steps }: { epochs?: number; steps?: number }): string {
     const of = (n?: number) => (n ? `/${n}` : "");
     if (this.what === "evaluate") {

@@ -8,18 +8,19 @@
  * a large `console.log` is split into several stream messages and can spill, a `display_data` message is
  * not. So, inside the kernel:
  * - {@link print} sends a printed block as ONE `display_data` message (`text/plain`);
- * - {@link progressLine} is one display updated in place by `display_id`, at most every `intervalMs`
- *   (default 500 ms), the final state always sent;
+ * - a status line (`lib/runtime/status_line.ts`: training and download progress) is one display updated in
+ *   place by `display_id`, at most every `intervalMs` (default 500 ms), the final state always sent;
  * - {@link display} sends a MIME bundle (a chart) and gives the kernel time to send a large one before the
  *   cell ends: messages queue behind it and would otherwise be stamped with the next cell.
- * Elsewhere (terminals, the CLI, pipes, tests) `print` is `console.log` and a progress line is redrawn with
- * `\r` in a terminal, or printed once, finished, when stdout is not a terminal.
+ * Elsewhere (terminals, the CLI, pipes, tests) `print` is `console.log`; a status line is redrawn with `\r`
+ * in a terminal, or printed once, finished, when the output is not a terminal.
  *
  * @module
  */
 
 /** The part of `Deno.jupyter` used here (a fake in tests). */
 export interface JupyterApi {
+  /** Sends `obj` (a MIME bundle with `raw`) as a display; `display_id` + `update` replace an earlier one. */
   display(
     obj: unknown,
     options?: { raw?: boolean; update?: boolean; display_id?: string },
@@ -87,15 +88,18 @@ export function useJupyterApi(api: JupyterApi | null): () => void {
   };
 }
 
-/** Sends without awaiting; a failed send is reported once on stderr rather than as an unhandled rejection. */
-function send(api: JupyterApi, obj: unknown, options: Parameters<JupyterApi["display"]>[1]): void {
-  noteSent(JSON.stringify(obj).length);
-  try {
-    const sent = api.display(obj, options);
-    if (sent instanceof Promise) sent.catch((e) => console.error(`output: could not send to Jupyter: ${e}`));
-  } catch (e) {
-    console.error(`output: could not send to Jupyter: ${e}`);
-  }
+/**
+ * Sends one message to the kernel and notes it for {@link settled}; resolves when the kernel took it. A failed
+ * send is reported on stderr rather than thrown: output never stops the work it reports on.
+ */
+export function sendToKernel(
+  api: JupyterApi,
+  obj: unknown,
+  options: Parameters<JupyterApi["display"]>[1],
+): Promise<void> {
+  return kernelDisplay(api, obj, options).catch((e) =>
+    console.error(`output: could not send to Jupyter: ${e}`)
+  );
 }
 
 /** Sends one message to the kernel and notes it for {@link settled}; resolves when the kernel took it. */
@@ -125,7 +129,7 @@ export function print(...parts: unknown[]): void {
     console.log(...parts);
     return;
   }
-  send(api, { "text/plain": formatParts(parts) }, { raw: true });
+  void sendToKernel(api, { "text/plain": formatParts(parts) }, { raw: true });
 }
 
 /**
@@ -151,82 +155,4 @@ export async function display(bundle: Record<string, unknown>): Promise<void> {
   }
   await kernelDisplay(api, bundle, { raw: true });
   await settled();
-}
-
-/** A live status line, e.g. a progress bar. */
-export interface ProgressLine {
-  /** Shows `text` as the current state (throttled: intermediate states may be skipped). */
-  update(text: string): void;
-  /** Shows the final state (`text`, else the last update) — always sent; later calls are ignored. */
-  done(text?: string): void;
-}
-
-/** Options of {@link progressLine}. */
-export interface ProgressLineOptions {
-  /** Minimum time between two shown updates; default 500 ms in the kernel, 100 ms in a terminal. */
-  intervalMs?: number;
-  /** Where it goes; default detected (kernel, terminal, or final line only). */
-  mode?: "jupyter" | "terminal" | "final";
-  /** Terminal writer (tests); default stdout. */
-  write?: (s: string) => void;
-  /** Clock in ms (tests). */
-  now?: () => number;
-}
-
-const encoder = new TextEncoder();
-
-function detectMode(): "jupyter" | "terminal" | "final" {
-  if (jupyterApi()) return "jupyter";
-  try {
-    return Deno.stdout.isTerminal() ? "terminal" : "final";
-  } catch {
-    return "final";
-  }
-}
-
-/**
- * A status line updated in place: one display updated by `display_id` in the kernel (a couple of messages a
- * second at most), `\r`-rewritten in a terminal, only the final text when piped.
- */
-export function progressLine(options: ProgressLineOptions = {}): ProgressLine {
-  const mode = options.mode ?? detectMode();
-  const now = options.now ?? (() => performance.now());
-  const interval = options.intervalMs ?? (mode === "jupyter" ? 500 : 100);
-  const write = options.write ?? ((s: string) => Deno.stdout.writeSync(encoder.encode(s)));
-  const id = `progress-${crypto.randomUUID()}`;
-  let created = false;
-  let finished = false;
-  let last = "";
-  let lastShown = -Infinity;
-
-  const show = (text: string) => {
-    if (mode === "jupyter") {
-      const api = jupyterApi();
-      if (!api) return;
-      send(api, { "text/plain": text }, { raw: true, display_id: id, ...(created ? { update: true } : {}) });
-      created = true;
-    } else if (mode === "terminal") {
-      write(`\r${text}\x1b[K`);
-    }
-  };
-
-  return {
-    update(text: string) {
-      if (finished) return;
-      last = text;
-      if (mode === "final") return;
-      const t = now();
-      if (t - lastShown < interval) return;
-      lastShown = t;
-      show(text);
-    },
-    done(text?: string) {
-      if (finished) return;
-      finished = true;
-      const final = text ?? last;
-      if (mode === "jupyter") show(final);
-      else if (mode === "terminal") write(`\r${final}\x1b[K\n`);
-      else console.log(final);
-    },
-  };
 }

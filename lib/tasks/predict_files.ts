@@ -16,7 +16,9 @@ import type { SavedClassifier } from "./saved_classifier.ts";
 
 /** One class and its probability. */
 export interface ClassProbability {
+  /** The class's name (`metadata.classNames`). */
   className: string;
+  /** Its probability, 0..1 (sigmoid or softmax of the model's logits). */
   probability: number;
 }
 

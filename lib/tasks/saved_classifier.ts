@@ -1,60 +1,19 @@
 /**
  * The saved classifier folder (`models/<name>/`): the model in TensorFlow.js' layers format plus
- * `metadata.json`, which says how to use it — class names, input size, what the output means, how images
- * were decoded — so that `deno task predict`, the web page and a notebook decode and read it exactly as
- * training did. Written by `train_folder.ts`, read by {@link loadClassifier}.
+ * `metadata.json` (`metadata.ts`), which says how to use it — class names, input size, what the output
+ * means, how images were decoded — so that `deno task predict`, the web page and a notebook decode and
+ * read it exactly as training did. Written by `saveClassifier`; found by name ({@link resolveModelDir},
+ * {@link listModels}) and loaded by {@link loadClassifier}.
  *
  * @module
  */
 import fs from "node:fs";
 import path from "node:path";
+import { PROJECT_ROOT } from "../runtime/mod.ts";
 import type { LayersModel } from "../runtime/mod.ts";
 import { headUnits, loadModel, logitsFor } from "../model/mod.ts";
-import { PROJECT_ROOT } from "../runtime/mod.ts";
-
-export const METADATA_FORMAT = "transfer-learning-ts/classifier";
-export const METADATA_VERSION = 1;
-export const METADATA_FILE = "metadata.json";
-
-/** How an image becomes the model's input (the model itself holds the rescaling). */
-export interface Preprocessing {
-  resize: "bilinear";
-  halfPixelCenters: true;
-  cropToAspectRatio: false;
-  /** Pixel values the model takes: RGB 0..255. */
-  inputRange: [0, 255];
-  /** MobileNetV2's `preprocess_input`, the model's `preprocess_input` Rescaling layer. */
-  rescale: { scale: number; offset: number };
-}
-
-/** The decoding every saved classifier's images get (`imageDatasetFromDirectory`'s defaults). */
-export const PREPROCESSING: Preprocessing = {
-  resize: "bilinear",
-  halfPixelCenters: true,
-  cropToAspectRatio: false,
-  inputRange: [0, 255],
-  rescale: { scale: 1 / 127.5, offset: -1 },
-};
-
-/** `metadata.json` (see the project's contract for the saved classifier folder). */
-export interface ClassifierMetadata {
-  format: typeof METADATA_FORMAT;
-  formatVersion: number;
-  classNames: string[];
-  numClasses: number;
-  /** `[height, width]` of the model's input. */
-  imageSize: [number, number];
-  channels: 3;
-  alpha: number;
-  /** One logit (two classes): sigmoid = P(classNames[1]); else softmax over the logits. */
-  output: "sigmoid" | "softmax";
-  preprocessing: Preprocessing;
-  versions: Record<string, string>;
-  data: Record<string, unknown>;
-  histories: Record<string, unknown>;
-  metrics: Record<string, unknown>;
-  [key: string]: unknown;
-}
+import { METADATA_FILE, readMetadata } from "./metadata.ts";
+import type { ClassifierMetadata } from "./metadata.ts";
 
 /** Where `deno task train` writes classifiers (`models/<name>/`). */
 export const MODELS_DIR: string = path.join(PROJECT_ROOT, "models");
@@ -87,6 +46,7 @@ function modelsHint(modelsDir: string): string {
 
 /** A `--model` argument resolved: the classifier's folder, and a note when it was not given as such. */
 export interface ModelArgument {
+  /** The classifier's folder (absolute). */
   dir: string;
   /** Why `dir` differs from what was given (a file inside it, or a name under `models/`). */
   note?: string;
@@ -122,54 +82,11 @@ export function resolveModelDir(arg: string, modelsDir: string = MODELS_DIR): Mo
   throw new Error(`--model ${arg}: no such folder; ${modelsHint(modelsDir)}`);
 }
 
-/** The output kind for a head of `units` logits. */
-export function outputKind(units: number): "sigmoid" | "softmax" {
-  return units === 1 ? "sigmoid" : "softmax";
-}
-
-/** Reads and checks `dir/metadata.json`; a missing or malformed file is an error naming it and the problem. */
-export function readMetadata(dir: string): ClassifierMetadata {
-  const file = path.join(path.resolve(dir), METADATA_FILE);
-  if (!fs.existsSync(file)) {
-    throw new Error(`${file} does not exist: expected a classifier folder written by \`deno task train\``);
-  }
-  let meta: ClassifierMetadata;
-  try {
-    meta = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message})`, { cause: e });
-  }
-  const fail = (what: string) => {
-    throw new Error(`${file}: ${what}`);
-  };
-  if (meta?.format !== METADATA_FORMAT) {
-    fail(`format must be "${METADATA_FORMAT}", got ${JSON.stringify(meta?.format)}`);
-  }
-  if (meta.formatVersion !== METADATA_VERSION) {
-    fail(`formatVersion ${meta.formatVersion} is not supported (this version reads ${METADATA_VERSION})`);
-  }
-  if (
-    !Array.isArray(meta.classNames) || meta.classNames.length < 2 ||
-    meta.classNames.some((c) => typeof c !== "string")
-  ) {
-    fail(`classNames must be a list of at least 2 names, got ${JSON.stringify(meta.classNames)}`);
-  }
-  if (meta.numClasses !== meta.classNames.length) {
-    fail(`numClasses ${meta.numClasses} differs from the ${meta.classNames.length} classNames`);
-  }
-  const size = meta.imageSize;
-  if (!Array.isArray(size) || size.length !== 2 || size.some((d) => !(Number.isInteger(d) && d > 0))) {
-    fail(`imageSize must be [height, width] in pixels, got ${JSON.stringify(size)}`);
-  }
-  if (meta.output !== outputKind(logitsFor(meta.numClasses))) {
-    fail(`output "${meta.output}" does not fit ${meta.numClasses} classes`);
-  }
-  return meta;
-}
-
 /** A loaded classifier and its metadata. */
 export interface SavedClassifier {
+  /** The model, as saved (the caller disposes it). */
   model: LayersModel;
+  /** Its `metadata.json`, checked. */
   metadata: ClassifierMetadata;
 }
 

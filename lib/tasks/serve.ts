@@ -70,6 +70,7 @@ export interface ServeOptions {
   hostname?: string;
   /** Default 8000; 0 picks a free port. */
   port?: number;
+  /** Stops the server when aborted. */
   signal?: AbortSignal;
   /** Called with the URL once listening. */
   onListen?: (url: string) => void;

@@ -10,12 +10,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT } from "../runtime/mod.ts";
 import { exportInferenceModel } from "../model/mod.ts";
-import { loadClassifier, MODELS_DIR } from "./saved_classifier.ts";
 import { replaceFolder, writeFileSynced } from "../io/mod.ts";
+import { loadClassifier, MODELS_DIR } from "./saved_classifier.ts";
+import { METADATA_FILE } from "./metadata.ts";
+import type { MetricsRecord, Preprocessing } from "./metadata.ts";
 
 /** The folder of the page's own files. */
 export const WEB_DIR: string = path.join(PROJECT_ROOT, "lib", "tasks", "web");
-/** Where `deno task train` writes models (`models/<name>/`). */
 
 const TFJS_DIST = path.join(PROJECT_ROOT, "node_modules", "@tensorflow", "tfjs", "dist");
 const WASM_DIST = path.join(PROJECT_ROOT, "node_modules", "@tensorflow", "tfjs-backend-wasm", "dist");
@@ -32,26 +33,39 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".png": "image/png",
 };
 
-/** One file of the site: its bytes, or a file on disk that must resolve (symlinks followed) inside `root`. */
+/**
+ * One file of the site with its content type: its bytes (`body`), or a `file` on disk that must resolve
+ * (symlinks followed) inside the folder `root`.
+ */
 export type SiteEntry =
   | { body: Uint8Array; type: string }
   | { file: string; root: string; type: string };
 
-/** URL path (`/index.html`, `/model/model.json`, …) → file. */
+/** The files of a site and what the page shows about its model. */
 export interface Site {
+  /** URL path (`/index.html`, `/model/model.json`, …) → file. */
   entries: Map<string, SiteEntry>;
   /** What the page shows about the model (written as `model/metadata.json`). */
   metadata: PageMetadata;
 }
 
-/** The page's `model/metadata.json`: no local paths or histories, only what the page shows and needs. */
+/**
+ * The page's `model/metadata.json`: no local paths or histories, only what the page shows and needs (the
+ * fields have the meaning of `ClassifierMetadata`'s).
+ */
 export interface PageMetadata {
+  /** The classifier's folder name. */
   name: string;
+  /** Class names in label order. */
   classNames: string[];
+  /** `[height, width]` of the model's input, in pixels. */
   imageSize: [number, number];
+  /** One logit with a sigmoid, or a softmax over one logit per class. */
   output: "sigmoid" | "softmax";
-  preprocessing: unknown;
-  metrics?: unknown;
+  /** How the page decodes and resizes an image. */
+  preprocessing: Preprocessing;
+  /** The validation results; present when the classifier's metadata has them. */
+  metrics?: MetricsRecord;
 }
 
 /**
@@ -63,15 +77,13 @@ export function latestModelDir(modelsDir: string = MODELS_DIR): string {
   if (fs.existsSync(marker)) {
     const name = fs.readFileSync(marker, "utf8").trim();
     const dir = path.resolve(modelsDir, name);
-    if (name && fs.existsSync(path.join(dir, "metadata.json"))) return dir;
+    if (name && fs.existsSync(path.join(dir, METADATA_FILE))) return dir;
   }
   const candidates = fs.existsSync(modelsDir)
     ? fs.readdirSync(modelsDir, { withFileTypes: true })
       .filter((d) => d.isDirectory() && !d.name.startsWith("."))
       .map((d) => path.join(modelsDir, d.name))
-      .filter((d) =>
-        fs.existsSync(path.join(d, "metadata.json")) && fs.existsSync(path.join(d, "model.json"))
-      )
+      .filter((d) => fs.existsSync(path.join(d, METADATA_FILE)) && fs.existsSync(path.join(d, "model.json")))
     : [];
   if (!candidates.length) {
     throw new Error(
@@ -79,7 +91,7 @@ export function latestModelDir(modelsDir: string = MODELS_DIR): string {
         `--model models/NAME`,
     );
   }
-  const mtime = (d: string) => fs.statSync(path.join(d, "metadata.json")).mtimeMs;
+  const mtime = (d: string) => fs.statSync(path.join(d, METADATA_FILE)).mtimeMs;
   return candidates.sort((a, b) => mtime(b) - mtime(a))[0];
 }
 
@@ -146,7 +158,7 @@ export async function buildSite(modelDir: string, options: BuildSiteOptions = {}
     const entries = staticEntries(options.webDir);
     entries.set("/model/model.json", { body: json(exported.modelJson), type: CONTENT_TYPES[".json"] });
     entries.set("/model/weights.bin", { body: exported.weights, type: CONTENT_TYPES[".bin"] });
-    entries.set("/model/metadata.json", { body: json(metadata), type: CONTENT_TYPES[".json"] });
+    entries.set(`/model/${METADATA_FILE}`, { body: json(metadata), type: CONTENT_TYPES[".json"] });
     return { entries, metadata };
   } finally {
     model.dispose();

@@ -3,7 +3,7 @@
  * names), generated image sets of two or more colour classes as tfjs-data Datasets of
  * `{xs: float32 [b,h,w,3] 0..255, ys: int32 [b]}` batches, like `imageDatasetFromDirectory` yields, and the
  * same as a folder of PNG files in class folders (a user's own photos, in miniature), and the
- * `metadata.json` of a tiny classifier.
+ * `metadata.json` of a tiny classifier (`lib/tasks/metadata.ts`' schema).
  *
  * @module
  */
@@ -83,6 +83,18 @@ export function weightsOf(model: LayersModel, name: string): Float32Array[] {
   return model.getLayer(name).getWeights().map((w) => w.dataSync().slice() as Float32Array);
 }
 
+/**
+ * The largest absolute difference of two equally long arrays (for "equal within a tolerance" checks).
+ *
+ * @example
+ * ```ts
+ * import { maxAbsDiff } from "./mod.ts";
+ * import assert from "node:assert";
+ *
+ * assert.equal(maxAbsDiff([1, 2, 3], [1, 2.5, 2]), 1);
+ * assert.throws(() => maxAbsDiff([1], [1, 2]), /length 1 vs 2/);
+ * ```
+ */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
   let m = 0;
@@ -90,11 +102,15 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** Generated images and labels: class 0 reddish, class 1 bluish, with uniform noise. */
+/** Generated images and labels, and a dataset of batches of them. */
 export interface TinySet {
+  /** `[n, size, size, 3]` float32 pixels, 0..255. */
   images: Tensor4D;
+  /** `[n]` int32 class labels. */
   labels: Tensor1D;
+  /** `{xs, ys}` batches gathered from `images` and `labels`, in order. */
   dataset: data.Dataset<TensorContainer>;
+  /** Frees `images` and `labels`. */
   dispose(): void;
 }
 
@@ -108,6 +124,10 @@ function setOf(images: Tensor4D, labels: Tensor1D, batchSize: number): TinySet {
   return { images, labels, dataset, dispose: () => tf.dispose([images, labels]) };
 }
 
+/**
+ * `n` generated images of two classes, `size` × `size`: class 0 reddish, class 1 bluish, with uniform
+ * noise; labels `(i * 7 + seed) mod 2`.
+ */
 export function tinySet(n: number, size = 16, batchSize = 16, seed = 0): TinySet {
   const [images, labels] = tf.tidy(() => {
     const labels = tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7 + seed) % 2), "int32");
@@ -182,11 +202,14 @@ export async function writeColourFolder(
 }
 
 /**
- * A classifier's `metadata.json` as `deno task train` writes it, for a tiny model (three classes a, b, c at
- * 16×16, softmax); `overrides` replace fields (also with wrong values, to test the checks).
+ * A classifier's `metadata.json` with what a reader needs (no training record), for a tiny model: three
+ * classes a, b, c at 16×16, softmax. `overrides` replace fields — also with wrong values, to test the
+ * checks (`readMetadata`), hence their type.
  */
-export function tinyMetadata(overrides: Record<string, unknown> = {}): ClassifierMetadata {
-  return {
+export function tinyMetadata(
+  overrides: { [K in keyof ClassifierMetadata]?: unknown } = {},
+): ClassifierMetadata {
+  const metadata: ClassifierMetadata = {
     format: METADATA_FORMAT,
     formatVersion: METADATA_VERSION,
     classNames: ["a", "b", "c"],
@@ -196,10 +219,6 @@ export function tinyMetadata(overrides: Record<string, unknown> = {}): Classifie
     alpha: 0.35,
     output: "softmax",
     preprocessing: PREPROCESSING,
-    versions: {},
-    data: {},
-    histories: {},
-    metrics: {},
-    ...overrides,
-  } as ClassifierMetadata;
+  };
+  return { ...metadata, ...overrides } as ClassifierMetadata;
 }

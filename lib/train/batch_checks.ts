@@ -19,7 +19,11 @@ import { tf } from "../runtime/mod.ts";
 import type { data, LayersModel, Tensor } from "../runtime/mod.ts";
 import { classesFor } from "../model/mod.ts";
 
-type Dataset = data.Dataset<any>;
+/**
+ * A tfjs-data dataset of `{xs, ys}` batches — images `[b, h, w, c]` (0..255) and integer labels `[b]` — as
+ * `imageDatasetFromDirectory` yields them: what `fit`, `evaluate` and `interpret` read.
+ */
+export type BatchDataset = data.Dataset<any>;
 
 /** `[height, width, channels]` the model's input expects (`null` where any size is accepted). */
 function expectedImageShape(model: LayersModel): (number | null)[] {
@@ -111,14 +115,15 @@ export function checkLabels(
 }
 
 /** The dataset's class names, when it knows them (`imageDatasetFromDirectory`'s datasets do). */
-export function classNamesOf(dataset: Dataset): string[] | undefined {
+export function classNamesOf(dataset: BatchDataset): string[] | undefined {
   const names = (dataset as { classNames?: unknown }).classNames;
   return Array.isArray(names) && names.every((s) => typeof s === "string") ? names : undefined;
 }
 
 /** A dataset whose batches are checked against the model as they pass, counting them. */
 export interface CheckedDataset {
-  dataset: Dataset;
+  /** The same batches, each checked on its way. */
+  dataset: BatchDataset;
   /** Batches seen so far (across epochs). */
   readonly batches: number;
 }
@@ -131,7 +136,7 @@ export interface CheckedDataset {
 export function checkedDataset(
   where: string,
   model: LayersModel,
-  dataset: Dataset,
+  dataset: BatchDataset,
   options: { labels?: boolean } = {},
 ): CheckedDataset {
   const { labels = true } = options;
@@ -183,7 +188,7 @@ export function emptyDataset(where: string): Error {
  * one iterator and reading its first element (disposed) — for validation data, which tfjs evaluates
  * only after a whole training epoch and then fails on obscurely when it is empty.
  */
-export async function ensureNotEmpty(where: string, dataset: Dataset): Promise<void> {
+export async function ensureNotEmpty(where: string, dataset: BatchDataset): Promise<void> {
   const size = (dataset as { size?: number | null }).size;
   if (typeof size === "number" && Number.isFinite(size) && size >= 0) {
     if (size === 0) throw emptyDataset(where);

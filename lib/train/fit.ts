@@ -16,21 +16,28 @@ import {
   InterruptWatch,
   tf,
 } from "../runtime/mod.ts";
-import type { CustomCallbackArgs, data, LayersModel, Tensor } from "../runtime/mod.ts";
+import type { CustomCallbackArgs, LayersModel, Tensor } from "../runtime/mod.ts";
 import { ProgressLogger } from "./progress.ts";
 import { CachedValidation } from "./validation_cache.ts";
 import { useCompiledStep } from "./train_graph.ts";
 import { checkedDataset, checkImages, emptyDataset, ensureNotEmpty } from "./batch_checks.ts";
+import type { BatchDataset } from "./batch_checks.ts";
 import type { ProgressSink } from "./progress.ts";
 
-/** A tfjs-data Dataset of `{xs, ys}` batches (e.g. `imageDatasetFromDirectory`'s). */
-type Dataset = data.Dataset<any>;
-type Callback = InstanceType<typeof tf.Callback> | InstanceType<typeof tf.CustomCallback>;
+type CallbackInstance = InstanceType<typeof tf.Callback> | InstanceType<typeof tf.CustomCallback>;
+/** A callback for {@link fit}: a `tf.Callback`, a `tf.CustomCallback`, or the hooks of one (`{ onEpochEnd, … }`). */
+export type FitCallback =
+  | InstanceType<typeof tf.Callback>
+  | InstanceType<typeof tf.CustomCallback>
+  | CustomCallbackArgs;
 
 /** Keras' `History`: per-epoch `history.loss / accuracy / val_loss / val_accuracy` and the `epoch` indices. */
 export interface History {
+  /** The epochs run (0-based; from `initialEpoch`). */
   epoch: number[];
+  /** Per metric (`loss`, `accuracy`, `val_loss`, `val_accuracy`), one value per epoch. */
   history: Record<string, number[]>;
+  /** The run's `epochs`, `initialEpoch` and steps per epoch (when known). */
   params: { epochs: number; initialEpoch: number; steps?: number };
 }
 
@@ -40,8 +47,10 @@ export interface FitOptions {
   epochs: number;
   /** Default 0. */
   initialEpoch?: number;
-  validationData?: Dataset;
-  callbacks?: (Callback | CustomCallbackArgs)[];
+  /** Evaluated after each epoch (`val_loss`, `val_accuracy`); default none. */
+  validationData?: BatchDataset;
+  /** Called as Keras calls them, after the progress line. */
+  callbacks?: FitCallback[];
   /** 0 silent, 1 live progress bar (default), 2 one line per epoch. */
   verbose?: 0 | 1 | 2;
   /** Steps per epoch for the progress bar; default the dataset's `size` when known. */
@@ -62,36 +71,19 @@ export interface FitOptions {
   compiledStep?: boolean;
 }
 
-function isDataset(x: unknown): x is Dataset {
-  return typeof x === "object" && x !== null && typeof (x as Dataset).iterator === "function";
+function isDataset(x: unknown): x is BatchDataset {
+  return typeof x === "object" && x !== null && typeof (x as BatchDataset).iterator === "function";
 }
 
-function knownSize(ds: Dataset): number | undefined {
+function knownSize(ds: BatchDataset): number | undefined {
   const n = (ds as { size?: number }).size;
   return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 /** Keras' `model.fit(train_dataset, epochs=…, initial_epoch=…, validation_data=…)`. The model must be compiled. */
-export async function fit(model: LayersModel, dataset: Dataset, options: FitOptions): Promise<History> {
-  const { epochs, initialEpoch = 0, validationData, verbose = 1 } = options;
-  if (!model.optimizer) {
-    throw new Error(
-      `fit: model "${model.name}" is not compiled (compile it, e.g. compileForTransferLearning(model))`,
-    );
-  }
-  if (!isDataset(dataset)) throw new Error("fit: dataset must be a tf.data.Dataset of {xs, ys} batches");
-  if (validationData !== undefined && !isDataset(validationData)) {
-    throw new Error("fit: validationData must be a tf.data.Dataset of {xs, ys} batches");
-  }
-  if (!Number.isInteger(epochs) || epochs < 1) {
-    throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
-  }
-  if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs) {
-    throw new Error(
-      `fit: initialEpoch must be an integer in [0, epochs) — epochs is the index to stop at, as in Keras — ` +
-        `got initialEpoch ${initialEpoch} with epochs ${epochs}`,
-    );
-  }
+export async function fit(model: LayersModel, dataset: BatchDataset, options: FitOptions): Promise<History> {
+  const { epochs, initialEpoch = 0, validationData } = options;
+  checkFitArguments(model, dataset, options);
   const steps = options.steps ?? knownSize(dataset);
   // Every batch is checked against the model (image size, labels fitting the head) on its way in.
   const train = checkedDataset("fit", model, dataset);
@@ -99,16 +91,7 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
     ? undefined
     : checkedDataset("fit (validationData)", model, validationData);
   if (validationData !== undefined) await ensureNotEmpty("fit (validationData)", validationData);
-  const callbacks: Callback[] = (options.callbacks ?? []).map((c) =>
-    c instanceof tf.Callback || c instanceof tf.CustomCallback
-      ? c
-      : new tf.CustomCallback(c as CustomCallbackArgs)
-  );
-  if (verbose > 0) {
-    callbacks.unshift(
-      new ProgressLogger({ epochs, steps, verbose: verbose as 1 | 2, sink: options.progressSink }),
-    );
-  }
+  const callbacks = userAndProgressCallbacks(options, steps);
   const cached = validationData !== undefined && options.cacheValidation !== false
     ? CachedValidation.create(model, validation!.dataset)
     : null;
@@ -149,7 +132,62 @@ export async function fit(model: LayersModel, dataset: Dataset, options: FitOpti
   return { epoch: [...h.epoch], history, params: { epochs, initialEpoch, ...(steps ? { steps } : {}) } };
 }
 
-/** Joins the histories of consecutive `fit` calls (the tutorial's `acc += history_fine.history['accuracy']`). */
+/** Throws, naming the argument, unless `fit` can run: a compiled model, datasets, epochs Keras-style. */
+function checkFitArguments(model: LayersModel, dataset: BatchDataset, options: FitOptions): void {
+  const { epochs, initialEpoch = 0, validationData } = options;
+  if (!model.optimizer) {
+    throw new Error(
+      `fit: model "${model.name}" is not compiled (compile it: model.compile({ optimizer, loss, metrics }), ` +
+        `e.g. compileForTransferLearning(model))`,
+    );
+  }
+  if (!isDataset(dataset)) throw new Error("fit: dataset must be a tf.data.Dataset of {xs, ys} batches");
+  if (validationData !== undefined && !isDataset(validationData)) {
+    throw new Error("fit: validationData must be a tf.data.Dataset of {xs, ys} batches");
+  }
+  if (!Number.isInteger(epochs) || epochs < 1) {
+    throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
+  }
+  if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs) {
+    throw new Error(
+      `fit: initialEpoch must be an integer in [0, epochs) — epochs is the index to stop at, as in Keras — ` +
+        `got initialEpoch ${initialEpoch} with epochs ${epochs}`,
+    );
+  }
+}
+
+/** The progress line (unless `verbose: 0`), then the caller's callbacks. */
+function userAndProgressCallbacks(options: FitOptions, steps: number | undefined): CallbackInstance[] {
+  const { epochs, verbose = 1 } = options;
+  const callbacks: CallbackInstance[] = (options.callbacks ?? []).map((c) =>
+    c instanceof tf.Callback || c instanceof tf.CustomCallback
+      ? c
+      : new tf.CustomCallback(c as CustomCallbackArgs)
+  );
+  if (verbose > 0) {
+    callbacks.unshift(
+      new ProgressLogger({ epochs, steps, verbose: verbose as 1 | 2, sink: options.progressSink }),
+    );
+  }
+  return callbacks;
+}
+
+/**
+ * Joins the histories of consecutive `fit` calls (the tutorial's `acc += history_fine.history['accuracy']`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { concatHistories } from "./mod.ts";
+ *
+ * const frozen = { epoch: [0, 1], history: { loss: [0.7, 0.5] }, params: { epochs: 2, initialEpoch: 0 } };
+ * const fine = { epoch: [2, 3], history: { loss: [0.3, 0.2] }, params: { epochs: 4, initialEpoch: 2 } };
+ * const all = concatHistories(frozen, fine);
+ * assert.deepEqual(all.epoch, [0, 1, 2, 3]);
+ * assert.deepEqual(all.history.loss, [0.7, 0.5, 0.3, 0.2]);
+ * assert.deepEqual(all.params, { epochs: 4, initialEpoch: 0 });
+ * ```
+ */
 export function concatHistories(...parts: History[]): History {
   if (parts.length === 0) throw new Error("concatHistories: expected at least one History");
   const keys = Object.keys(parts[0].history);
@@ -169,8 +207,8 @@ export function concatHistories(...parts: History[]): History {
 }
 
 /** Keras' `model.evaluate(dataset)` → `[loss, accuracy]` (loss then the compiled metrics). */
-export async function evaluate(model: LayersModel, dataset: Dataset): Promise<number[]> {
-  if (!model.optimizer && !(model as unknown as { lossFunctions?: unknown[] }).lossFunctions) {
+export async function evaluate(model: LayersModel, dataset: BatchDataset): Promise<number[]> {
+  if (!model.optimizer && !model.lossFunctions) {
     throw new Error(`evaluate: model "${model.name}" is not compiled`);
   }
   if (!isDataset(dataset)) throw new Error("evaluate: dataset must be a tf.data.Dataset of {xs, ys} batches");

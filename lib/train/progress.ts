@@ -2,89 +2,58 @@
  * Keras-style training progress: `Epoch 3/10` then a bar line per epoch,
  * `63/63 [==============================] - 14s 221ms/step - loss: 0.4312 - accuracy: 0.8010 - val_loss: …`.
  *
- * The line updates in place: with `\r` in a terminal, and in the Deno Jupyter kernel as ONE output
- * (`Deno.jupyter.display` with a `display_id`, then `update`), not a line per step. When stdout is not a
- * terminal only the finished epoch lines are printed. Running metrics are summed as tensors on the
+ * The lines are shown by the runtime's status line (`lib/runtime/status_line.ts`): updated in place with
+ * `\r` in a terminal, and in the Deno Jupyter kernel as ONE output (`Deno.jupyter.display` with a
+ * `display_id`, then `update`), not a line per step. When stdout is not a terminal only the finished epoch
+ * lines are printed. Running metrics are summed as tensors on the
  * backend and read only when the line is redrawn (at most every `intervalMs`), not at every step.
  *
  * @module
  */
-import { jupyterApi, kernelDisplay, settled, tf } from "../runtime/mod.ts";
-import type { JupyterApi, Tensor } from "../runtime/mod.ts";
+import { formatDuration, jupyterApi, progressBar, settled, statusLine, tf } from "../runtime/mod.ts";
+import type { JupyterApi, StatusLine, Tensor } from "../runtime/mod.ts";
 
 type Logs = Record<string, number | Tensor>;
 
-/** Where progress text goes. `final` marks an epoch's last redraw. */
+/**
+ * Where progress text goes: a status line (`lib/runtime/status_line.ts`), or anything else that shows the
+ * lines. `final` marks an epoch's last redraw.
+ */
 export interface ProgressSink {
   /** Shows `lines` (all finished epochs plus the current one) — or only the newest line, as the sink prefers. */
   show(lines: string[], final: boolean): void | Promise<void>;
 }
 
-const encoder = new TextEncoder();
+// The sinks below redraw at every call: ProgressLogger throttles before it reads the running metrics.
 
 /** `\r`-rewriting terminal sink (stdout). */
-export function terminalSink(
-  write: (s: string) => void = (s) => Deno.stdout.writeSync(encoder.encode(s)),
-): ProgressSink {
-  let shown = 0;
-  return {
-    show(lines, final) {
-      let out = "";
-      while (shown < lines.length - 1) {
-        out += `\r${lines[shown++]}\x1b[K\n`;
-      }
-      out += `\r${lines[lines.length - 1]}\x1b[K`;
-      if (final) {
-        out += "\n";
-        shown = lines.length;
-      }
-      write(out);
-    },
-  };
+export function terminalSink(write?: (s: string) => void): StatusLine {
+  return statusLine({ mode: "terminal", intervalMs: 0, ...(write ? { write } : {}) });
 }
 
-/** Plain sink for logs and pipes: each finished line once. */
-export function lineSink(log: (s: string) => void = console.log): ProgressSink {
-  let shown = 0;
-  return {
-    show(lines, final) {
-      const upTo = final ? lines.length : lines.length - 1;
-      while (shown < upTo) log(lines[shown++]);
-    },
-  };
+/** Plain sink for logs and pipes: each finished line once (default: printed on stdout). */
+export function lineSink(log?: (s: string) => void): StatusLine {
+  return statusLine({ mode: "lines", ...(log ? { log } : {}) });
 }
 
 /** One notebook output, created on the first call and updated in place afterwards. */
-export function jupyterSink(api: JupyterApi, displayId = `progress-${crypto.randomUUID()}`): ProgressSink {
-  let created = false;
-  return {
-    async show(lines) {
-      const bundle = { "text/plain": lines.join("\n") };
-      await kernelDisplay(api, bundle, {
-        raw: true,
-        display_id: displayId,
-        ...(created ? { update: true } : {}),
-      });
-      created = true;
-    },
-  };
+export function jupyterSink(api: JupyterApi, displayId?: string): StatusLine {
+  return statusLine({ mode: "jupyter", api, intervalMs: 0, ...(displayId ? { displayId } : {}) });
 }
 
 /** The sink for the current environment: notebook, terminal, or plain lines. */
-export function defaultSink(): ProgressSink {
-  const api = jupyterApi();
-  if (api) return jupyterSink(api);
-  return Deno.stdout.isTerminal() ? terminalSink() : lineSink();
+export function defaultSink(): StatusLine {
+  return statusLine({ intervalMs: 0 });
 }
 
-/** `7s`, `1:02`, `1:02:03` as Keras prints ETAs. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  const pad = (n: number) => String(n).padStart(2, "0");
-  if (s < 3600) return `${Math.floor(s / 60)}:${pad(s % 60)}`;
-  return `${Math.floor(s / 3600)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
-}
+/** `7s`, `1:02`, `1:02:03` as Keras prints ETAs: the status line's `formatDuration`, re-exported. */
+export { formatDuration };
+
+/**
+ * Keras' progress bar: `[=====>........]` of width 30.
+ * @deprecated Use `progressBar` from `lib/runtime/mod.ts`.
+ */
+export const bar: (step: number, steps: number, width?: number) => string = progressBar;
 
 function perStep(seconds: number): string {
   return seconds >= 1
@@ -92,15 +61,6 @@ function perStep(seconds: number): string {
     : seconds >= 1e-3
     ? `${(seconds * 1e3).toFixed(0)}ms/step`
     : `${(seconds * 1e6).toFixed(0)}us/step`;
-}
-
-/** Keras' progress bar: `[=====>........]` of width 30. */
-export function bar(step: number, steps: number, width = 30): string {
-  const done = Math.min(width, Math.floor((width * step) / steps));
-  const arrow = step < steps && done < width ? ">" : "";
-  return `[${"=".repeat(step >= steps ? width : done)}${arrow}${
-    ".".repeat(Math.max(0, width - done - arrow.length))
-  }]`;
 }
 
 /** Options of {@link ProgressLogger}. */
@@ -193,7 +153,7 @@ export class ProgressLogger extends tf.Callback {
     const steps = this.options.steps ?? (final ? this.step : undefined);
     if (!steps) return `${this.step}/Unknown`;
     const width = String(steps).length;
-    return `${String(this.step).padStart(width)}/${steps} ${bar(this.step, steps)}`;
+    return `${String(this.step).padStart(width)}/${steps} ${progressBar(this.step, steps)}`;
   }
 
   private disposeSums(): void {

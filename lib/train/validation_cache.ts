@@ -17,17 +17,12 @@
  * @module
  */
 import { tf } from "../runtime/mod.ts";
-import type { data, LayersModel, Logs, SymbolicTensor, Tensor } from "../runtime/mod.ts";
+import type { LayersModel, Logs, SymbolicTensor, Tensor } from "../runtime/mod.ts";
 import { InferenceModel } from "../model/mod.ts";
 import { runFrom, weightFingerprint } from "../graph/mod.ts";
+import type { BatchDataset } from "./batch_checks.ts";
 
-type Dataset = data.Dataset<any>;
 type LayerT = LayersModel["layers"][number];
-type CompiledModel = LayersModel & {
-  lossFunctions?: ((yTrue: Tensor, yPred: Tensor) => Tensor)[];
-  metricsTensors?: [(yTrue: Tensor, yPred: Tensor) => Tensor, number][];
-  metricsNames?: string[];
-};
 
 /** Above this many values per example the pooled-feature cache is not worth its memory. */
 const MAX_FEATURES = 16384;
@@ -41,7 +36,7 @@ function headChain(model: LayersModel, cut: number): LayerT[] | null {
   const layers = model.layers.slice(cut + 1);
   let previous = model.layers[cut];
   for (const layer of layers) {
-    const nodes = (layer as unknown as { inboundNodes: { inboundLayers: LayerT[] }[] }).inboundNodes;
+    const nodes = layer.inboundNodes;
     if (nodes.length !== 1 || nodes[0].inboundLayers.length !== 1 || nodes[0].inboundLayers[0] !== previous) {
       return null;
     }
@@ -58,8 +53,8 @@ export class CachedValidation {
   private fingerprint: unknown[] = [];
 
   private constructor(
-    private readonly model: CompiledModel,
-    private readonly validation: Dataset,
+    private readonly model: LayersModel,
+    private readonly validation: BatchDataset,
     private readonly trunk: LayersModel,
     private readonly frozen: LayerT[],
     private readonly head: LayerT[],
@@ -73,9 +68,8 @@ export class CachedValidation {
    * compiled frozen part, the layers after the cut are not a plain chain, or the cached values would be
    * large (> 16384 values per example for pooled features, > 131072 inside the base).
    */
-  static create(model: LayersModel, validation: Dataset): CachedValidation | null {
-    const m = model as CompiledModel;
-    if (!m.lossFunctions?.length || model.inputs.length !== 1 || model.outputs.length !== 1) return null;
+  static create(model: LayersModel, validation: BatchDataset): CachedValidation | null {
+    if (!model.lossFunctions?.length || model.inputs.length !== 1 || model.outputs.length !== 1) return null;
     const first = model.layers.findIndex((l) => l.trainable && l.trainableWeights.length > 0);
     if (first <= 0) return null;
     const frozen = model.layers.slice(0, first);
@@ -93,7 +87,7 @@ export class CachedValidation {
         0,
       );
       if (!(perExample <= MAX_INNER_FEATURES)) return null;
-      return new CachedValidation(m, validation, trunk(), frozen, [base, ...after], base);
+      return new CachedValidation(model, validation, trunk(), frozen, [base, ...after], base);
     }
     const head = headChain(model, first - 1);
     if (head === null || head.some((l) => l instanceof tf.LayersModel)) return null;
@@ -104,9 +98,10 @@ export class CachedValidation {
     ) {
       return null;
     }
-    return new CachedValidation(m, validation, trunk(), frozen, head);
+    return new CachedValidation(model, validation, trunk(), frozen, head);
   }
 
+  /** Identities of the weights before the cut (and of the base's compiled frozen part). */
   private currentFingerprint(): unknown[] {
     const ids = weightFingerprint(this.frozen);
     // The compiled part is rebuilt (a new object) whenever its layers or weights change.
@@ -114,6 +109,7 @@ export class CachedValidation {
     return ids;
   }
 
+  /** Whether the cache is missing or a weight before the cut changed since it was computed. */
   private stale(): boolean {
     const now = this.currentFingerprint();
     return this.features === undefined || now.length !== this.fingerprint.length ||
@@ -131,6 +127,7 @@ export class CachedValidation {
     });
   }
 
+  /** Runs the frozen part over the validation set once and keeps its outputs and the labels. */
   private async computeFeatures(): Promise<void> {
     this.disposeFeatures();
     const batches: Tensor[][] = [];
@@ -210,7 +207,8 @@ export class CachedValidation {
     return this.labels?.shape[0] ?? 0;
   }
 
-  private disposeFeatures() {
+  /** Frees the cached tensors. */
+  private disposeFeatures(): void {
     tf.dispose([...this.features ?? [], ...this.labels ? [this.labels] : []]);
     this.features = this.labels = undefined;
   }

@@ -5,21 +5,18 @@ import {
   MemoryBudget,
   plainSize,
   resolveCacheBudget,
+  sharedBudget,
 } from "../../lib/data/image_cache.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "../_assert.ts";
 
-const env = (vars: Record<string, string>) => ({ get: (k: string) => vars[k] });
-
-Deno.test("resolveCacheBudget: option, then TL_CACHE_MB, then a share of the available memory", () => {
-  assertEquals(resolveCacheBudget(12.5, env({ TL_CACHE_MB: "99" })), {
-    bytes: 12_500_000,
-    source: "cacheBudgetMB",
-  });
-  assertEquals(resolveCacheBudget(undefined, env({ TL_CACHE_MB: "99" })), {
+Deno.test("resolveCacheBudget: the given megabytes, else a share of the available memory", () => {
+  assertEquals(resolveCacheBudget({ budgetMB: 12.5 }), { bytes: 12_500_000, source: "cacheBudgetMB" });
+  assertEquals(resolveCacheBudget({ budgetMB: 99, setting: "TL_CACHE_MB" }), {
     bytes: 99_000_000,
     source: "TL_CACHE_MB",
   });
-  const fallback = resolveCacheBudget(undefined, env({ TL_CACHE_MB: "" }));
+  assertEquals(resolveCacheBudget({ budgetMB: 0 }).bytes, 0);
+  const fallback = resolveCacheBudget();
   const available = availableMemoryBytes();
   assert(available > 0);
   assert(Math.abs(fallback.bytes - available * DEFAULT_BUDGET_SHARE) < available * 0.05, `${fallback.bytes}`);
@@ -28,11 +25,21 @@ Deno.test("resolveCacheBudget: option, then TL_CACHE_MB, then a share of the ava
     /^25% of the \d+\.\d MB available; set TL_CACHE_MB or cacheBudgetMB to change$/,
   );
   assertThrows(
-    () => resolveCacheBudget(undefined, env({ TL_CACHE_MB: "1GB" })),
+    () => resolveCacheBudget({ budgetMB: -1, setting: "TL_CACHE_MB" }),
     Error,
-    'TL_CACHE_MB must be a number of megabytes ≥ 0, got "1GB"',
+    "TL_CACHE_MB must be a number of megabytes ≥ 0, got -1",
   );
-  assertThrows(() => resolveCacheBudget(Number.NaN), Error, "cacheBudgetMB must be a number");
+  assertThrows(() => resolveCacheBudget({ budgetMB: Number.NaN }), Error, "cacheBudgetMB must be a number");
+});
+
+Deno.test("sharedBudget: one budget while its size stays the same, a new one when it changes", () => {
+  const a = sharedBudget({ budgetMB: 1, setting: "sharedCacheBudgetMB" });
+  assertEquals([a.limit, a.source], [1_000_000, "sharedCacheBudgetMB"]);
+  assert(sharedBudget({ budgetMB: 1, setting: "sharedCacheBudgetMB" }) === a);
+  const b = sharedBudget({ budgetMB: 2, setting: "sharedCacheBudgetMB" });
+  assert(b !== a);
+  assertEquals(b.limit, 2_000_000);
+  assertMatch(sharedBudget().source, /^25% of the /);
 });
 
 Deno.test("ImageCache keeps images only while they fit, shares its budget, gives it back on clear", () => {

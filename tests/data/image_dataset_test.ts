@@ -12,8 +12,8 @@ import {
   type ImageDatasetOptions,
   sampleImages,
   splitValidationTest,
-} from "../../lib/data/image_dataset.ts";
-import { aspectCropBox, loadImage } from "../../lib/data/image_decode.ts";
+} from "../../lib/data/mod.ts";
+import { aspectCropBox, loadImage } from "../../lib/data/mod.ts";
 import { interruptRequested, KeyboardInterrupt, requestInterrupt } from "../../lib/runtime/interrupt.ts";
 import { PROJECT_ROOT } from "../../lib/runtime/config.ts";
 import {
@@ -141,6 +141,52 @@ const CACHE_MODES: ImageDatasetOptions[] = [
   { cache: "auto", cacheBudgetMB: 0 },
 ];
 
+/** One image of the Keras fixture (`tools/keras/make_decode_fixture.py`). */
+interface KerasImage {
+  file: string;
+  shape: number[];
+  label: number;
+  pixels: number[];
+}
+
+/**
+ * One epoch of `ds` against Keras' `expected` images, in order: shapes, labels and every value equal.
+ * Returns the largest difference and how many values were compared.
+ */
+async function compareEpoch(
+  ds: ImageDataset,
+  expected: KerasImage[],
+  where: string,
+): Promise<{ worst: number; compared: number }> {
+  const batched = ds.batchSize !== null;
+  const elements = await ds.toArray();
+  assertEquals(elements.length, batched ? Math.ceil(expected.length / ds.batchSize!) : expected.length);
+  let worst = 0;
+  let compared = 0;
+  let k = 0;
+  for (const { xs, ys } of elements) {
+    assertEquals(xs.dtype, "float32");
+    const images = batched ? tf.unstack(xs) : [xs];
+    const labels = ys!.dataSync();
+    images.forEach((image, j) => {
+      const want = expected[k++];
+      assertEquals(image.shape, want.shape, `${want.file} ${where}`);
+      assertEquals(labels[j], want.label);
+      const got = image.dataSync();
+      for (let i = 0; i < got.length; i++) {
+        const diff = Math.abs(got[i] - want.pixels[i]);
+        worst = Math.max(worst, diff);
+        assert(diff === 0, `${want.file} ${where} value ${i}: ${got[i]} vs ${want.pixels[i]}`);
+      }
+      compared += got.length;
+    });
+    if (batched) tf.dispose(images);
+    tf.dispose([xs, ys!]);
+  }
+  assertEquals(k, expected.length);
+  return { worst, compared };
+}
+
 Deno.test("pixels, file order and labels match Python Keras' image_dataset_from_directory (max diff 0, every cache mode, batched or not, two epochs)", async () => {
   const fixture = JSON.parse(await Deno.readTextFile(path.join(FIXTURES, "decode_keras.json")));
   const dir = path.join(FIXTURES, "decode");
@@ -161,41 +207,15 @@ Deno.test("pixels, file order and labels match Python Keras' image_dataset_from_
         assertEquals(ds.classNames, run.classNames);
         assertEquals(
           ds.filePaths.map((f) => path.relative(dir, f).replaceAll(path.sep, "/")),
-          run.images.map((i: { file: string }) => i.file),
+          run.images.map((i: KerasImage) => i.file),
         );
         for (let e = 0; e < 2; e++) {
           const where = `${JSON.stringify(run.options)} ${
             JSON.stringify(mode)
           } batchSize ${batchSize} epoch ${e}`;
-          const elements = await ds.toArray();
-          assertEquals(
-            elements.length,
-            batchSize === null ? run.images.length : Math.ceil(run.images.length / 4),
-          );
-          let k = 0;
-          for (const { xs, ys } of elements) {
-            assertEquals(xs.dtype, "float32");
-            const images = batchSize === null ? [xs] : tf.unstack(xs);
-            const labels = ys!.dataSync();
-            images.forEach((image, j) => {
-              const expected = run.images[k++];
-              assertEquals(image.shape, expected.shape, `${expected.file} ${where}`);
-              assertEquals(labels[j], expected.label);
-              const got = image.dataSync();
-              for (let i = 0; i < got.length; i++) {
-                const diff = Math.abs(got[i] - expected.pixels[i]);
-                worst = Math.max(worst, diff);
-                assert(
-                  diff === 0,
-                  `${expected.file} ${where} value ${i}: ${got[i]} vs ${expected.pixels[i]}`,
-                );
-              }
-              compared += got.length;
-            });
-            if (batchSize !== null) tf.dispose(images);
-            tf.dispose([xs, ys!]);
-          }
-          assertEquals(k, run.images.length);
+          const epoch = await compareEpoch(ds, run.images, where);
+          worst = Math.max(worst, epoch.worst);
+          compared += epoch.compared;
         }
       }
     }
@@ -698,6 +718,24 @@ Deno.test("cache auto: a tiny budget streams the rest — same batches, same ord
   });
 });
 
+/** Runs `fn` with `TL_CACHE_MB` set to `value`, then restores it. */
+async function withCacheEnv(value: string, fn: () => Promise<void>) {
+  const previous = Deno.env.get("TL_CACHE_MB");
+  Deno.env.set("TL_CACHE_MB", value);
+  try {
+    await fn();
+  } finally {
+    if (previous === undefined) Deno.env.delete("TL_CACHE_MB");
+    else Deno.env.set("TL_CACHE_MB", previous);
+  }
+}
+
+/** Images the caches of `datasets` hold after one epoch of each. */
+async function cachedAfterOneEpoch(datasets: ImageDataset[]): Promise<number> {
+  for (const ds of datasets) await ds.forEachAsync((x) => tf.dispose([x.xs, x.ys!]));
+  return datasets.reduce((n, ds) => n + ds.cacheInfo().images, 0);
+}
+
 Deno.test("cache auto: the message says how much fits; TL_CACHE_MB sets the shared budget; bad budgets are errors", async () => {
   await withTree({ cats: 3, dogs: 3 }, async (dir) => {
     const perImage = 6 * 8 * 3 * 4;
@@ -708,9 +746,7 @@ Deno.test("cache auto: the message says how much fits; TL_CACHE_MB sets the shar
       log,
       /^Keeping 2 of 6 decoded images in memory \(1 kB\); the others are decoded again every epoch \(set TL_CACHE_MB to give the cache more memory\)\.$/m,
     );
-    const previous = Deno.env.get("TL_CACHE_MB");
-    Deno.env.set("TL_CACHE_MB", String((4 * perImage) / 1e6));
-    try {
+    await withCacheEnv(String((4 * perImage) / 1e6), async () => {
       const a = await imageDatasetFromDirectory(dir, quiet({ seed: 1, classNames: ["cats"] }));
       let b!: ImageDataset;
       const second = await captureLog(async () => {
@@ -721,11 +757,8 @@ Deno.test("cache auto: the message says how much fits; TL_CACHE_MB sets the shar
         second,
         /^Keeping 1 of 3 decoded images in memory \(576 bytes\); the others are decoded again/m,
       );
-      for (const ds of [a, b]) {
-        await ds.forEachAsync((x) => tf.dispose([x.xs, x.ys!]));
-      }
       // One budget for both datasets: 4 images in all.
-      assertEquals(a.cacheInfo().images + b.cacheInfo().images, 4);
+      assertEquals(await cachedAfterOneEpoch([a, b]), 4);
       assertEquals(a.cacheInfo().limitBytes, 4 * perImage);
       Deno.env.set("TL_CACHE_MB", "lots");
       await assertRejects(
@@ -733,10 +766,7 @@ Deno.test("cache auto: the message says how much fits; TL_CACHE_MB sets the shar
         Error,
         "TL_CACHE_MB must be a number",
       );
-    } finally {
-      if (previous === undefined) Deno.env.delete("TL_CACHE_MB");
-      else Deno.env.set("TL_CACHE_MB", previous);
-    }
+    });
     await assertRejects(
       () => imageDatasetFromDirectory(dir, quiet({ cacheBudgetMB: -1 })),
       Error,
@@ -746,6 +776,33 @@ Deno.test("cache auto: the message says how much fits; TL_CACHE_MB sets the shar
       () => imageDatasetFromDirectory(dir, quiet({ cacheBudgetMB: Infinity })),
       Error,
       "imageDatasetFromDirectory",
+    );
+  });
+});
+
+Deno.test("sharedCacheBudgetMB sizes the shared budget as TL_CACHE_MB does, and wins over it", async () => {
+  await withTree({ cats: 3, dogs: 3 }, async (dir) => {
+    const perImage = 6 * 8 * 3 * 4;
+    const shared = {
+      imageSize: [6, 8] as [number, number],
+      seed: 1,
+      sharedCacheBudgetMB: (5 * perImage) / 1e6,
+    };
+    await withCacheEnv("lots", async () => {
+      const a = await imageDatasetFromDirectory(dir, quiet({ ...shared, classNames: ["cats"] }));
+      let b!: ImageDataset;
+      const second = await captureLog(async () => {
+        b = await imageDatasetFromDirectory(dir, { ...shared, classNames: ["dogs"], verbose: "details" });
+      });
+      assertMatch(second, /^Keeping 2 of 3 decoded images in memory/m);
+      assertMatch(second, /memory budget 0\.0 MB \(sharedCacheBudgetMB\)/);
+      assertEquals(await cachedAfterOneEpoch([a, b]), 5, "one budget of 5 images for both");
+      assertEquals(b.cacheInfo().limitBytes, 5 * perImage);
+    });
+    await assertRejects(
+      () => imageDatasetFromDirectory(dir, quiet({ sharedCacheBudgetMB: -1 })),
+      Error,
+      "sharedCacheBudgetMB must be a number of megabytes ≥ 0, got -1",
     );
   });
 });

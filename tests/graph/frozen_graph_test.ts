@@ -1,12 +1,7 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { tf } from "../../lib/runtime/tf.ts";
 import type { LayersModel, Scalar, SymbolicTensor, Tensor, Variable } from "../../lib/runtime/tf.ts";
-import {
-  dependsOnTrainableVariable,
-  FrozenGraph,
-  frozenRegion,
-  runFrom,
-} from "../../lib/graph/frozen_graph.ts";
+import { dependsOnTrainableVariable, FrozenGraph, frozenRegion, runFrom } from "../../lib/graph/mod.ts";
 import {
   buildClassifier,
   compileForFineTuning,

@@ -268,3 +268,19 @@ Deno.test("getFile: a truncated or corrupt archive is a clear error with no extr
     );
   });
 });
+
+Deno.test("getFile reads no TL_* setting: a bad TL_EPOCHS does not stop a fetch that names its folder", async () => {
+  await withTempDir("get_file_test_", async (tmp) => {
+    const source = path.join(tmp, "source.bin");
+    await Deno.writeFile(source, randomBytes(1000));
+    const previous = Deno.env.get("TL_EPOCHS");
+    Deno.env.set("TL_EPOCHS", "0");
+    try {
+      const got = await getFile("f.bin", source, { cacheSubdir: path.join(tmp, "abs"), progress: false });
+      assertEquals(got, path.join(tmp, "abs", "f.bin"));
+    } finally {
+      if (previous === undefined) Deno.env.delete("TL_EPOCHS");
+      else Deno.env.set("TL_EPOCHS", previous);
+    }
+  });
+});

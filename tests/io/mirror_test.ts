@@ -10,7 +10,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadConfig, PROJECT_ROOT } from "../../lib/runtime/config.ts";
-import { getFile, UnreachableOriginError } from "../../lib/io/get_file.ts";
+import { getFile } from "../../lib/io/get_file.ts";
+import { UnreachableOriginError } from "../../lib/io/download.ts";
 import { saveKerasH5Weights } from "../../lib/io/keras_h5.ts";
 import { displayPath, findInMirror, probeOrigin } from "../../lib/io/mirror.ts";
 import { imagenetAlpha, imagenetWeightsFileName, mobileNetV2 } from "../../lib/model/mobilenet_v2.ts";
@@ -134,6 +135,37 @@ Deno.test("getFile: an unreachable origin's file comes from the mirror, said onc
       "cats_and_dogs.zip.source.json",
       "cats_and_dogs_extracted",
     ]);
+  });
+});
+
+Deno.test("getFile: without the mirror option no mirror stands in, even with TL_MIRROR naming one", async () => {
+  await withTempDir("mirror_test_", async (tmp) => {
+    const mirror = path.join(tmp, "shared");
+    fs.mkdirSync(path.join(mirror, "data"), { recursive: true });
+    fs.writeFileSync(
+      path.join(mirror, "data", "cats_and_dogs_filtered.zip"),
+      await makeZip({ "a.txt": "a" }),
+    );
+    const origin = "http://127.0.0.1:9/mledu-datasets/cats_and_dogs_filtered.zip";
+    const previous = Deno.env.get("TL_MIRROR");
+    Deno.env.set("TL_MIRROR", mirror);
+    try {
+      // getFile reads no setting: the run's mirror comes from its caller (fetchOptions).
+      await assertRejects(
+        () => getFile("cats_and_dogs.zip", origin, { cacheDir: tmp, extract: true, ...quiet }),
+        UnreachableOriginError,
+      );
+    } finally {
+      if (previous === undefined) Deno.env.delete("TL_MIRROR");
+      else Deno.env.set("TL_MIRROR", previous);
+    }
+    const dir = await getFile("cats_and_dogs.zip", origin, {
+      cacheDir: tmp,
+      extract: true,
+      mirror,
+      ...quiet,
+    });
+    assertEquals(fs.readFileSync(path.join(dir, "a.txt"), "utf8"), "a");
   });
 });
 

@@ -9,7 +9,7 @@ import {
 } from "../../lib/model/augment.ts";
 
 const fixture = JSON.parse(
-  Deno.readTextFileSync(new URL("./fixtures/rotation_keras.json", import.meta.url)),
+  Deno.readTextFileSync(new URL("../fixtures/rotation_keras.json", import.meta.url)),
 ) as {
   shape: [number, number, number];
   image: number[];

@@ -9,11 +9,10 @@ import {
   compileForTransferLearning,
   countTrainableVariables,
   findBase,
-  headUnits,
-  numClassesOf,
   paramCounts,
   unfreezeForFineTuning,
 } from "../../lib/model/classifier.ts";
+import { headUnits, numClassesOf } from "../../lib/model/losses.ts";
 import { mobileNetV2 } from "../../lib/model/mobilenet_v2.ts";
 import { printSummary } from "../../lib/model/summary.ts";
 import { tinyBase } from "../../lib/testing/tiny.ts";

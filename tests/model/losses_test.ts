@@ -2,9 +2,13 @@ import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../_asse
 import { tf } from "../../lib/runtime/tf.ts";
 import {
   accuracy,
+  binaryAccuracy,
+  binaryCrossentropy,
   binaryCrossentropyFromLogits,
   categoricalAccuracy,
   lossAndMetricFor,
+  sparseCategoricalAccuracy,
+  sparseCategoricalCrossentropy,
   sparseCategoricalCrossentropyFromLogits,
 } from "../../lib/model/losses.ts";
 
@@ -61,7 +65,7 @@ Deno.test("mismatched labels are a clear error", () => {
 
 // tests/fixtures/losses_keras.json: made by tools/keras/make_losses_fixture.py with Python Keras.
 const keras = JSON.parse(
-  Deno.readTextFileSync(new URL("./fixtures/losses_keras.json", import.meta.url)),
+  Deno.readTextFileSync(new URL("../fixtures/losses_keras.json", import.meta.url)),
 ) as {
   binary: { logits: number[]; labels: number[]; losses: number[]; loss: number; accuracy: number };
   categorical: {
@@ -131,5 +135,34 @@ Deno.test("heads of 0 or 2 logits, and labels that do not fit the logits, are cl
     () => sparseCategoricalCrossentropyFromLogits(tf.tensor1d([0, 1, 2]), tf.zeros([2, 3])),
     Error,
     "labels of shape [3] do not match logits of shape [2,3]",
+  );
+});
+
+Deno.test("Keras-named losses and metrics for model.compile are the head's own functions (the compiled step knows them)", () => {
+  assert(binaryCrossentropy({ fromLogits: true }) === lossAndMetricFor(1).loss);
+  assert(binaryAccuracy({ threshold: 0, name: "accuracy" }) === lossAndMetricFor(1).metric);
+  assert(binaryAccuracy({ threshold: 0 }) === accuracy);
+  assert(sparseCategoricalCrossentropy({ fromLogits: true }) === lossAndMetricFor(4).loss);
+  assert(sparseCategoricalAccuracy({ name: "accuracy" }) === lossAndMetricFor(4).metric);
+  assertEquals(sparseCategoricalAccuracy().name, "accuracy");
+});
+
+Deno.test("Keras-named losses and metrics refuse what the logits head does not compute, saying why", () => {
+  assertThrows(
+    () => binaryCrossentropy({ fromLogits: false }),
+    Error,
+    "binaryCrossentropy: pass { fromLogits: true }",
+  );
+  assertThrows(
+    () => sparseCategoricalCrossentropy(undefined as unknown as { fromLogits: boolean }),
+    Error,
+    "SparseCategoricalCrossentropy(from_logits=True)",
+  );
+  assertThrows(() => binaryAccuracy({ threshold: 0.5 }), Error, "threshold must be 0");
+  assertThrows(() => binaryAccuracy({ threshold: 0, name: "acc" }), Error, 'name must be "accuracy"');
+  assertThrows(
+    () => sparseCategoricalAccuracy({ name: "sparse_categorical_accuracy" }),
+    Error,
+    "history keys",
   );
 });

@@ -121,6 +121,34 @@ Deno.test("Keras' ImageNet weight file names and URLs; TL_WEIGHTS_URL overrides 
     origin: "file:///x/y/my%20weights.h5",
   });
   assertEquals(imagenetWeightsSource(1.0, 224, true, overridden).origin, imagenetWeightsUrl(1.0, 224, true));
+  // An explicit weightsUrl is the same override, without a settings object.
+  assertEquals(
+    imagenetWeightsSource(1.0, 160, false, { weightsUrl: "file:///x/y/my%20weights.h5" }),
+    imagenetWeightsSource(1.0, 160, false, overridden),
+  );
+});
+
+Deno.test("the library reads no settings: TL_WEIGHTS_URL in the environment changes nothing unless passed", async () => {
+  const saved = Deno.env.get("TL_WEIGHTS_URL");
+  Deno.env.set("TL_WEIGHTS_URL", "/nowhere/not_the_weights.h5");
+  try {
+    assertEquals(imagenetWeightsSource(1.0, 160), {
+      fname: imagenetWeightsFileName(1.0, 160),
+      origin: imagenetWeightsUrl(1.0, 160),
+    });
+    if (!haveShared(SHARED_WEIGHTS_035, "mobileNetV2 without settings")) return;
+    await withTempDir("mobilenet_v2_test-", async (cacheDir) => {
+      // Keras' file name: the alpha follows it; the environment's origin would not exist.
+      const weightsUrl = path.join(cacheDir, imagenetWeightsFileName(0.35, 96));
+      fs.copyFileSync(SHARED_WEIGHTS_035, weightsUrl);
+      const model = await mobileNetV2({ inputShape: [96, 96, 3], includeTop: false, weightsUrl, cacheDir });
+      assertEquals(model.name, "mobilenetv2_0.35_96");
+      model.dispose();
+    });
+  } finally {
+    if (saved === undefined) Deno.env.delete("TL_WEIGHTS_URL");
+    else Deno.env.set("TL_WEIGHTS_URL", saved);
+  }
 });
 
 Deno.test("mobileNetV2: layer names, order, classes, parameter counts and name equal Keras' (weights: null)", async () => {
@@ -268,7 +296,7 @@ Deno.test("mobileNetV2 with the ImageNet alpha 0.35 weights gives Keras' feature
   assertEquals(tf.memory().numTensors, before, "no tensor leaks after loading, inference and disposing");
 });
 
-Deno.test('mobileNetV2 weights: "imagenet" fetches TL_WEIGHTS_URL into <cacheDir>/models; a wrong file names the layer', async () => {
+Deno.test('mobileNetV2 weights: "imagenet" fetches weightsUrl into <cacheDir>/models; a wrong file names the layer', async () => {
   if (!haveShared(SHARED_WEIGHTS_035, "mobilenet_v2 imagenet weights via getFile")) return;
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "mobilenet_v2_test-"));
   try {
@@ -279,7 +307,7 @@ Deno.test('mobileNetV2 weights: "imagenet" fetches TL_WEIGHTS_URL into <cacheDir
       alpha: 0.35,
       inputShape: [200, 200, 3],
       includeTop: false,
-      config,
+      weightsUrl: SHARED_WEIGHTS_035,
       cacheDir,
     });
     assertEquals(model.name, "mobilenetv2_0.35_224");
@@ -294,6 +322,7 @@ Deno.test('mobileNetV2 weights: "imagenet" fetches TL_WEIGHTS_URL into <cacheDir
     }
     model.dispose();
 
+    // The deprecated `config` option still supplies weightsUrl, mirror and cacheDir.
     await assertRejects(
       () => mobileNetV2({ alpha: 0.5, inputShape: [160, 160, 3], includeTop: false, config, cacheDir }),
       Error,

@@ -1,8 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { DEFAULT_DATA_URL, loadConfig, PROJECT_ROOT, resolveMirror } from "../../lib/runtime/config.ts";
-import { assertEquals, assertThrows } from "../_assert.ts";
+import {
+  DEFAULT_CACHE_DIR,
+  DEFAULT_DATA_URL,
+  fetchOptions,
+  loadConfig,
+  originHint,
+  PROJECT_ROOT,
+  resolveMirror,
+} from "../../lib/runtime/config.ts";
+import { assertEquals, assertMatch, assertThrows } from "../_assert.ts";
 import { withTempDir } from "../_temp.ts";
 
 const env = (vars: Record<string, string>) => ({ get: (k: string) => vars[k] });
@@ -150,4 +158,46 @@ Deno.test("loadConfig: TL_EPOCHS=0, blank values and other bad values are reject
   }
   const e = assertThrows(() => loadConfig(env({ TL_EPOCHS: "0", TL_ALPHA: "x" })));
   assertEquals(e.message.split("\n").length, 3, "every problem listed in one error");
+});
+
+Deno.test("originHint: the TL_* variable behind an origin, or how to work offline for the defaults", () => {
+  const none = env({});
+  const weights = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/x.h5";
+  assertEquals(
+    originHint("https://example.com/d.zip", env({ TL_DATA_URL: "https://example.com/d.zip" })),
+    "this origin comes from TL_DATA_URL; check its value",
+  );
+  assertEquals(
+    originHint(weights, env({ TL_WEIGHTS_URL: weights })),
+    "this origin comes from TL_WEIGHTS_URL; check its value",
+  );
+  assertMatch(
+    originHint(DEFAULT_DATA_URL, none)!,
+    /put cats_and_dogs_filtered\.zip in the mirror folder \(TL_MIRROR, default \.\.\/shared\), or set TL_DATA_URL to a local copy \(a path or file:\/\/ URL\)/,
+  );
+  assertMatch(
+    originHint(weights, none)!,
+    /put x\.h5 \(or Keras' file for another alpha\) in the mirror folder .*, or set TL_WEIGHTS_URL \(and TL_ALPHA\)/,
+  );
+  assertEquals(originHint("https://example.com/d.zip", none), undefined);
+});
+
+Deno.test("fetchOptions: the run's cache folder, mirror and hint for getFile; the default cache is the project's data/", () => {
+  inTempDir((root) => {
+    const config = loadConfig(env({ TL_CACHE_DIR: "c", TL_MIRROR: "none" }), { root });
+    assertEquals(fetchOptions(config, DEFAULT_DATA_URL, env({})), {
+      cacheDir: path.join(root, "c"),
+      mirror: null,
+      hint: originHint(DEFAULT_DATA_URL, env({})),
+    });
+    const mirror = path.join(root, "m");
+    fs.mkdirSync(mirror);
+    const other = "https://example.com/other.zip";
+    assertEquals(fetchOptions({ ...config, mirror }, other, env({})), {
+      cacheDir: path.join(root, "c"),
+      mirror,
+    });
+  });
+  assertEquals(loadConfig(env({ TL_MIRROR: "none" })).cacheDir, DEFAULT_CACHE_DIR);
+  assertEquals(DEFAULT_CACHE_DIR, path.join(PROJECT_ROOT, "data"));
 });

@@ -4,7 +4,6 @@ import {
   formatParts,
   type JupyterApi,
   print,
-  progressLine,
   sendAllowanceMs,
   settled,
   useJupyterApi,
@@ -54,69 +53,6 @@ Deno.test("print: outside the kernel it is console.log", () => {
 
 Deno.test("formatParts: strings as they are, values inspected", () => {
   assertEquals(formatParts(["x:", 3, { a: 1 }]), "x: 3 { a: 1 }");
-});
-
-Deno.test("progressLine: 300 updates in 3 s are at most 8 kernel messages of one display, the final state last", () => {
-  const { api, messages } = fakeKernel();
-  const restore = useJupyterApi(api);
-  try {
-    let t = 0;
-    const line = progressLine({ now: () => t });
-    for (let i = 0; i < 300; i++) {
-      line.update(`step ${i}`);
-      t += 10;
-    }
-    line.done("finished");
-    line.update("ignored after done");
-    line.done("ignored too");
-    assertEquals(messages.length <= 8, true, `${messages.length} messages`);
-    assertEquals(messages.length >= 2, true);
-    const ids = new Set(messages.map((m) => m.options?.display_id));
-    assertEquals(ids.size, 1);
-    assertEquals(messages[0].options?.update, undefined);
-    assertEquals(messages.slice(1).every((m) => m.options?.update === true), true);
-    assertEquals(messages.at(-1)!.obj["text/plain"], "finished");
-  } finally {
-    restore();
-  }
-});
-
-Deno.test("progressLine: done() without text shows the last update even when it was throttled", () => {
-  const { api, messages } = fakeKernel();
-  const restore = useJupyterApi(api);
-  try {
-    const line = progressLine({ now: () => 0 });
-    line.update("1/3");
-    line.update("2/3");
-    line.update("3/3");
-    line.done();
-    assertEquals(messages.map((m) => m.obj["text/plain"]), ["1/3", "3/3"]);
-  } finally {
-    restore();
-  }
-});
-
-Deno.test("progressLine: terminal rewrites with \\r; piped output gets only the final line", () => {
-  const written: string[] = [];
-  let t = 0;
-  const term = progressLine({ mode: "terminal", write: (s) => written.push(s), now: () => (t += 200) });
-  term.update("a");
-  term.update("b");
-  term.done();
-  assertEquals(written, ["\ra\x1b[K", "\rb\x1b[K", "\rb\x1b[K\n"]);
-
-  const logged: unknown[][] = [];
-  const original = console.log;
-  console.log = (...args: unknown[]) => logged.push(args);
-  try {
-    const piped = progressLine({ mode: "final" });
-    piped.update("x");
-    piped.update("y");
-    piped.done("z");
-  } finally {
-    console.log = original;
-  }
-  assertEquals(logged, [["z"]]);
 });
 
 Deno.test("display: one message; a large bundle waits for the kernel to send it before resolving", async () => {

@@ -10,6 +10,7 @@ import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { rawPath, serveSite } from "../../lib/tasks/serve.ts";
 import type { Site } from "../../lib/tasks/site.ts";
 import { staticEntries } from "../../lib/tasks/site.ts";
+import { PREPROCESSING } from "../../lib/tasks/metadata.ts";
 import { PROJECT_ROOT } from "../../lib/runtime/config.ts";
 import { buildClassifier } from "../../lib/model/classifier.ts";
 import { saveModel } from "../../lib/model/model_io.ts";
@@ -77,7 +78,7 @@ function fixtureSite(tmp: string): Site {
       classNames: ["a", "b"],
       imageSize: [8, 8],
       output: "sigmoid",
-      preprocessing: null,
+      preprocessing: PREPROCESSING,
     },
   };
 }

@@ -1,17 +1,13 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "../_assert.ts";
 import { withTempDir } from "../_temp.ts";
 import { tf } from "../../lib/runtime/tf.ts";
 import type { Tensor } from "../../lib/runtime/tf.ts";
-import {
-  folderFingerprint,
-  loadFolderDatasets,
-  resolveDataFolder,
-  trainFolder,
-} from "../../lib/tasks/train_folder.ts";
+import { folderFingerprint, loadFolderDatasets, resolveDataFolder } from "../../lib/tasks/data_folder.ts";
+import { trainFolder } from "../../lib/tasks/train_folder.ts";
+import { readMetadata } from "../../lib/tasks/metadata.ts";
 import { loadClassifier } from "../../lib/tasks/saved_classifier.ts";
 import { expandInputs, predictFiles } from "../../lib/tasks/predict_files.ts";
 import { loadImage } from "../../lib/data/image_decode.ts";
@@ -42,22 +38,23 @@ Deno.test("trainFolder: 4 colour classes in train/ + validation/ → > 90 %, sav
     assertEquals(fs.readdirSync(out).sort(), ["metadata.json", "model.json", "report.html", "weights.bin"]);
     assertEquals(metadata.classNames, ["blue", "green", "red", "yellow"]);
     assertEquals([metadata.numClasses, metadata.output, metadata.imageSize], [4, "softmax", [16, 16]]);
-    const m = metadata.metrics as { final: { val_accuracy: number }; confusionMatrix: number[][] };
-    assert(m.final.val_accuracy > 0.9, `validation accuracy ${m.final.val_accuracy}`);
-    assertEquals(m.confusionMatrix.flat().reduce((a, b) => a + b), 24, "6 validation images per class");
-    const data_ = metadata.data as { files: number; fingerprint: string; trainImages: number };
+    const m = metadata.metrics!;
+    assert(m.final!.val_accuracy! > 0.9, `validation accuracy ${m.final!.val_accuracy}`);
+    assertEquals(m.confusionMatrix!.flat().reduce((a, b) => a + b), 24, "6 validation images per class");
+    const data_ = metadata.data!;
     assertEquals([data_.files, data_.trainImages], [96, 72]);
     assertEquals(data_.fingerprint, `sha256:${folderFingerprint(data).sha256}`);
-    const histories = metadata.histories as Record<
-      string,
-      { epoch: number[]; history: Record<string, number[]> }
-    >;
-    assertEquals(histories.frozen.epoch, [0, 1, 2, 3, 4, 5]);
-    assertEquals(histories.fineTuning.epoch, [6, 7]);
-    const rates = metadata.training as { learningRate: number; fineTuneLearningRate: number };
-    assertEquals([rates.learningRate, rates.fineTuneLearningRate], [0.02, 0.002]);
-    const onDisk = JSON.parse(fs.readFileSync(path.join(out, "metadata.json"), "utf8"));
-    assertEquals(onDisk.classNames, metadata.classNames);
+    assertEquals(data_.split, { train: "train", validation: "validation" });
+    assertEquals(metadata.histories!.frozen.epoch, [0, 1, 2, 3, 4, 5]);
+    assertEquals(metadata.histories!.fineTuning!.epoch, [6, 7]);
+    const training = metadata.training!;
+    assertEquals([training.learningRate, training.fineTuneLearningRate], [0.02, 0.002]);
+    assertEquals([training.weights, Object.keys(training.stages!)], ["imagenet", ["frozen", "fineTuning"]]);
+    assertEquals(
+      readMetadata(out),
+      JSON.parse(JSON.stringify(metadata)),
+      "metadata.json holds what trainFolder returned",
+    );
     const report = fs.readFileSync(path.join(out, "report.html"), "utf8");
     assert(report.includes("Confusion matrix") && report.includes("<svg"), "report has the charts as SVG");
     assert(
@@ -95,10 +92,7 @@ Deno.test("trainFolder: 4 colour classes in train/ + validation/ → > 90 %, sav
 });
 
 Deno.test("resolveDataFolder: a zip archive is unpacked by getFile and its single top folder entered; train/ + validation/ used", async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h13-resolve-"));
-  const previous = Deno.env.get("TL_CACHE_DIR");
-  Deno.env.set("TL_CACHE_DIR", path.join(tmp, "cache"));
-  try {
+  await withTempDir("h13-resolve-", async (tmp) => {
     const src = path.join(tmp, "src", "my_photos");
     await writeColourFolder(src, { numClasses: 3, perClass: 4, split: 0.5 });
     const writer = new ZipWriter(new Uint8ArrayWriter(), { useWebWorkers: false });
@@ -108,7 +102,7 @@ Deno.test("resolveDataFolder: a zip archive is unpacked by getFile and its singl
     }
     const zip = path.join(tmp, "my_photos.zip");
     fs.writeFileSync(zip, await writer.close());
-    const folder = await resolveDataFolder(zip);
+    const folder = await resolveDataFolder(zip, { cacheDir: path.join(tmp, "cache") });
     assertEquals(folder.name, "my_photos");
     assert(folder.root.startsWith(path.join(tmp, "cache")), folder.root);
     assertEquals(path.basename(folder.trainDir), "train");
@@ -131,11 +125,7 @@ Deno.test("resolveDataFolder: a zip archive is unpacked by getFile and its singl
       Error,
       "is not a folder or a .zip",
     );
-  } finally {
-    if (previous === undefined) Deno.env.delete("TL_CACHE_DIR");
-    else Deno.env.set("TL_CACHE_DIR", previous);
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 });
 
 Deno.test("resolveDataFolder + loadFolderDatasets: symbolic links to folders count as folders, as the data loader follows them", async () => {
@@ -189,7 +179,7 @@ Deno.test("trainFolder: the own-images defaults — 224×224, Adam at 1e-3 for t
     });
     assertEquals(metadata.imageSize, [224, 224]);
     assertEquals(model.inputs[0].shape, [null, 224, 224, 3]);
-    const training = metadata.training as { learningRate: number; batchSize: number; seed: number };
+    const training = metadata.training!;
     assertEquals([training.learningRate, training.batchSize, training.seed], [1e-3, 32, 42]);
     const optimizer = model.optimizer as unknown as { getClassName(): string; learningRate: number };
     assertEquals(
@@ -220,10 +210,11 @@ Deno.test("trainFolder: a seeded split without validation/, and clear errors for
         ...quiet,
       });
     const a = await run();
-    const split = a.metadata.data as { trainImages: number; validationImages: number; split: unknown };
+    const split = a.metadata.data!;
     assertEquals([split.trainImages, split.validationImages], [21, 9]);
     assertEquals(split.split, { validationSplit: 0.3, seed: 5 });
-    assertEquals(Object.keys(a.metadata.histories as object), ["frozen"], "no fine-tuning with 0 epochs");
+    assertEquals(Object.keys(a.metadata.histories!), ["frozen"], "no fine-tuning with 0 epochs");
+    assertEquals(Object.keys(a.metadata.metrics!).includes("fineTuning"), false);
     a.model.dispose();
 
     // validation/ must hold the same classes as train/.

@@ -157,7 +157,7 @@ async function withProjectNotebook(
 const TRAINING_CELLS = [
   {
     id: "fit",
-    source: `import { ProgressLogger } from "../../../lib/progress.ts";
+    source: `import { ProgressLogger } from "../../lib/train/mod.ts";
 let t = 0;
 const logger = new ProgressLogger({ epochs: 2, steps: 3, now: () => t, intervalMs: 0 });
 for (let e = 0; e < 2; e++) {
@@ -172,7 +172,7 @@ await logger.onTrainEnd();`,
   },
   {
     id: "test",
-    source: `import { print } from "../../../lib/output.ts";
+    source: `import { print } from "../../lib/runtime/mod.ts";
 print("Test accuracy :", 0.912345678);`,
   },
 ];

@@ -14,6 +14,11 @@ import {
   unfreezeForFineTuning,
 } from "../../lib/model/classifier.ts";
 import { concatHistories, evaluate, fit, predictOnBatch } from "../../lib/train/fit.ts";
+import type { History } from "../../lib/train/fit.ts";
+import { compiledStepStatus } from "../../lib/train/train_graph.ts";
+import { binaryAccuracy, binaryCrossentropy } from "../../lib/model/losses.ts";
+import { dataAugmentation } from "../../lib/model/augment.ts";
+import { inferenceMode } from "../../lib/model/inference_model.ts";
 import { loadModel, saveModel } from "../../lib/model/model_io.ts";
 import { getFile } from "../../lib/io/get_file.ts";
 import { imageDatasetFromDirectory } from "../../lib/data/image_dataset.ts";
@@ -26,6 +31,7 @@ import {
   tinySet,
   weightsOf,
 } from "../../lib/testing/tiny.ts";
+import type { TinySet } from "../../lib/testing/tiny.ts";
 import { haveShared, SHARED_WEIGHTS_035, SHARED_ZIP } from "../_shared.ts";
 
 function maxStatsChange(before: Float32Array[], after: Float32Array[]): number {
@@ -290,6 +296,89 @@ Deno.test("four classes: frozen then fine-tuned, the tiny base learns the colour
   model.dispose();
   adam.dispose();
   rmsprop.dispose();
+  train.dispose();
+  val.dispose();
+  assertEquals(tf.memory().numTensors, before, "no tensor leaks");
+});
+
+/**
+ * The tutorial notebook's calls: the model assembled in the open, `base.trainable = false`, tfjs' Adam and
+ * RMSprop with the Keras-named loss and metric, the fine-tuning loop over `base.layers.slice(0, at)`.
+ */
+async function trainWithTutorialCalls(seed: number, train: TinySet, val: TinySet): Promise<History[]> {
+  const baseModel = tinyBase();
+  baseModel.trainable = false;
+  const base = inferenceMode(baseModel);
+  const inputs = tf.input({ shape: [16, 16, 3] });
+  let x = dataAugmentation({ inputShape: [16, 16, 3], seed }).apply(inputs) as SymbolicTensor;
+  x = tf.layers.rescaling({ scale: 1 / 127.5, offset: -1 }).apply(x) as SymbolicTensor;
+  x = base.apply(x) as SymbolicTensor;
+  x = tf.layers.globalAveragePooling2d({}).apply(x) as SymbolicTensor;
+  x = tf.layers.dropout({ rate: 0.2, seed: 5 }).apply(x) as SymbolicTensor;
+  const kernelInitializer = tf.initializers.glorotUniform({ seed });
+  const outputs = tf.layers.dense({ units: 1, kernelInitializer }).apply(x) as SymbolicTensor;
+  const model = tf.model({ inputs, outputs });
+  const loss = binaryCrossentropy({ fromLogits: true });
+  const metrics = [binaryAccuracy({ threshold: 0, name: "accuracy" })];
+  model.compile({ optimizer: tf.train.adam(0.01), loss, metrics });
+  const frozen = await fitCompiled(model, train, val, 0, 2);
+  base.trainable = true;
+  for (const layer of base.layers.slice(0, 4)) layer.trainable = false;
+  model.compile({ optimizer: tf.train.rmsprop(1e-3), loss, metrics });
+  const fine = await fitCompiled(model, train, val, 2, 4);
+  model.dispose();
+  return [frozen, fine];
+}
+
+/** The same with the helpers `deno task train` uses. */
+async function trainWithHelpers(seed: number, train: TinySet, val: TinySet): Promise<History[]> {
+  const { model, base } = buildClassifier({ base: tinyBase(), seed });
+  (model.getLayer("dropout") as unknown as { seed: number }).seed = 5;
+  compileClassifier(model, tf.train.adam(0.01));
+  const frozen = await fitCompiled(model, train, val, 0, 2);
+  unfreezeForFineTuning(base, 4);
+  compileForFineTuning(model, 1e-3);
+  const fine = await fitCompiled(model, train, val, 2, 4);
+  model.dispose();
+  return [frozen, fine];
+}
+
+/** `fit`, checking that every step ran compiled; the optimizer is disposed afterwards. */
+async function fitCompiled(
+  model: LayersModel,
+  train: TinySet,
+  val: TinySet,
+  initialEpoch: number,
+  epochs: number,
+) {
+  const compiled: boolean[] = [];
+  const h = await fit(model, train.dataset, {
+    epochs,
+    initialEpoch,
+    validationData: val.dataset,
+    verbose: 0,
+    callbacks: [{ onBatchEnd: () => void compiled.push(compiledStepStatus.get(model)?.compiled ?? false) }],
+  });
+  assert(compiled.length > 0 && compiled.every(Boolean), `compiled steps: ${compiled}`);
+  model.optimizer.dispose();
+  return h;
+}
+
+Deno.test("the tutorial's own calls (compile with tf.train.adam / tf.train.rmsprop, trainable flags) train as the helpers do", async () => {
+  const before = tf.memory().numTensors;
+  const train = tinySet(64, 16, 16, 3), val = tinySet(32, 16, 16, 4);
+  const open = await trainWithTutorialCalls(6, train, val);
+  const helpers = await trainWithHelpers(6, train, val);
+  for (const [i, h] of open.entries()) {
+    const expected = helpers[i];
+    assertEquals(h.epoch, expected.epoch);
+    assertEquals(Object.keys(h.history).sort(), ["accuracy", "loss", "val_accuracy", "val_loss"]);
+    for (const key of Object.keys(expected.history)) {
+      h.history[key].forEach((v, e) =>
+        assertAlmostEquals(v, expected.history[key][e], 1e-5, `stage ${i} ${key} epoch ${e}`)
+      );
+    }
+  }
   train.dispose();
   val.dispose();
   assertEquals(tf.memory().numTensors, before, "no tensor leaks");

@@ -6,6 +6,8 @@ import { haveShared, SHARED_WEIGHTS_035 } from "../_shared.ts";
 import { buildClassifier, compileClassifier, unfreezeForFineTuning } from "../../lib/model/classifier.ts";
 import { mobileNetV2 } from "../../lib/model/mobilenet_v2.ts";
 import { rmsprop } from "../../lib/model/optimizers.ts";
+import { binaryCrossentropyFromLogits } from "../../lib/model/losses.ts";
+import { collectedTrainableWeights } from "../../lib/model/tfjs_internals.ts";
 import { fit } from "../../lib/train/fit.ts";
 import { compiledStepStatus, TrainGraph, useCompiledStep } from "../../lib/train/train_graph.ts";
 
@@ -24,14 +26,10 @@ function relativeError(a: Tensor, b: Tensor): number {
 
 /** tfjs' eager gradients of the compiled loss, as `fit` computes them (training mode). */
 function eagerGradients(model: LayersModel, x: Tensor, y: Tensor): Tensor[] {
-  const m = model as unknown as {
-    collectedTrainableWeights: { read(): Variable }[];
-    lossFunctions: ((y: Tensor, z: Tensor) => Tensor)[];
-  };
-  const vars = m.collectedTrainableWeights.map((w) => w.read());
+  const vars = collectedTrainableWeights(model)!.map((w) => w.read() as Variable);
   const { value, grads } = tf.variableGrads(() => {
     const z = model.apply(x, { training: true }) as Tensor;
-    return tf.mean(m.lossFunctions[0](y, z));
+    return tf.mean(model.lossFunctions[0](y, z) as Tensor);
   }, vars);
   value.dispose();
   return vars.map((v) => grads[v.name]);
@@ -212,10 +210,12 @@ async function trainSteps(compiled: boolean, makeOptimizer: () => Optimizer, fin
 }
 
 for (
-  const [name, makeOptimizer] of [["Adam", () => tf.train.adam(1e-3)], [
-    "RMSprop",
-    () => rmsprop(1e-3),
-  ]] as const
+  const [name, makeOptimizer] of [
+    ["Adam", () => tf.train.adam(1e-3)],
+    ["GraphRMSPropOptimizer", () => rmsprop(1e-3)],
+    // What a notebook passes to model.compile: tfjs' own class, the same arithmetic in the graph.
+    ["tf.train.rmsprop", () => tf.train.rmsprop(1e-3)],
+  ] as const
 ) {
   for (const fineTune of [false, true]) {
     Deno.test(`useCompiledStep: 3 ${name} steps (${fineTune ? "fine-tuning" : "frozen base"}) equal tfjs' own, slots and names too; tensors flat`, async () => {
@@ -280,6 +280,25 @@ Deno.test("TrainGraph.compile refuses a loss that only has the name of the one i
   assert(String(reason).startsWith("loss binaryCrossentropyFromLogits"), String(reason));
   model.optimizer.dispose();
   model.dispose();
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("TrainGraph.compile refuses metrics other than the head's accuracy; fit then trains as tfjs does", async () => {
+  const before = tf.memory().numTensors;
+  const set = tinySet(32, 16, 16);
+  for (const metrics of [[], ["accuracy"]]) {
+    const { model } = buildClassifier({ base: tinyBase(), seed: 2 });
+    model.compile({ optimizer: tf.train.adam(1e-3), loss: binaryCrossentropyFromLogits, metrics });
+    const reason = TrainGraph.compile(model);
+    assert(typeof reason === "string" && reason.startsWith("metrics ["), String(reason));
+    const h = await fit(model, set.dataset, { epochs: 2, verbose: 0 });
+    assertEquals(compiledStepStatus.get(model)?.compiled, false);
+    // tfjs' own step: its names ("acc" for the string), no output left over.
+    assertEquals(Object.keys(h.history), metrics.length ? ["loss", "acc"] : ["loss"]);
+    model.optimizer.dispose();
+    model.dispose();
+  }
+  set.dispose();
   assertEquals(tf.memory().numTensors, before);
 });
 

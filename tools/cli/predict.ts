@@ -6,13 +6,7 @@
  *
  * @module
  */
-import {
-  parseCommandLine,
-  parseOptions,
-  runTool,
-  UsageError,
-  wholeNumberOption,
-} from "../../lib/tasks/mod.ts";
+import { parseCommandLine, parseOptions, runTool, UsageError, wholeNumberOption } from "../../lib/cli/mod.ts";
 // Types only: TensorFlow is imported once the command line is known to be good.
 import type { FilePrediction } from "../../lib/tasks/mod.ts";
 
@@ -86,6 +80,17 @@ function tableRow(r: FilePrediction & { ok: true }, widths: number[], more: bool
   return cells.join("  ").trimEnd();
 }
 
+/** `--json`'s line for a classified file. */
+function jsonLine(r: FilePrediction & { ok: true }): string {
+  const [best] = r.predictions;
+  return JSON.stringify({
+    file: r.file,
+    class: best.className,
+    probability: best.probability,
+    top: r.predictions.map((p) => ({ class: p.className, probability: p.probability })),
+  });
+}
+
 async function main(): Promise<number> {
   const o = parseCommandLine("predict", HELP, () => parse(Deno.args));
   if (typeof o === "number") return o;
@@ -129,15 +134,7 @@ async function main(): Promise<number> {
         fail(r.file, r.error);
         continue;
       }
-      if (o.json) {
-        const [best] = r.predictions;
-        console.log(JSON.stringify({
-          file: r.file,
-          class: best.className,
-          probability: best.probability,
-          top: r.predictions.map((p) => ({ class: p.className, probability: p.probability })),
-        }));
-      } else console.log(tableRow(r, widths, more));
+      console.log(o.json ? jsonLine(r) : tableRow(r, widths, more));
     }
   } finally {
     saved.model.dispose();

@@ -1,14 +1,14 @@
 /**
  * `deno task run`: executes the notebooks headless with this deno as the Jupyter kernel, through
  * `tools/notebooks/run_notebooks.py` in the project's `.venv` (made by `deno task setup`). The command line is
- * checked here (lib/tasks/cli.ts conventions) and passed on; the exit status is the runner's.
+ * checked here (lib/cli/cli.ts conventions) and passed on; the exit status is the runner's.
  *
  * @module
  */
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/tasks/mod.ts";
+import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/cli/mod.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 

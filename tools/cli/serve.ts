@@ -5,7 +5,7 @@
  * @module
  */
 import path from "node:path";
-import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/tasks/mod.ts";
+import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/cli/mod.ts";
 
 const USAGE = `Usage: deno task serve -- [--model DIR] [--port N] [--host HOST]
 

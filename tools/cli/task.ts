@@ -16,7 +16,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ARGS_ONLY_ENV, wantsHelp, withoutSeparator } from "../../lib/tasks/mod.ts";
+import { ARGS_ONLY_ENV, wantsHelp, withoutSeparator } from "../../lib/cli/mod.ts";
 import { runSetup, setupComplete } from "../setup/setup.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");

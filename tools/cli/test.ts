@@ -2,7 +2,7 @@
  * `deno task test [-- options] [FILE…]`: the project's tests (`deno test` over `tests/`, or the files
  * given), after setup. A wrapper so that `--help` describes this project's tests and answers without
  * running setup first (see `tools/cli/task.ts`), and so that a mistyped option is reported like every other
- * task's (lib/tasks/cli.ts). The options are the `deno test` ones this project's tests are run with; for any
+ * task's (lib/cli/cli.ts). The options are the `deno test` ones this project's tests are run with; for any
  * other, run `deno test -A --no-check=remote …` itself.
  *
  * @module
@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCommandLine, parseOptions, UsageError } from "../../lib/tasks/mod.ts";
+import { parseCommandLine, parseOptions, UsageError } from "../../lib/cli/mod.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -32,7 +32,7 @@ For other deno test options, run \`deno test -A --no-check=remote\` itself.
 
 Examples:
   deno task test
-  deno task test -- tests/tasks/cli_test.ts tests/tasks/tasks_help_test.ts
+  deno task test -- tests/cli/cli_test.ts tests/tasks/tasks_help_test.ts
   deno task test -- --filter "did you mean"`;
 
 /** The \`deno test\` arguments of a \`deno task test\` command line, or "help". */

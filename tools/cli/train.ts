@@ -1,19 +1,13 @@
 /**
  * `deno task train -- DIR`: the tutorial's two training stages on your own images — a folder of class
  * folders (or with `train/` and `validation/` inside), or a zip archive's path or URL — saved as
- * `models/<name>/` (model, `metadata.json`, `report.html`). A thin command line over `lib/tasks/train_folder.ts`.
+ * `models/<name>/` (model, `metadata.json`, `report.html`). A thin command line over `lib/tasks/train_folder.ts`;
+ * the `TL_*` settings are read here and passed on.
  *
  * @module
  */
 import path from "node:path";
-import {
-  parseCommandLine,
-  parseOptions,
-  runTool,
-  UsageError,
-  wholeNumberOption,
-} from "../../lib/tasks/mod.ts";
-import { loadConfig } from "../../lib/runtime/mod.ts";
+import { parseCommandLine, parseOptions, runTool, UsageError, wholeNumberOption } from "../../lib/cli/mod.ts";
 // Types only: the training code (TensorFlow) is imported once the command line is known to be good.
 import type { TrainFolderOptions } from "../../lib/tasks/mod.ts";
 
@@ -72,33 +66,44 @@ function parseImageSize(raw: string | undefined): [number, number] | undefined {
 
 /** The parsed command line of `deno task train`. */
 export interface TrainArgs {
+  /** The training options the command line sets (the settings from the environment come later). */
   options: TrainFolderOptions;
+  /** `--json`: a JSON summary on stdout, progress on stderr. */
   json: boolean;
+  /** `--verbose`: also the dataset's cache budget. */
   verbose: boolean;
 }
 
+/** The options `deno task train` takes. */
+const TRAIN_OPTIONS = {
+  epochs: { type: "string" },
+  "fine-tune-epochs": { type: "string" },
+  "fine-tune-at": { type: "string" },
+  alpha: { type: "string" },
+  weights: { type: "string" },
+  "image-size": { type: "string" },
+  "batch-size": { type: "string" },
+  "learning-rate": { type: "string" },
+  "fine-tune-learning-rate": { type: "string" },
+  "validation-split": { type: "string" },
+  seed: { type: "string" },
+  out: { type: "string" },
+  json: { type: "boolean" },
+  verbose: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** A number option strictly between 0 and 1, `undefined` when absent; else a usage error. */
+function fractionOption(name: string, raw: string | undefined, what: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const r = Number(raw);
+  if (!(r > 0 && r < 1)) throw new UsageError(`--${name}: expected ${what} between 0 and 1, got "${raw}"`);
+  return r;
+}
+
+/** `deno task train`'s command line, checked; `"help"` for `--help`. */
 export function parseTrainArgs(args: string[]): TrainArgs | "help" {
-  const { values: v, positionals } = parseOptions({
-    args,
-    allowPositionals: true,
-    options: {
-      epochs: { type: "string" },
-      "fine-tune-epochs": { type: "string" },
-      "fine-tune-at": { type: "string" },
-      alpha: { type: "string" },
-      weights: { type: "string" },
-      "image-size": { type: "string" },
-      "batch-size": { type: "string" },
-      "learning-rate": { type: "string" },
-      "fine-tune-learning-rate": { type: "string" },
-      "validation-split": { type: "string" },
-      seed: { type: "string" },
-      out: { type: "string" },
-      json: { type: "boolean" },
-      verbose: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values: v, positionals } = parseOptions({ args, allowPositionals: true, options: TRAIN_OPTIONS });
   if (v.help) return "help";
   if (positionals.length !== 1) {
     throw new UsageError(
@@ -107,31 +112,11 @@ export function parseTrainArgs(args: string[]): TrainArgs | "help" {
         : `expected one DIR, got ${positionals.join(" ")}`,
     );
   }
-  let alpha: number | undefined;
-  if (v.alpha !== undefined) {
-    alpha = Number(v.alpha);
-    if (!(alpha > 0)) throw new UsageError(`--alpha: expected a positive width multiplier, got "${v.alpha}"`);
-  } else {
-    // TL_ALPHA when set; else the alpha of the weights at hand (trainFolder: imagenetAlpha).
-    const config = loadConfig();
-    alpha = config.alphaSet ? config.alpha : undefined;
+  const alpha = v.alpha === undefined ? undefined : Number(v.alpha);
+  if (alpha !== undefined && !(alpha > 0)) {
+    throw new UsageError(`--alpha: expected a positive width multiplier, got "${v.alpha}"`);
   }
-  let validationSplit: number | undefined;
-  if (v["validation-split"] !== undefined) {
-    validationSplit = Number(v["validation-split"]);
-    if (!(validationSplit > 0 && validationSplit < 1)) {
-      throw new UsageError(
-        `--validation-split: expected a fraction between 0 and 1, got "${v["validation-split"]}"`,
-      );
-    }
-  }
-  const rate = (name: string, raw: string | undefined) => {
-    if (raw === undefined) return undefined;
-    const r = Number(raw);
-    if (!(r > 0 && r < 1)) throw new UsageError(`--${name}: expected a number between 0 and 1, got "${raw}"`);
-    return r;
-  };
-  const weights = v.weights === undefined ? undefined : v.weights === "none" ? null : v.weights;
+  const validationSplit = fractionOption("validation-split", v["validation-split"], "a fraction");
   return {
     json: v.json ?? false,
     verbose: v.verbose ?? false,
@@ -141,11 +126,15 @@ export function parseTrainArgs(args: string[]): TrainArgs | "help" {
       fineTuneEpochs: wholeNumberOption("fine-tune-epochs", v["fine-tune-epochs"], 0),
       fineTuneAt: wholeNumberOption("fine-tune-at", v["fine-tune-at"], 0),
       alpha,
-      weights,
+      weights: v.weights === undefined ? undefined : v.weights === "none" ? null : v.weights,
       imageSize: parseImageSize(v["image-size"]),
       batchSize: wholeNumberOption("batch-size", v["batch-size"], 1),
-      learningRate: rate("learning-rate", v["learning-rate"]),
-      fineTuneLearningRate: rate("fine-tune-learning-rate", v["fine-tune-learning-rate"]),
+      learningRate: fractionOption("learning-rate", v["learning-rate"], "a number"),
+      fineTuneLearningRate: fractionOption(
+        "fine-tune-learning-rate",
+        v["fine-tune-learning-rate"],
+        "a number",
+      ),
       validationSplit,
       seed: wholeNumberOption("seed", v.seed, 0),
       out: v.out,
@@ -171,12 +160,35 @@ export function nextSteps(outDir: string): string {
   ].join("\n");
 }
 
+/**
+ * The run's settings (`TL_*`) for what the command line left open: the alpha (`--alpha`, else `TL_ALPHA`,
+ * else the alpha of the ImageNet weights at hand — offline, the mirror's), where the ImageNet weights come
+ * from (`TL_WEIGHTS_URL`), the mirror (`TL_MIRROR`) and the download cache (`TL_CACHE_DIR`).
+ */
+async function withSettings(options: TrainFolderOptions): Promise<TrainFolderOptions> {
+  const { loadConfig } = await import("../../lib/runtime/mod.ts");
+  const { imagenetAlpha } = await import("../../lib/model/mod.ts");
+  const { FOLDER_DEFAULTS } = await import("../../lib/tasks/mod.ts");
+  const config = loadConfig();
+  const imagenet = options.weights === undefined || options.weights === "imagenet";
+  const rows = (options.imageSize ?? FOLDER_DEFAULTS.imageSize)[0];
+  const alpha = options.alpha ?? (imagenet ? await imagenetAlpha(config, { rows }) : config.alpha);
+  return {
+    ...options,
+    alpha,
+    ...(config.weightsUrl !== undefined ? { weightsUrl: config.weightsUrl } : {}),
+    mirror: config.mirror ?? null,
+    cacheDir: config.cacheDir,
+  };
+}
+
 async function main(): Promise<number> {
   const parsed = parseCommandLine("train", HELP, () => parseTrainArgs(Deno.args));
   if (typeof parsed === "number") return parsed;
-  const { options, json, verbose } = parsed;
+  const { json, verbose } = parsed;
   const { trainFolder } = await import("../../lib/tasks/mod.ts");
   const { lineSink } = await import("../../lib/train/mod.ts");
+  const options = await withSettings(parsed.options);
   const toStderr = (m: string) => console.error(m);
   const result = await trainFolder({
     ...options,
@@ -196,8 +208,8 @@ async function main(): Promise<number> {
       out: result.outDir,
       classNames: m.classNames,
       imageSize: m.imageSize,
-      metrics: { ...(m.metrics as Record<string, unknown>) },
-      stages: (m.training as { stages: unknown }).stages,
+      metrics: m.metrics,
+      stages: m.training?.stages,
     }));
   } else console.log(nextSteps(result.outDir));
   result.model.optimizer.dispose();

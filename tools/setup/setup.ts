@@ -20,7 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { parseCommandLine, parseOptions } from "../../lib/tasks/mod.ts";
+import { parseCommandLine, parseOptions } from "../../lib/cli/mod.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const TFJS_NODE_VERSION = "4.22.0";

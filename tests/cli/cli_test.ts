@@ -1,4 +1,4 @@
-/** The command-line conventions shared by the deno tasks (lib/tasks/cli.ts). */
+/** The command-line conventions shared by the deno tasks (lib/cli/cli.ts). */
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
   ARGS_ONLY_ENV,
@@ -11,7 +11,7 @@ import {
   wantsHelp,
   wholeNumberOption,
   withoutSeparator,
-} from "../../lib/tasks/cli.ts";
+} from "../../lib/cli/cli.ts";
 
 /** Runs `fn` with console.log / console.error captured. */
 function captured<T>(fn: () => T): { result: T; out: string; err: string } {

@@ -14,17 +14,40 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
-/** A bad command line: reported in one line, exit code 2. */
+/** A bad command line: reported in one line, exit code 2 ({@link parseCommandLine}, {@link runTool}). */
 export class UsageError extends Error {
+  /** `"UsageError"`. */
   override name = "UsageError";
 }
 
-/** `deno task NAME -- ARGS` passes the `--` on: drop it. */
+/**
+ * `deno task NAME -- ARGS` passes the `--` on: drop it.
+ *
+ * @example
+ * ```ts
+ * import { withoutSeparator } from "./cli/mod.ts";
+ * import assert from "node:assert";
+ *
+ * assert.deepEqual(withoutSeparator(["--", "--epochs", "2"]), ["--epochs", "2"]);
+ * assert.deepEqual(withoutSeparator(["photos"]), ["photos"]);
+ * ```
+ */
 export function withoutSeparator(args: readonly string[]): string[] {
   return args[0] === "--" ? args.slice(1) : [...args];
 }
 
-/** Whether the command line asks for the help (`--help` or `-h` before any later `--`). */
+/**
+ * Whether the command line asks for the help (`--help` or `-h` before any later `--`).
+ *
+ * @example
+ * ```ts
+ * import { wantsHelp } from "./cli/mod.ts";
+ * import assert from "node:assert";
+ *
+ * assert.equal(wantsHelp(["--", "-h"]), true);
+ * assert.equal(wantsHelp(["--", "photos", "--", "--help"]), false); // after `--`: a file named --help
+ * ```
+ */
 export function wantsHelp(args: readonly string[]): boolean {
   const rest = withoutSeparator(args);
   const end = rest.indexOf("--");
@@ -34,6 +57,15 @@ export function wantsHelp(args: readonly string[]): boolean {
 /**
  * The optimal string alignment distance of `a` and `b` (Damerau–Levenshtein without repeated edits of a
  * substring): insertions, deletions, substitutions and swaps of two neighbours each count 1.
+ *
+ * @example
+ * ```ts
+ * import { editDistance } from "./cli/mod.ts";
+ * import assert from "node:assert";
+ *
+ * assert.equal(editDistance("--modle", "--model"), 1); // a swap of two neighbours
+ * assert.equal(editDistance("kitten", "sitting"), 3);
+ * ```
  */
 export function editDistance(a: string, b: string): number {
   const rows = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
@@ -53,6 +85,17 @@ export function editDistance(a: string, b: string): number {
 /**
  * The candidate `word` was most likely meant to be: the only one it is a prefix of, else the closest
  * within a third of its length (at least 1 edit, at most 3); `undefined` when none is that close.
+ *
+ * @example
+ * ```ts
+ * import { closest } from "./cli/mod.ts";
+ * import assert from "node:assert";
+ *
+ * const options = ["--epochs", "--fine-tune-epochs", "--model"];
+ * assert.equal(closest("--epohcs", options), "--epochs");
+ * assert.equal(closest("--fine", options), "--fine-tune-epochs"); // the only one it starts
+ * assert.equal(closest("--colour", options), undefined);
+ * ```
  */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   const w = word.toLowerCase();
@@ -122,7 +165,20 @@ export function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<t
   }
 }
 
-/** The one-line report of a usage error of `deno task NAME`. */
+/**
+ * The one-line report of a usage error of `deno task NAME`.
+ *
+ * @example
+ * ```ts
+ * import { usageLine } from "./cli/mod.ts";
+ * import assert from "node:assert";
+ *
+ * assert.equal(
+ *   usageLine("train", "expected the data folder DIR"),
+ *   "train: expected the data folder DIR (see `deno task train --help`)",
+ * );
+ * ```
+ */
 export function usageLine(command: string, message: string): string {
   return `${command}: ${message.replace(/\s*\n\s*/g, " ")} (see \`deno task ${command} --help\`)`;
 }
@@ -181,7 +237,19 @@ export async function runTool(command: string, main: () => Promise<number>): Pro
   Deno.exit(code);
 }
 
-/** The whole number an option `--name` was given (at least `min`), `undefined` when absent; else a usage error. */
+/**
+ * The whole number an option `--name` was given (at least `min`), `undefined` when absent; else a usage error.
+ *
+ * @example
+ * ```ts
+ * import { UsageError, wholeNumberOption } from "./cli/mod.ts";
+ * import assert from "node:assert";
+ *
+ * assert.equal(wholeNumberOption("epochs", "3", 1), 3);
+ * assert.equal(wholeNumberOption("epochs", undefined, 1), undefined);
+ * assert.throws(() => wholeNumberOption("epochs", "0", 1), UsageError);
+ * ```
+ */
 export function wholeNumberOption(name: string, raw: string | undefined, min: number): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);

@@ -1,0 +1,341 @@
+/**
+ * `metadata.json`, the file beside a saved classifier's `model.json` that says how to use the model —
+ * class names, input size, what the output means, how images were decoded — and records how it was
+ * trained. {@link ClassifierMetadata} is its schema; this module alone turns it into JSON
+ * ({@link writeMetadata}, {@link metadataJson}) and back ({@link readMetadata}, {@link parseMetadata}), checking
+ * on the way in what the readers rely on, the format's version first.
+ *
+ * What goes into the file is gathered by `save_classifier.ts`; `deno task predict`, the web page
+ * (`site.ts`), `report.ts` and the notebooks read it through here.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { writeFileAtomic } from "../io/mod.ts";
+import { logitsFor } from "../model/mod.ts";
+import type { History } from "../train/mod.ts";
+import type { ClassMetrics, ConfusedPair } from "../analysis/mod.ts";
+
+/** The value of {@link ClassifierMetadata.format}: marks the file as this project's saved classifier. */
+export const METADATA_FORMAT = "transfer-learning-ts/classifier";
+/** The {@link ClassifierMetadata.formatVersion} written. */
+export const METADATA_VERSION = 1;
+/** The versions {@link readMetadata} reads. */
+export const SUPPORTED_METADATA_VERSIONS: readonly number[] = [1];
+/** The metadata's file name inside a saved classifier's folder. */
+export const METADATA_FILE = "metadata.json";
+
+/** How an image becomes the model's input (the model itself holds the rescaling). */
+export interface Preprocessing {
+  /** Resize method: bilinear, as TensorFlow's `tf.image.resize`. */
+  resize: "bilinear";
+  /** Pixel centres at +0.5 when resizing (TensorFlow 2's `resize`, not tfjs' default). */
+  halfPixelCenters: true;
+  /** The whole image is resized (the aspect ratio is not kept by cropping). */
+  cropToAspectRatio: false;
+  /** Pixel values the model takes: RGB 0..255. */
+  inputRange: [0, 255];
+  /** MobileNetV2's `preprocess_input` (`x * scale + offset`), done by the model's `Rescaling` layer. */
+  rescale: { scale: number; offset: number };
+}
+
+/** The decoding every saved classifier's images get (`imageDatasetFromDirectory`'s defaults). */
+export const PREPROCESSING: Preprocessing = {
+  resize: "bilinear",
+  halfPixelCenters: true,
+  cropToAspectRatio: false,
+  inputRange: [0, 255],
+  rescale: { scale: 1 / 127.5, offset: -1 },
+};
+
+/** The software that wrote a `metadata.json`. */
+export interface SoftwareVersions {
+  /** TensorFlow.js' version (`tf.version.tfjs`). */
+  tfjs: string;
+  /** `@tensorflow/tfjs-node`'s version; `""` when another backend wrote the file. */
+  "tfjs-node": string;
+  /** Deno's version. */
+  deno: string;
+  /** The TypeScript version of that Deno. */
+  typescript: string;
+}
+
+/** The data a classifier was trained on (`deno task train`, or the notebook with its data folder). */
+export interface DataRecord {
+  /** The data as given: a folder, or a zip archive's path or URL. */
+  source: string;
+  /** Absolute path of the folder holding the class folders (for an archive: where it was unpacked). */
+  folder: string;
+  /** Image files under `folder` (both parts). */
+  files: number;
+  /** Their total size, in bytes. */
+  bytes: number;
+  /** `"sha256:<hex>"` over the files' relative paths and sizes (`folderFingerprint`): same files, same value. */
+  fingerprint: string;
+  /**
+   * How the validation images were chosen: a seeded fraction of `folder` (`validationSplit`, `seed`),
+   * or its two sub-folders (`train`, `validation`: paths relative to `folder`).
+   */
+  split: { validationSplit: number; seed: number } | { train: string; validation: string };
+  /** Images the model was trained on. */
+  trainImages: number;
+  /** Images it was validated on. */
+  validationImages: number;
+}
+
+/** Wall and CPU time of one training stage. */
+export interface StageTime {
+  /** Elapsed time, in seconds. */
+  wallSeconds: number;
+  /** CPU time of this process (user + system, all threads), in seconds. */
+  cpuSeconds: number;
+}
+
+/** The settings a classifier was trained with; each field present when the saver knew it. */
+export interface TrainingRecord {
+  /** Epochs with the base frozen (stage 1). */
+  epochs?: number;
+  /** Fine-tuning epochs after those (stage 2); 0: none. */
+  fineTuneEpochs?: number;
+  /** Base layers before this index stayed frozen while fine-tuning. */
+  fineTuneAt?: number;
+  /** Images per batch. */
+  batchSize?: number;
+  /** Adam's learning rate for the head (stage 1). */
+  learningRate?: number;
+  /** RMSprop's learning rate while fine-tuning (stage 2). */
+  fineTuneLearningRate?: number;
+  /** Seed of the shuffles, the split, the augmentation and the head's initial weights. */
+  seed?: number;
+  /** Held-out fraction of a folder without `validation/`. */
+  validationSplit?: number;
+  /** The base's weights: `"imagenet"`, a weights file's path or URL, or `"none"` (random). */
+  weights?: string;
+  /** The base model's name (e.g. `mobilenetv2_1.00_224`). */
+  baseName?: string;
+  /** Time of each stage that ran. */
+  stages?: { frozen?: StageTime; fineTuning?: StageTime };
+}
+
+/** The training histories, as `fit` returned them (Keras' `History`: `epoch`, `history`, `params`). */
+export interface HistoriesRecord {
+  /** Stage 1, the base frozen. */
+  frozen: History;
+  /** Stage 2, fine-tuning; absent when the classifier was not fine-tuned. */
+  fineTuning?: History;
+}
+
+/** A stage's validation results at its last epoch; `null` when the stage had no validation data. */
+export interface StageMetrics {
+  /** Validation loss (cross-entropy). */
+  val_loss: number | null;
+  /** Validation accuracy, 0..1. */
+  val_accuracy: number | null;
+}
+
+/** How well the classifier does on its validation images. */
+export interface MetricsRecord {
+  /** At the end of stage 1; present with the histories. */
+  frozen?: StageMetrics;
+  /** At the end of stage 2; present when it was fine-tuned. */
+  fineTuning?: StageMetrics;
+  /** At the end of the last stage (the saved model's); present with the histories. */
+  final?: StageMetrics;
+  /** Image counts, rows the actual class, columns the predicted one, in `classNames`' order; present with the interpretation. */
+  confusionMatrix?: number[][];
+  /** Precision, recall and support per class; present with the interpretation. */
+  perClass?: ClassMetrics[];
+  /** The off-diagonal cells of the confusion matrix, most frequent first; present with the interpretation. */
+  mostConfused?: ConfusedPair[];
+}
+
+/**
+ * `metadata.json`, a saved classifier's contract: what a reader needs to use the model (the required
+ * fields, checked by {@link readMetadata}) and the record of its training (optional: present in what
+ * `deno task train` and the notebooks save, absent from a classifier saved without it).
+ */
+export interface ClassifierMetadata {
+  /** Always {@link METADATA_FORMAT}. */
+  format: typeof METADATA_FORMAT;
+  /** The schema's version: {@link METADATA_VERSION} when written; one of {@link SUPPORTED_METADATA_VERSIONS} to be read. */
+  formatVersion: number;
+  /** Class names in label order: logit `i` is `classNames[i]`; with one logit, its sigmoid is P(`classNames[1]`). At least 2. */
+  classNames: string[];
+  /** `classNames.length`. */
+  numClasses: number;
+  /** `[height, width]` of the model's input, in pixels: every image is resized to it. */
+  imageSize: [number, number];
+  /** Colour channels of the input: always 3 (RGB). */
+  channels: 3;
+  /** MobileNetV2's width multiplier the base was built with (0.35 … 1.4; 1.0 the tutorial's). */
+  alpha: number;
+  /** One logit (two classes): sigmoid = P(`classNames[1]`); else softmax over one logit per class. */
+  output: "sigmoid" | "softmax";
+  /** How images are decoded and resized before the model: always {@link PREPROCESSING}. */
+  preprocessing: Preprocessing;
+  /** When it was saved: ISO 8601, UTC; present in files written by `saveClassifier`. */
+  created?: string;
+  /** The software that saved it; present in files written by `saveClassifier`. */
+  versions?: SoftwareVersions;
+  /** Free text on where the classifier comes from (e.g. a generated fixture); present when given. */
+  note?: string;
+  /** The data it was trained on; present when saved with its data folder. */
+  data?: DataRecord;
+  /** The training settings and stage times; present when saved with them. */
+  training?: TrainingRecord;
+  /** Both stages' histories; present when saved with them. */
+  histories?: HistoriesRecord;
+  /** Validation results; present when saved with the histories or the interpretation. */
+  metrics?: MetricsRecord;
+}
+
+/**
+ * The output kind for a head of `units` logits: one logit is a sigmoid, more a softmax.
+ *
+ * @example
+ * ```ts
+ * import { outputKind } from "./mod.ts";
+ * import assert from "node:assert";
+ *
+ * assert.equal(outputKind(1), "sigmoid");
+ * assert.equal(outputKind(5), "softmax");
+ * ```
+ */
+export function outputKind(units: number): "sigmoid" | "softmax" {
+  return units === 1 ? "sigmoid" : "softmax";
+}
+
+/** What to do about a `formatVersion` this version cannot read. */
+function versionAdvice(version: unknown): string {
+  const newest = Math.max(...SUPPORTED_METADATA_VERSIONS);
+  return typeof version === "number" && version > newest
+    ? "the classifier was saved by a newer version of this project: update the project, or train it again " +
+      "with this one (`deno task train`)"
+    : "train the classifier again (`deno task train`, or save it again from the notebook)";
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The version check: the first thing read, as the rest of the file's meaning depends on it. */
+function checkVersion(meta: Record<string, unknown>, fail: (what: string) => never) {
+  if (meta.format !== METADATA_FORMAT) {
+    fail(`format must be "${METADATA_FORMAT}", got ${JSON.stringify(meta.format)}`);
+  }
+  const version = meta.formatVersion;
+  if (!SUPPORTED_METADATA_VERSIONS.includes(version as number)) {
+    fail(
+      `formatVersion ${JSON.stringify(version)} is not supported: this version of the project reads ` +
+        `formatVersion ${SUPPORTED_METADATA_VERSIONS.join(", ")}; ${versionAdvice(version)}`,
+    );
+  }
+}
+
+/** What predicting needs: classes, input size and output kind, agreeing with each other. */
+function checkUsage(meta: Record<string, unknown>, fail: (what: string) => never) {
+  const names = meta.classNames;
+  if (!Array.isArray(names) || names.length < 2 || names.some((c) => typeof c !== "string")) {
+    fail(`classNames must be a list of at least 2 names, got ${JSON.stringify(names)}`);
+  }
+  if (meta.numClasses !== names.length) {
+    fail(`numClasses ${meta.numClasses} differs from the ${names.length} classNames`);
+  }
+  const size = meta.imageSize;
+  if (!Array.isArray(size) || size.length !== 2 || size.some((d) => !(Number.isInteger(d) && d > 0))) {
+    fail(`imageSize must be [height, width] in pixels, got ${JSON.stringify(size)}`);
+  }
+  if (meta.channels !== 3) fail(`channels must be 3 (RGB), got ${JSON.stringify(meta.channels)}`);
+  if (typeof meta.alpha !== "number" || !(meta.alpha > 0)) {
+    fail(`alpha must be a positive width multiplier, got ${JSON.stringify(meta.alpha)}`);
+  }
+  if (meta.output !== outputKind(logitsFor(names.length))) {
+    fail(`output ${JSON.stringify(meta.output)} does not fit ${names.length} classes`);
+  }
+}
+
+/** The decoding must be the one this project does: another would silently give wrong predictions. */
+function checkPreprocessing(meta: Record<string, unknown>, fail: (what: string) => never) {
+  const p = meta.preprocessing;
+  const { rescale: _, ...fixed } = PREPROCESSING;
+  const same = isObject(p) && isObject(p.rescale) && typeof p.rescale.scale === "number" &&
+    typeof p.rescale.offset === "number" &&
+    Object.entries(fixed).every(([k, v]) => JSON.stringify(p[k]) === JSON.stringify(v));
+  if (!same) {
+    fail(
+      `preprocessing must be ${JSON.stringify(PREPROCESSING)} (the decoding this project does), got ${
+        JSON.stringify(p)
+      }`,
+    );
+  }
+  for (const key of ["versions", "data", "training", "histories", "metrics"]) {
+    if (meta[key] !== undefined && !isObject(meta[key])) {
+      fail(`${key} must be an object when present, got ${JSON.stringify(meta[key])}`);
+    }
+  }
+}
+
+/**
+ * Checks parsed `metadata.json` content: format and version first (an unknown version is an error saying
+ * which versions are read and what to do), then what a reader relies on. `file` names the file in errors.
+ *
+ * @example
+ * ```ts
+ * import { METADATA_FORMAT, parseMetadata, PREPROCESSING } from "./mod.ts";
+ * import assert from "node:assert";
+ *
+ * const text = JSON.stringify({
+ *   format: METADATA_FORMAT, formatVersion: 1, classNames: ["cats", "dogs"], numClasses: 2,
+ *   imageSize: [160, 160], channels: 3, alpha: 1, output: "sigmoid", preprocessing: PREPROCESSING,
+ * });
+ * assert.deepEqual(parseMetadata(text, "metadata.json").classNames, ["cats", "dogs"]);
+ * assert.throws(
+ *   () => parseMetadata(text.replace('"formatVersion":1', '"formatVersion":9'), "m/metadata.json"),
+ *   /m\/metadata.json: formatVersion 9 is not supported/,
+ * );
+ * ```
+ */
+export function parseMetadata(text: string, file: string): ClassifierMetadata {
+  let meta: unknown;
+  try {
+    meta = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+  const fail = (what: string): never => {
+    throw new Error(`${file}: ${what}`);
+  };
+  if (!isObject(meta)) fail(`expected a JSON object, got ${JSON.stringify(meta)?.slice(0, 40)}`);
+  const record = meta as Record<string, unknown>;
+  checkVersion(record, fail);
+  checkUsage(record, fail);
+  checkPreprocessing(record, fail);
+  return record as unknown as ClassifierMetadata;
+}
+
+/** Reads and checks `dir/metadata.json` ({@link parseMetadata}); a missing file is an error naming it. */
+export function readMetadata(dir: string): ClassifierMetadata {
+  const file = path.join(path.resolve(dir), METADATA_FILE);
+  if (!fs.existsSync(file)) {
+    throw new Error(`${file} does not exist: expected a classifier folder written by \`deno task train\``);
+  }
+  return parseMetadata(fs.readFileSync(file, "utf8"), file);
+}
+
+/**
+ * The file's text for `metadata`, checked as {@link readMetadata} will check it, so that a save never
+ * writes what cannot be read back. Non-finite numbers are written as `null`.
+ */
+export function metadataJson(metadata: ClassifierMetadata): string {
+  const text = JSON.stringify(metadata, null, 1);
+  parseMetadata(text, `${METADATA_FILE} to write`);
+  return text;
+}
+
+/**
+ * Writes `dir/metadata.json` on its own, atomically (a temporary file renamed when complete). A classifier
+ * saved with its model (`saveClassifier`) gets it within the folder's one atomic save instead.
+ */
+export async function writeMetadata(dir: string, metadata: ClassifierMetadata): Promise<void> {
+  await writeFileAtomic(path.join(path.resolve(dir), METADATA_FILE), metadataJson(metadata));
+}
