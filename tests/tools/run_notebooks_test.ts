@@ -157,7 +157,7 @@ async function withProjectNotebook(
 const TRAINING_CELLS = [
   {
     id: "fit",
-    source: `import { ProgressLogger } from "../../lib/train/mod.ts";
+    source: `import { ProgressLogger } from "../../lib/train/progress.ts";
 let t = 0;
 const logger = new ProgressLogger({ epochs: 2, steps: 3, now: () => t, intervalMs: 0 });
 for (let e = 0; e < 2; e++) {

@@ -16,7 +16,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 
 const HELP = `Usage: deno task test [-- options] [FILE...]
 
-Runs the project's tests with \`deno test -A --no-check=remote\`: every tests/**/*_test.ts, or only the
+Runs the project's tests with \`deno test -A --no-check=remote\`: every tests/**/*_test.ts and the
+examples in lib/'s documentation (--doc), or only the
 FILEs (or folders) given. Setup runs first when something is missing.
 
 Several tests train small models or run a notebook (a few minutes in all on 2 cores); a test that
@@ -63,7 +64,8 @@ export function testArgs(args: string[], root: string = ROOT): string[] | "help"
     ...(v["fail-fast"] ? ["--fail-fast"] : []),
     ...(v.parallel ? ["--parallel"] : []),
     ...(v.reporter === undefined ? [] : ["--reporter", v.reporter]),
-    ...(positionals.length ? positionals : ["tests/"]),
+    // By default also the @example blocks of lib/'s documentation, run as tests (deno test --doc).
+    ...(positionals.length ? positionals : ["--doc", "tests/", "lib/"]),
   ];
 }
 
