@@ -25,7 +25,7 @@ export class UsageError extends Error {
  *
  * @example
  * ```ts
- * import { withoutSeparator } from "./cli/mod.ts";
+ * import { withoutSeparator } from "./mod.ts";
  * import assert from "node:assert";
  *
  * assert.deepEqual(withoutSeparator(["--", "--epochs", "2"]), ["--epochs", "2"]);
@@ -41,7 +41,7 @@ export function withoutSeparator(args: readonly string[]): string[] {
  *
  * @example
  * ```ts
- * import { wantsHelp } from "./cli/mod.ts";
+ * import { wantsHelp } from "./mod.ts";
  * import assert from "node:assert";
  *
  * assert.equal(wantsHelp(["--", "-h"]), true);
@@ -60,7 +60,7 @@ export function wantsHelp(args: readonly string[]): boolean {
  *
  * @example
  * ```ts
- * import { editDistance } from "./cli/mod.ts";
+ * import { editDistance } from "./mod.ts";
  * import assert from "node:assert";
  *
  * assert.equal(editDistance("--modle", "--model"), 1); // a swap of two neighbours
@@ -88,7 +88,7 @@ export function editDistance(a: string, b: string): number {
  *
  * @example
  * ```ts
- * import { closest } from "./cli/mod.ts";
+ * import { closest } from "./mod.ts";
  * import assert from "node:assert";
  *
  * const options = ["--epochs", "--fine-tune-epochs", "--model"];
@@ -170,7 +170,7 @@ export function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<t
  *
  * @example
  * ```ts
- * import { usageLine } from "./cli/mod.ts";
+ * import { usageLine } from "./mod.ts";
  * import assert from "node:assert";
  *
  * assert.equal(
@@ -242,7 +242,7 @@ export async function runTool(command: string, main: () => Promise<number>): Pro
  *
  * @example
  * ```ts
- * import { UsageError, wholeNumberOption } from "./cli/mod.ts";
+ * import { UsageError, wholeNumberOption } from "./mod.ts";
  * import assert from "node:assert";
  *
  * assert.equal(wholeNumberOption("epochs", "3", 1), 3);
