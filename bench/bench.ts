@@ -3,6 +3,7 @@
  *
  *     deno task bench [--epochs 3] [--rounds 1] [--threads] [--profile] [--experiment eager] [--no-keras] [--no-cpu]
  *     deno task bench --large 20000 [--epochs 1] [--no-keras]
+ *     deno task bench --onednn both --no-cpu          # also the step times with oneDNN off and on
  *
  * Runs, each in its own process, alternating our side (`bench/train_bench.ts`) and Keras' side
  * (`tools/keras/keras_tutorial.py` in `.venv-keras`, made by `bash tools/setup/keras_venv.sh`) on the same `TL_*`
@@ -27,8 +28,14 @@
  * hard-linked under new names, `bench/large_folder.ts`) trained on for `--epochs` frozen epochs by both
  * sides with their default settings: epoch seconds, peak RSS beside our cache's memory budget.
  *
+ * Every result line carries `machine` (CPU model, vector flags, cores, whether TensorFlow's oneDNN is on and
+ * why; `bench/machine.ts`). With `--onednn on|off` every process runs with `TF_ENABLE_ONEDNN_OPTS=1|0`;
+ * with `--onednn both`, the step times (and `--profile`) are measured once more under each setting.
+ *
  * Prints every result as a JSON line, then one `ratio` line per phase (ours/Keras, medians of the epoch
- * seconds) and a Markdown table; everything is also written to `out/bench.json`.
+ * seconds, CPU seconds beside wall seconds) and Markdown tables; everything is written to `out/bench.json`
+ * and to `bench/results/<machine kind>.json` (one file per kind of CPU, e.g. `amd-epyc_avx2.json`; the
+ * latest run of that kind; `_onednn-on|off` and `_largeN` suffixes for those runs; `--no-save` skips it).
  *
  * @module
  */
@@ -36,6 +43,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseCommandLine, parseOptions, UsageError, wholeNumberOption } from "../lib/cli/mod.ts";
+import { machineInfo } from "./machine.ts";
+import { onednnTable, profileTable } from "./tables.ts";
 
 // Not lib/runtime's PROJECT_ROOT: that module loads TensorFlow, and `--help` must answer before setup.
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -54,17 +63,21 @@ the TL_* variables (see \`deno task run --help\`), by default the copies in ../s
 
 Options:
   --epochs N         epochs per training phase (default 3)
-  --rounds N         training rounds, the two sides' order swapped every round (default 1)
+  --rounds N         training rounds, the two sides' order swapped every round (default 1; 0: no
+                     training, only the input pipeline, step times and what the other options add)
   --seed N           seed of both sides (default 1)
   --no-keras         only our side
   --no-cpu           skip the plain-JavaScript backend step
   --cpu-finetune     also a fine-tuning step on the plain-JavaScript backend (minutes)
   --threads          step times again under TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS settings
-  --profile          where our training step's time goes
+  --profile          where our training step's time goes (a table: wall and CPU ms per part)
+  --onednn MODE      default (TensorFlow decides from the CPU), on, off, or both (step times and
+                     --profile again with TF_ENABLE_ONEDNN_OPTS=0 and =1, side by side)
   --experiment E     also our side op by op (eager) or with tfjs' own training step (uncompiled)
   --large N          instead: N generated training images, --epochs frozen epochs on both sides
   --large-dir DIR    where --large's folder is made (default: a temporary folder)
   --out FILE         default out/bench.json
+  --no-save          do not also write bench/results/<machine kind>.json
   -h, --help         show this help`;
 
 function parseBenchArgs(argv: string[]) {
@@ -76,6 +89,8 @@ function parseBenchArgs(argv: string[]) {
       seed: { type: "string", default: "1" },
       threads: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
+      onednn: { type: "string", default: "default" },
+      "no-save": { type: "boolean", default: false },
       "no-keras": { type: "boolean", default: false },
       "no-cpu": { type: "boolean", default: false },
       "cpu-finetune": { type: "boolean", default: false },
@@ -88,9 +103,12 @@ function parseBenchArgs(argv: string[]) {
   });
   if (values.help) return "help" as const;
   wholeNumberOption("epochs", values.epochs, 1);
-  wholeNumberOption("rounds", values.rounds, 1);
+  wholeNumberOption("rounds", values.rounds, 0);
   wholeNumberOption("seed", values.seed, 0);
   wholeNumberOption("large", values.large, 1);
+  if (!["default", "on", "off", "both"].includes(values.onednn)) {
+    throw new UsageError(`--onednn: expected default, on, off or both, got "${values.onednn}"`);
+  }
   if (values.experiment !== undefined && !["eager", "uncompiled"].includes(values.experiment)) {
     throw new UsageError(`--experiment: expected eager or uncompiled, got "${values.experiment}"`);
   }
@@ -107,7 +125,15 @@ const epochs = Number(args.epochs);
 const rounds = Number(args.rounds);
 
 const settings = benchSettings();
-const baseEnv = settingsEnv(settings);
+const onednnEnv: Record<string, string> = args.onednn === "on"
+  ? { TF_ENABLE_ONEDNN_OPTS: "1" }
+  : args.onednn === "off"
+  ? { TF_ENABLE_ONEDNN_OPTS: "0" }
+  : {};
+const baseEnv = { ...settingsEnv(settings), ...onednnEnv };
+/** The machine as the subprocesses see it (their oneDNN follows `--onednn`). */
+const envOf = (env: Record<string, string>) => ({ get: (k: string) => env[k] ?? Deno.env.get(k) });
+const machine = machineInfo(envOf(baseEnv));
 const python = path.join(PROJECT_ROOT, ".venv-keras", "bin", "python");
 const haveKeras = !args["no-keras"] && fs.existsSync(python);
 if (!args["no-keras"] && !haveKeras) {
@@ -143,7 +169,9 @@ async function run(side: "ours" | "keras" | "backend", argv: string[], env: Reco
   const rows = text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Row);
   const experiment = argv.includes("--experiment") ? argv[argv.indexOf("--experiment") + 1] : undefined;
   for (const r of rows) {
-    if (Object.keys(env).length) r.threads_env = env;
+    if (env.TF_ENABLE_ONEDNN_OPTS !== undefined) r.onednn_env = env.TF_ENABLE_ONEDNN_OPTS;
+    else if (Object.keys(env).length) r.threads_env = env;
+    r.machine = machineInfo(envOf({ ...baseEnv, ...env }));
     if (experiment && r.side === "ours") r.side = `ours+${experiment}`;
     results.push(r);
     console.log(JSON.stringify(r));
@@ -153,8 +181,10 @@ async function run(side: "ours" | "keras" | "backend", argv: string[], env: Reco
 }
 
 const loadStart = Deno.loadavg();
+const oneDnnState = `oneDNN ${machine.onednn ? "on" : "off"}: ${machine.onednnReason}`;
 console.error(
-  `[bench] ${navigator.hardwareConcurrency} CPUs, load ${loadStart.map((l) => l.toFixed(2)).join(" ")}; ` +
+  `[bench] ${machine.cpuModel} (${machine.vectorFlags.join(" ")}), ${oneDnnState}; ` +
+    `${navigator.hardwareConcurrency} CPUs, load ${loadStart.map((l) => l.toFixed(2)).join(" ")}; ` +
     `alpha ${settings.alpha}, data ${settings.dataUrl}, weights ${settings.weightsUrl ?? "imagenet"}`,
 );
 
@@ -204,13 +234,27 @@ if (args.threads && large === undefined) {
     if (haveKeras) await run("keras", ["--step-only", "--seed", args.seed!], env);
   }
 }
-if (args.profile && large === undefined) await run("ours", ["--profile", "--seed", args.seed!]);
+// With --onednn both, the profile runs below, once per setting.
+if (args.profile && large === undefined && args.onednn !== "both") {
+  await run("ours", ["--profile", "--seed", args.seed!]);
+}
+// oneDNN off and on, side by side (TensorFlow reads the variable once, at start: one process each).
+if (args.onednn === "both" && large === undefined) {
+  for (const value of ["0", "1"]) {
+    const env = { TF_ENABLE_ONEDNN_OPTS: value };
+    await run("ours", ["--step-only", "--seed", args.seed!], env);
+    if (haveKeras) await run("keras", ["--step-only", "--seed", args.seed!], env);
+    if (args.profile) await run("ours", ["--profile", "--seed", args.seed!], env);
+  }
+}
 
 // Summary: per side and phase, pooled over rounds.
 const epochRows = (side: string, phase: string) =>
   results.filter((r) => r.kind === "epoch" && r.side === side && r.phase === phase);
 const stepRow = (side: string, phase: string) =>
-  results.find((r) => r.kind === "step" && r.side === side && r.phase === phase && !r.threads_env);
+  results.find((r) =>
+    r.kind === "step" && r.side === side && r.phase === phase && !r.threads_env && r.onednn_env === undefined
+  );
 /** The model's training FLOPs per image in a phase (the same model on both sides), GFLOP. */
 const gflop = (phase: string): number | undefined =>
   results.find((r) => r.side === "ours" && r.phase === phase && typeof r.gflop_per_image === "number")
@@ -222,7 +266,14 @@ for (const phase of ["frozen", "finetune"]) {
   const sides = ["ours", ...(exp.length ? [`ours+${args.experiment}`] : []), "keras"];
   for (const side of sides) {
     const rows = epochRows(side, phase);
-    if (rows.length === 0) continue;
+    if (rows.length === 0) {
+      // --rounds 0: the step times alone.
+      const step = stepRow(side, phase);
+      if (step) {
+        line[side] = { step_seconds: step.median_seconds, step_cpu_seconds: step.cpu_seconds_per_step };
+      }
+      continue;
+    }
     const s = stats(rows.map((r) => r.seconds));
     const t = stats(rows.map((r) => r.train_seconds));
     line[side] = {
@@ -238,6 +289,7 @@ for (const phase of ["frozen", "finetune"]) {
         : round(gflop(phase)! * rows[0].train_images_per_second * rows[0].train_seconds / t.median, 1),
       peak_rss_mb: Math.max(...rows.map((r) => r.peak_rss_mb ?? 0)),
       step_seconds: stepRow(side, phase)?.median_seconds,
+      step_cpu_seconds: stepRow(side, phase)?.cpu_seconds_per_step,
       step_gflops: gflop(phase) === undefined || !stepRow(side, phase)
         ? undefined
         : round(gflop(phase)! * stepRow(side, phase)!.batch_size / stepRow(side, phase)!.median_seconds, 1),
@@ -256,6 +308,12 @@ for (const phase of ["frozen", "finetune"]) {
     if (line[side].step_seconds && line.keras.step_seconds) {
       line[`step_ratio${suffix}`] = round(line[side].step_seconds / line.keras.step_seconds, 3);
     }
+    if (line[side].median_cpu_seconds && line.keras.median_cpu_seconds) {
+      line[`cpu_ratio${suffix}`] = round(line[side].median_cpu_seconds / line.keras.median_cpu_seconds, 3);
+    }
+    if (line[side].step_cpu_seconds && line.keras.step_cpu_seconds) {
+      line[`step_cpu_ratio${suffix}`] = round(line[side].step_cpu_seconds / line.keras.step_cpu_seconds, 3);
+    }
   }
   summary.push(line);
   console.log(JSON.stringify(line));
@@ -264,7 +322,7 @@ const loadEnd = Deno.loadavg();
 
 const fmt = (x: unknown, d = 2) => typeof x === "number" ? x.toFixed(d) : "–";
 const table = [
-  "| phase | side | epoch s, median (min–max) | training part s | ours/Keras epoch | CPU s per epoch | ours/Keras CPU | step s | ours/Keras step | GFLOP/s training part · step | peak RSS MB |",
+  "| phase | side | epoch s, median (min–max) | training part s | ours/Keras epoch | CPU s per epoch | ours/Keras CPU | step s (CPU s) | ours/Keras step (CPU) | GFLOP/s training part · step | peak RSS MB |",
   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ...summary.flatMap((l) =>
     Object.entries(l).filter(([, v]) => typeof v === "object").map(([side, v]) => {
@@ -274,12 +332,15 @@ const table = [
         fmt(v.max_epoch_seconds, 1)
       }) | ${fmt(v.median_train_seconds, 1)} | ${ratio(v.median_epoch_seconds, k?.median_epoch_seconds)} | ${
         fmt(v.median_cpu_seconds, 1)
-      } | ${ratio(v.median_cpu_seconds, k?.median_cpu_seconds)} | ${fmt(v.step_seconds, 3)} | ${
-        ratio(v.step_seconds, k?.step_seconds)
+      } | ${ratio(v.median_cpu_seconds, k?.median_cpu_seconds)} | ${fmt(v.step_seconds, 3)} (${
+        fmt(v.step_cpu_seconds, 3)
+      }) | ${ratio(v.step_seconds, k?.step_seconds)}${
+        side === "keras" ? "" : ` (${ratio(v.step_cpu_seconds, k?.step_cpu_seconds)})`
       } | ${fmt(v.train_gflops, 1)} · ${fmt(v.step_gflops, 1)} | ${fmt(v.peak_rss_mb, 0)} |`;
     })
   ),
 ];
+table.push("", ...profileTable(results), "", ...onednnTable(results));
 const decode = (side: string) => results.find((r) => r.kind === "decode" && r.side === side);
 const cpu = results.filter((r) => r.kind === "backend_step");
 const extra = [
@@ -314,20 +375,46 @@ const extra = [
       }`,
     ];
   })),
+  `machine: ${machine.cpuModel}, ${machine.vendor}, flags ${
+    machine.vectorFlags.join(" ")
+  }, ${machine.cores} cores; ` +
+  `oneDNN ${machine.onednn ? "on" : "off"} (${machine.onednnReason}); TensorFlow ${
+    results.find((r) => r.environment?.tensorflow)?.environment.tensorflow ?? "?"
+  }, tfjs ${results.find((r) => r.environment?.tfjs)?.environment.tfjs ?? "?"}`,
   `${navigator.hardwareConcurrency} CPUs; load average ${
     loadStart.map((l) => l.toFixed(2)).join(" ")
   } at start, ${loadEnd.map((l) => l.toFixed(2)).join(" ")} at end`,
 ];
 console.error(["", ...table, "", ...extra].join("\n"));
 
-fs.mkdirSync(path.dirname(args.out!), { recursive: true });
-fs.writeFileSync(
-  `${args.out}.tmp`,
-  JSON.stringify(
-    { settings, epochs, rounds, large, loadStart, loadEnd, ceiling, summary, table, results },
-    null,
-    1,
-  ),
+const report = JSON.stringify(
+  {
+    machine,
+    settings,
+    epochs,
+    rounds,
+    large,
+    onednn: args.onednn,
+    loadStart,
+    loadEnd,
+    ceiling,
+    summary,
+    table,
+    results,
+  },
+  null,
+  1,
 );
-fs.renameSync(`${args.out}.tmp`, args.out!);
-console.error(`[bench] wrote ${args.out}`);
+const outputs = [args.out!];
+if (!args["no-save"]) {
+  // A forced oneDNN setting is another configuration of the same machine: its own file.
+  const forced = args.onednn === "on" || args.onednn === "off" ? `_onednn-${args.onednn}` : "";
+  const name = `${machine.kind}${forced}${large === undefined ? "" : `_large${large}`}.json`;
+  outputs.push(path.join(PROJECT_ROOT, "bench", "results", name));
+}
+for (const file of outputs) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(`${file}.tmp`, report);
+  fs.renameSync(`${file}.tmp`, file);
+  console.error(`[bench] wrote ${file}`);
+}

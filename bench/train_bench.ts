@@ -17,6 +17,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { tf } from "../lib/runtime/mod.ts";
 import type { LayersModel, Logs, Scalar, Tensor, Variable } from "../lib/runtime/mod.ts";
@@ -148,6 +149,7 @@ async function timeSteps(model: LayersModel, x: Tensor, y: Tensor) {
   for (let i = 0; i < warmup; i++) await model.trainOnBatch(x, y);
   const times: number[] = [];
   const before = tf.memory().numTensors;
+  const cpu0 = cpuMs();
   for (let i = 0; i < steps; i++) {
     const t = performance.now();
     await model.trainOnBatch(x, y);
@@ -155,6 +157,7 @@ async function timeSteps(model: LayersModel, x: Tensor, y: Tensor) {
   }
   const s = stats(times);
   return {
+    cpu_seconds_per_step: round((cpuMs() - cpu0) / 1e3 / steps, 4),
     median_seconds: s.median,
     min_seconds: s.min,
     max_seconds: s.max,
@@ -182,6 +185,8 @@ async function stepOnly() {
       compiled_step: compiledStepStatus.get(model) ?? { compiled: false },
       gflop_per_image: round(gflop, 4),
       achieved_gflops: round(gflop * x.shape[0] / timing.median_seconds, 1),
+      // Frozen steps first, then fine-tuning in the same process: the growth is what fine-tuning's step keeps.
+      ...rssFields(),
       environment: environment(),
     });
   };
@@ -190,7 +195,19 @@ async function stepOnly() {
   await emitStep("finetune");
 }
 
-/** Median milliseconds of `f` over `steps` runs after `warmup`; `f`'s tensors are disposed. */
+/** CPU milliseconds (user + system, all threads) of this process so far, at microsecond resolution. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e3;
+}
+
+/** CPU milliseconds per run of the last {@link ms} call (median wall time is what `ms` returns). */
+let lastCpuMs = NaN;
+
+/**
+ * Median milliseconds of `f` over `steps` runs after `warmup`; `f`'s tensors are disposed. The mean CPU
+ * milliseconds per run (both cores, user + system) are left in `lastCpuMs`.
+ */
 function ms(f: () => unknown): number {
   const run = () => {
     const out = f();
@@ -198,12 +215,26 @@ function ms(f: () => unknown): number {
   };
   for (let i = 0; i < warmup; i++) tf.tidy(run);
   const times: number[] = [];
+  const cpu0 = cpuMs();
   for (let i = 0; i < steps; i++) {
     const t = performance.now();
     tf.tidy(run);
     times.push(performance.now() - t);
   }
+  lastCpuMs = round((cpuMs() - cpu0) / steps, 1);
   return round(stats(times).median, 1);
+}
+
+/** Runs {@link ms} for each named part: wall and CPU milliseconds per run. */
+function timeParts(
+  parts: Record<string, () => unknown>,
+): { wall: Record<string, number>; cpu: Record<string, number> } {
+  const wall: Record<string, number> = {}, cpu: Record<string, number> = {};
+  for (const [name, f] of Object.entries(parts)) {
+    wall[name] = ms(f);
+    cpu[name] = lastCpuMs;
+  }
+  return { wall, cpu };
 }
 
 /**
@@ -220,35 +251,37 @@ async function profile(model: LayersModel, base: InferenceModel, phaseName: stri
   const optimizer = model.optimizer;
   const augmented = tf.tidy(() => augmentation.apply(x, { training: true }) as Tensor);
   const logits = tf.tidy(() => model.apply(augmented, { training: false }) as Tensor);
-  const parts: Record<string, number> = {
+  const { grads } = tf.variableGrads(
+    () => lossOf(model.apply(x, { training: true }) as Tensor) as Scalar,
+    trainable,
+  );
+  const { wall: parts, cpu: cpuParts } = timeParts({
     // tfjs-node copies a new tensor's values into TensorFlow when an op first uses it (here a reshape).
-    copy_in_ms: ms(() => tf.reshape(tf.tensor4d(host, x.shape as [number, number, number, number]), [-1])),
-    read_back_loss_ms: ms(() => tf.mean(y).dataSync()),
-    augmentation_ms: ms(() => augmentation.apply(x, { training: true })),
-    forward_ms: ms(() => model.apply(x, { training: true })),
-    forward_backward_ms: ms(() => {
+    copy_in_ms: () => tf.reshape(tf.tensor4d(host, x.shape as [number, number, number, number]), [-1]),
+    // One tiny native op and its read-back: the cost of a call into TensorFlow and back.
+    read_back_loss_ms: () => tf.mean(y).dataSync(),
+    augmentation_ms: () => augmentation.apply(x, { training: true }),
+    forward_ms: () => model.apply(x, { training: true }),
+    forward_backward_ms: () => {
       const { value, grads } = tf.variableGrads(
         () => lossOf(model.apply(x, { training: true }) as Tensor) as Scalar,
         trainable,
       );
       return [value, ...Object.values(grads)];
-    }),
-    metrics_ms: ms(() => [tf.mean(accuracy(y, logits)), lossOf(logits)]),
-  };
-  const { grads } = tf.variableGrads(
-    () => lossOf(model.apply(x, { training: true }) as Tensor) as Scalar,
-    trainable,
-  );
-  parts.optimizer_ms = ms(() => optimizer.applyGradients(grads));
+    },
+    metrics_ms: () => [tf.mean(accuracy(y, logits)), lossOf(logits)],
+    optimizer_ms: () => optimizer.applyGradients(grads),
+    base_forward_inference_ms: () => base.apply(tf.sub(tf.div(augmented, 127.5), 1), { training: false }),
+  });
   tf.dispose(Object.values(grads));
-  parts.base_forward_inference_ms = ms(() =>
-    base.apply(tf.sub(tf.div(augmented, 127.5), 1), { training: false })
-  );
-  parts.backward_ms = round(parts.forward_backward_ms - parts.forward_ms, 1);
-  parts.forward_without_augmentation_ms = round(parts.forward_ms - parts.augmentation_ms, 1);
-  const t = performance.now();
+  for (const [out, p] of [[parts, parts], [cpuParts, cpuParts]]) {
+    out.backward_ms = round(p.forward_backward_ms - p.forward_ms, 1);
+    out.forward_without_augmentation_ms = round(p.forward_ms - p.augmentation_ms, 1);
+  }
+  const t = performance.now(), c = cpuMs();
   for (let i = 0; i < steps; i++) await model.trainOnBatch(x, y);
   parts.train_on_batch_ms = round((performance.now() - t) / steps, 1);
+  cpuParts.train_on_batch_ms = round((cpuMs() - c) / steps, 1);
 
   const p = await tf.profile(async () => {
     await model.trainOnBatch(x, y);
@@ -268,9 +301,14 @@ async function profile(model: LayersModel, base: InferenceModel, phaseName: stri
   // session call itself is not a tfjs kernel).
   const undo = useCompiledStep(model);
   for (let i = 0; i < warmup; i++) await model.trainOnBatch(x, y);
-  const tc = performance.now();
+  const tc = performance.now(), cc = cpuMs();
   for (let i = 0; i < steps; i++) await model.trainOnBatch(x, y);
   parts.compiled_step_ms = round((performance.now() - tc) / steps, 1);
+  cpuParts.compiled_step_ms = round((cpuMs() - cc) / steps, 1);
+  // The compiled step is the eager augmentation + one session call (forward, backward, optimizer, metrics).
+  for (const p of [parts, cpuParts]) {
+    p.compiled_graph_call_ms = round(p.compiled_step_ms - p.augmentation_ms, 1);
+  }
   const pc = await tf.profile(async () => {
     await model.trainOnBatch(x, y);
   });
@@ -283,6 +321,7 @@ async function profile(model: LayersModel, base: InferenceModel, phaseName: stri
     phase: phaseName,
     batch_size: x.shape[0],
     ...parts,
+    cpu_ms: cpuParts,
     kernel_calls: kernelCalls,
     top_kernels: top,
     compiled_step: compiledStepStatus.get(model) ?? { compiled: false },

@@ -12,6 +12,7 @@ import path from "node:path";
 import { loadConfig, PROJECT_ROOT, tensorflowVersion, tf } from "../lib/runtime/mod.ts";
 import type { LayersModel } from "../lib/runtime/mod.ts";
 import { getFile } from "../lib/io/mod.ts";
+import { machineInfo } from "./machine.ts";
 import { type ImageDataset, imageDatasetFromDirectory, splitValidationTest } from "../lib/data/mod.ts";
 import {
   buildClassifier,
@@ -151,10 +152,17 @@ export function stats(xs: number[]): { median: number; min: number; max: number 
   return { median: round(median, 4), min: round(s[0], 4), max: round(s[s.length - 1], 4) };
 }
 
-/** Backend, versions, cores, load and thread settings, for every result line. */
+/** Backend, versions, the machine (CPU model, vector flags, oneDNN), load and thread settings, for every result line. */
 export function environment(): Record<string, unknown> {
   const threads: Record<string, string> = {};
-  for (const k of ["TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"]) {
+  for (
+    const k of [
+      "TF_NUM_INTRAOP_THREADS",
+      "TF_NUM_INTEROP_THREADS",
+      "OMP_NUM_THREADS",
+      "TF_ENABLE_ONEDNN_OPTS",
+    ]
+  ) {
     const v = Deno.env.get(k);
     if (v !== undefined) threads[k] = v;
   }
@@ -166,6 +174,7 @@ export function environment(): Record<string, unknown> {
     cpus: navigator.hardwareConcurrency,
     load_average: Deno.loadavg().map((x) => round(x, 2)),
     env: threads,
+    machine: machineInfo(),
   };
 }
 

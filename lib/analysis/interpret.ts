@@ -3,8 +3,8 @@
  * per-class precision and recall, the most confused pairs of classes and the images with the highest
  * loss (fastai's `ClassificationInterpretation`, in numbers; `plot.ts` draws them).
  *
- * A dataset is read once, batch by batch; only the `topK` highest-loss images are kept (as tensors, until
- * `dispose`), so any dataset size fits in memory.
+ * A dataset is read once, batch by batch; only the `topK` highest-loss images and a few correctly
+ * classified ones per class are kept (as tensors, until `dispose`), so any dataset size fits in memory.
  *
  * @module
  */
@@ -50,6 +50,11 @@ export interface Interpretation {
   losses: Float32Array;
   /** The `topK` highest-loss images, highest first. */
   topLosses: TopLoss[];
+  /**
+   * Up to `correctPerClass` correctly classified images of each class (the first in the dataset's order),
+   * class by class: examples of what the model gets right (e.g. for Grad-CAM heatmaps beside the errors).
+   */
+  correct: TopLoss[];
   /** Frees the kept images. */
   dispose(): void;
 }
@@ -62,6 +67,8 @@ export interface InterpretOptions {
   topK?: number;
   /** File of each image in the dataset's order (an unshuffled dataset's `filePaths`), for the top losses. */
   files?: string[];
+  /** Correctly classified images kept per class in {@link Interpretation.correct} (default 2). */
+  correctPerClass?: number;
 }
 
 /**
@@ -88,7 +95,7 @@ export async function interpret(
     throw new Error(`interpret: topK must be an integer ≥ 0, got ${topK}`);
   }
   const { loss: lossFn } = lossAndMetricFor(headUnits(model));
-  const collected = new Collected(numClasses, topK, options.files);
+  const collected = new Collected(numClasses, topK, options.files, options.correctPerClass ?? 2);
   let batch = 0;
   try {
     await dataset.forEachAsync((element: { xs: Tensor; ys: Tensor }) => {
@@ -110,6 +117,7 @@ export async function interpret(
   }
   if (collected.labels.length === 0) throw emptyDataset("interpret");
   const { labels, predicted, losses, probabilities, top } = collected;
+  const correct = collected.correct.flat();
   return {
     classNames,
     numClasses,
@@ -118,7 +126,8 @@ export async function interpret(
     probabilities: Float32Array.from(probabilities),
     losses: Float32Array.from(losses),
     topLosses: top,
-    dispose: () => tf.dispose(top.map((t) => t.image)),
+    correct,
+    dispose: () => tf.dispose([...top, ...correct].map((t) => t.image)),
   };
 }
 
@@ -133,12 +142,24 @@ class Collected {
   readonly probabilities: number[] = [];
   /** Highest loss first, at most `topK`. */
   readonly top: TopLoss[] = [];
+  /** Per class, its first `correctPerClass` correctly classified images. */
+  readonly correct: TopLoss[][];
 
   constructor(
     private readonly numClasses: number,
     private readonly topK: number,
     private readonly files?: string[],
-  ) {}
+    private readonly correctPerClass = 0,
+  ) {
+    this.correct = Array.from({ length: numClasses }, () => []);
+  }
+
+  /** Image `i` of the batch `xs` (the dataset's image `index`) with its results, kept as a tensor. */
+  private keep(xs: Tensor, i: number, index: number, result: Omit<TopLoss, "index" | "image">): TopLoss {
+    const image = tf.tidy(() => xs.slice(i, 1).squeeze([0]) as Tensor3D);
+    const file = this.files?.[index];
+    return { index, image, ...result, ...(file !== undefined ? { file } : {}) };
+  }
 
   /** One batch: images `xs`, class probabilities (row-major), losses and labels. */
   add(xs: Tensor, pv: Values, lv: Values, yv: Values): void {
@@ -152,28 +173,28 @@ class Collected {
       this.predicted.push(best);
       this.losses.push(lv[i]);
       this.probabilities.push(...row);
+      const result = {
+        actual: yv[i],
+        predicted: best,
+        probability: row[best],
+        actualProbability: row[yv[i]],
+        loss: lv[i],
+      };
       if (topK > 0 && (top.length < topK || lv[i] > top[top.length - 1].loss)) {
-        const index = start + i;
-        const image = tf.tidy(() => xs.slice(i, 1).squeeze([0]) as Tensor3D);
-        top.push({
-          index,
-          image,
-          actual: yv[i],
-          predicted: best,
-          probability: row[best],
-          actualProbability: row[yv[i]],
-          loss: lv[i],
-          ...(this.files?.[index] !== undefined ? { file: this.files[index] } : {}),
-        });
+        top.push(this.keep(xs, i, start + i, result));
         top.sort((a, b) => b.loss - a.loss);
         if (top.length > topK) top.pop()!.image.dispose();
+      }
+      const examples = this.correct[yv[i]];
+      if (best === yv[i] && examples && examples.length < this.correctPerClass) {
+        examples.push(this.keep(xs, i, start + i, result));
       }
     }
   }
 
   /** Frees the kept images (after a failure). */
   disposeImages(): void {
-    tf.dispose(this.top.map((t) => t.image));
+    tf.dispose([...this.top, ...this.correct.flat()].map((t) => t.image));
   }
 }
 

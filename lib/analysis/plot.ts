@@ -55,6 +55,8 @@ export interface LearningCurvesOptions {
   width?: number;
   /** Upper limit of the loss axis (default 1, the tutorial's; cross-entropy over many classes starts higher). */
   lossMax?: number;
+  /** Draws a dashed "Kept Epoch" rule at this epoch (1-based): the epoch whose weights were saved. */
+  keptEpoch?: number;
 }
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
@@ -223,8 +225,9 @@ function panel(
   rows: { epoch: number; series: string; value: number | null }[],
   domain: [number, number],
   width: number,
-  fineTuneAt?: number,
+  marks: { fineTuneAt?: number; keptEpoch?: number } = {},
 ) {
+  const { fineTuneAt, keptEpoch } = marks;
   const epochs = Math.max(...rows.map((r) => r.epoch));
   const step = Math.ceil(epochs / 10);
   const ticks = Array.from({ length: epochs }, (_, i) => i + 1).filter((e) => e === 1 || e % step === 0);
@@ -232,12 +235,13 @@ function panel(
     `Training ${metric}`,
     `Validation ${metric}`,
     ...(fineTuneAt !== undefined ? ["Start Fine Tuning"] : []),
+    ...(keptEpoch !== undefined ? ["Kept Epoch"] : []),
   ];
   const color = {
     field: "series",
     type: "nominal",
     title: null,
-    scale: { domain: labels, range: [BLUE, ORANGE, GREEN] },
+    scale: { domain: labels, range: [BLUE, ORANGE, ...(fineTuneAt !== undefined ? [GREEN] : []), RED] },
     legend: {
       orient: metric === "Accuracy" ? "bottom-right" : "top-right",
       fillColor: "white",
@@ -258,6 +262,13 @@ function panel(
     layers.push({
       data: { values: [{ epoch: fineTuneAt, series: "Start Fine Tuning" }] },
       mark: { type: "rule", strokeWidth: 1.5 },
+      encoding: { x: { field: "epoch", type: "quantitative" }, color },
+    });
+  }
+  if (keptEpoch !== undefined) {
+    layers.push({
+      data: { values: [{ epoch: keptEpoch, series: "Kept Epoch" }] },
+      mark: { type: "rule", strokeWidth: 1.5, strokeDash: [5, 3] },
       encoding: { x: { field: "epoch", type: "quantitative" }, color },
     });
   }
@@ -292,9 +303,11 @@ export function learningCurvesSpec(
     ...series(history.loss, "Training Loss", "loss", epochs),
     ...series(history.val_loss, "Validation Loss", "val_loss", epochs),
   ];
-  const { fineTuneAt } = options;
-  if (fineTuneAt !== undefined && !(fineTuneAt >= 1 && fineTuneAt <= epochs)) {
-    throw new Error(`fineTuneAt: expected an epoch between 1 and ${epochs}, got ${fineTuneAt}`);
+  const { fineTuneAt, keptEpoch } = options;
+  for (const [name, epoch] of [["fineTuneAt", fineTuneAt], ["keptEpoch", keptEpoch]] as const) {
+    if (epoch !== undefined && !(epoch >= 1 && epoch <= epochs)) {
+      throw new Error(`${name}: expected an epoch between 1 and ${epochs}, got ${epoch}`);
+    }
   }
   const finite = acc.map((r) => r.value).filter((v): v is number => v !== null);
   const accMin = options.accuracyMin ?? Math.max(0, Math.floor(Math.min(...finite, 1) * 10) / 10);
@@ -302,13 +315,73 @@ export function learningCurvesSpec(
   return {
     $schema: SCHEMA,
     description: `Learning curves over ${epochs} epochs` +
-      (fineTuneAt !== undefined ? `, fine-tuning from epoch ${fineTuneAt + 1}` : ""),
+      (fineTuneAt !== undefined ? `, fine-tuning from epoch ${fineTuneAt + 1}` : "") +
+      (keptEpoch !== undefined ? `, epoch ${keptEpoch} kept` : ""),
     vconcat: [
-      panel("Accuracy", acc, [accMin, 1], width, fineTuneAt),
-      panel("Loss", loss, [0, options.lossMax ?? 1], width, fineTuneAt),
+      panel("Accuracy", acc, [accMin, 1], width, { fineTuneAt, keptEpoch }),
+      panel("Loss", loss, [0, options.lossMax ?? 1], width, { fineTuneAt, keptEpoch }),
     ],
     resolve: { scale: { color: "independent" } },
     spacing: 24,
+  } as TopLevelSpec;
+}
+
+/** The learning-rate finder's curve, as {@link lrFindSpec} draws it (`lrFind`'s result has these fields). */
+export interface LrFindCurve {
+  /** The rate of each iteration. */
+  lrs: readonly number[];
+  /** The smoothed loss of each iteration. */
+  losses: readonly number[];
+  /** The suggested rate, drawn as a rule; `undefined`: none. */
+  suggestion?: number;
+}
+
+/**
+ * fastai's `lr_find` plot: the smoothed loss against the learning rate (log scale), the suggested rate
+ * marked with a rule and its value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { lrFindSpec } from "./mod.ts";
+ *
+ * const spec = lrFindSpec({ lrs: [1e-5, 1e-4, 1e-3], losses: [0.7, 0.5, 0.9], suggestion: 1e-4 });
+ * assert.equal(spec.description, "Loss against learning rate over 3 rates, suggested 1.00e-4");
+ * ```
+ */
+export function lrFindSpec(curve: LrFindCurve, options: { width?: number } = {}): TopLevelSpec {
+  const { lrs, losses, suggestion } = curve;
+  if (!lrs?.length || lrs.length !== losses?.length) {
+    throw new Error(
+      `lrFindSpec: expected as many losses as rates (≥ 1), got ${lrs?.length} and ${losses?.length}`,
+    );
+  }
+  const rows = lrs.map((lr, i) => ({ lr, loss: Number.isFinite(losses[i]) ? losses[i] : null }));
+  const x = { field: "lr", type: "quantitative", title: "Learning Rate", scale: { type: "log" } };
+  const layers: unknown[] = [{
+    data: { values: rows },
+    mark: { type: "line", color: BLUE },
+    encoding: { x, y: { field: "loss", type: "quantitative", title: "Loss", scale: { zero: false } } },
+  }];
+  if (suggestion !== undefined) {
+    const mark = [{ lr: suggestion, label: `suggested ${suggestion.toExponential(2)}` }];
+    layers.push(
+      { data: { values: mark }, mark: { type: "rule", color: RED, strokeDash: [5, 3] }, encoding: { x } },
+      {
+        data: { values: mark },
+        mark: { type: "text", color: RED, align: "left", dx: 4, baseline: "top", y: 4 },
+        encoding: { x, text: { field: "label" } },
+      },
+    );
+  }
+  return {
+    $schema: SCHEMA,
+    description: `Loss against learning rate over ${lrs.length} rates` +
+      (suggestion !== undefined ? `, suggested ${suggestion.toExponential(2)}` : ""),
+    title: "Learning-rate finder",
+    width: options.width ?? 420,
+    height: 240,
+    layer: layers,
   } as TopLevelSpec;
 }
 

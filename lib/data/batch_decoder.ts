@@ -8,6 +8,10 @@
  * way `tf.data`'s parallel `map` does in Keras. The ops and attributes are the same as `loadImage`'s, so
  * the pixels are identical (tests compare them with the Keras fixture).
  *
+ * With `orientation: "exif"` each image is turned upright by its EXIF Orientation right after decoding, as
+ * `loadImage` does: the graph then takes, besides the files, each image's transposition and reversals
+ * (`Transpose`, `Reverse`; read from the files by `readExifOrientation` before the call).
+ *
  * One graph per image count (a batch and the last, smaller batch), kept in a small pool of sessions.
  * When any image of a batch fails, {@link decodeBatch} throws and the caller decodes image by image, so
  * that the error names the file (or the file is skipped).
@@ -16,8 +20,9 @@
  */
 import { tf } from "../runtime/mod.ts";
 import type { Tensor, Tensor4D } from "../runtime/mod.ts";
-import { DT_FLOAT, DT_INT32, DT_STRING, DT_UINT8, GraphSession, GraphWriter } from "../graph/mod.ts";
+import { DT_BOOL, DT_FLOAT, DT_INT32, DT_STRING, DT_UINT8, GraphSession, GraphWriter } from "../graph/mod.ts";
 import { channelsOf, type ColorMode, type Interpolation } from "./image_decode.ts";
+import { ORIENTATION_TRANSFORMS, type OrientationMode, readExifOrientation } from "./exif_orientation.ts";
 
 /** How a batch is decoded (as `loadImage`). */
 export interface BatchDecodeOptions {
@@ -26,6 +31,8 @@ export interface BatchDecodeOptions {
   interpolation: Interpolation;
   /** Keras' `smart_resize` crop (`aspectCropBox`, computed in the graph from each image's shape). */
   cropToAspectRatio?: boolean;
+  /** `"exif"`: each image turned upright by its EXIF Orientation first; default `"ignore"` (Keras'). */
+  orientation?: OrientationMode;
 }
 
 /** Images per session call: larger batches are decoded in chunks of this size and concatenated. */
@@ -34,31 +41,68 @@ export const MAX_GRAPH_IMAGES = 32;
 const MAX_SESSIONS = 8;
 const sessions = new Map<string, GraphSession>();
 
-/** The graph: string `[n]` of encoded files → float32 `[n, height, width, channels]` in [0, 255]. */
+/**
+ * A placeholder of `n` rows (`[n, ...row]` of `type`) split into its rows, as the graph's next input: the
+ * `i`-th name is row `i`.
+ */
+function rowsOf(g: GraphWriter, name: string, n: number, type: number, row: number[]): string[] {
+  const input = g.op(name, "Placeholder", [], { dtype: { type }, shape: { shape: [n, ...row] } });
+  g.inputs.push(input);
+  if (n === 1) return [g.op(`${name}_row`, "Squeeze", [input], { T: { type }, squeeze_dims: { ints: [0] } })];
+  const parts = g.op(`${name}_rows`, "Unpack", [input], { T: { type }, num: { i: n }, axis: { i: 0 } });
+  return Array.from({ length: n }, (_, i) => i === 0 ? parts : `${parts}:${i}`);
+}
+
+/**
+ * Inputs turning each decoded image upright (`orientation: "exif"`): per image, the permutation of
+ * `Transpose` (int32 `[3]`) and the axes `Reverse` reverses (int32 0/1 `[3]`, cast to bool).
+ */
+function orientationInputs(g: GraphWriter, n: number): { perms: string[]; reversals: string[] } {
+  const perms = rowsOf(g, "perms", n, DT_INT32, [3]);
+  const flags = rowsOf(g, "reversals", n, DT_INT32, [3]);
+  const reversals = flags.map((f, i) =>
+    g.op(`reverse_dims_${i}`, "Cast", [f], {
+      SrcT: { type: DT_INT32 },
+      DstT: { type: DT_BOOL },
+      Truncate: { b: false },
+    })
+  );
+  return { perms, reversals };
+}
+
+/** The graph's orientation inputs for `files`: what {@link orientationInputs} takes, as int32 tensors. */
+function orientationTensors(files: Uint8Array[]): Tensor[] {
+  const transforms = files.map((f) => ORIENTATION_TRANSFORMS[readExifOrientation(f)]);
+  const perms = transforms.flatMap((t) => t.transpose ? [1, 0, 2] : [0, 1, 2]);
+  const reversals = transforms.flatMap((t) => [Number(t.reverseRows), Number(t.reverseColumns), 0]);
+  return [tf.tensor2d(perms, [files.length, 3], "int32"), tf.tensor2d(reversals, [files.length, 3], "int32")];
+}
+
+/**
+ * The graph: string `[n]` of encoded files (and, with `orientation: "exif"`, the orientation inputs) →
+ * float32 `[n, height, width, channels]` in [0, 255].
+ */
 function writeGraph(n: number, o: BatchDecodeOptions): { graph: GraphWriter; output: string } {
   const g = new GraphWriter();
   const channels = channelsOf(o.colorMode);
-  const input = g.op("files", "Placeholder", [], { dtype: { type: DT_STRING }, shape: { shape: [n] } });
-  g.inputs.push(input);
-  const files = n === 1
-    ? [g.op("file", "Squeeze", [input], { T: { type: DT_STRING }, squeeze_dims: { ints: [0] } })]
-    : (() => {
-      const parts = g.op("unpack", "Unpack", [input], {
-        T: { type: DT_STRING },
-        num: { i: n },
-        axis: { i: 0 },
-      });
-      return Array.from({ length: n }, (_, i) => i === 0 ? parts : `${parts}:${i}`);
-    })();
+  const files = rowsOf(g, "files", n, DT_STRING, []);
+  const upright = o.orientation === "exif" ? orientationInputs(g, n) : null;
   const size = g.constant("size", new Int32Array(o.imageSize), [2]);
   const zero = g.constant("zero", new Int32Array([0]), []);
   const uint8 = { T: { type: DT_UINT8 } };
   const images = files.map((file, i) => {
-    const decoded = g.op(`decode_${i}`, "DecodeImage", [file], {
+    let decoded = g.op(`decode_${i}`, "DecodeImage", [file], {
       channels: { i: channels },
       dtype: { type: DT_UINT8 },
       expand_animations: { b: false },
     });
+    if (upright) {
+      const turned = g.op(`transpose_${i}`, "Transpose", [decoded, upright.perms[i]], {
+        ...uint8,
+        Tperm: { type: DT_INT32 },
+      });
+      decoded = g.op(`reverse_${i}`, "Reverse", [turned, upright.reversals[i]], uint8);
+    }
     const image = o.cropToAspectRatio ? cropToAspect(g, decoded, i, o.imageSize) : decoded;
     const batch = g.op(`expand_${i}`, "ExpandDims", [image, zero], { ...uint8, Tdim: { type: DT_INT32 } });
     const resizeAttrs = { ...uint8, align_corners: { b: false }, half_pixel_centers: { b: true } };
@@ -138,7 +182,7 @@ function cropToAspect(g: GraphWriter, image: string, i: number, [th, tw]: [numbe
 function session(n: number, o: BatchDecodeOptions): GraphSession {
   const key = `${n}|${o.imageSize.join("x")}|${o.colorMode}|${o.interpolation}|${
     o.cropToAspectRatio ?? false
-  }`;
+  }|${o.orientation ?? "ignore"}`;
   let s = sessions.get(key);
   if (s) {
     sessions.delete(key); // re-inserted last: the map's order is least recently used first
@@ -165,11 +209,12 @@ export function decodeBatch(files: Uint8Array[], o: BatchDecodeOptions): Tensor4
   try {
     for (let start = 0; start < files.length; start += MAX_GRAPH_IMAGES) {
       const part = files.slice(start, start + MAX_GRAPH_IMAGES);
-      const input = tf.tensor1d(part as unknown as string[], "string");
+      const inputs: Tensor[] = [tf.tensor1d(part as unknown as string[], "string")];
       try {
-        chunks.push(session(part.length, o).run([input])[0]);
+        if (o.orientation === "exif") inputs.push(...orientationTensors(part));
+        chunks.push(session(part.length, o).run(inputs)[0]);
       } finally {
-        input.dispose();
+        tf.dispose(inputs);
       }
     }
     if (chunks.length === 1) return chunks[0] as Tensor4D;

@@ -6,7 +6,9 @@
  * @module
  */
 import { channelsOf, type ColorMode, type Interpolation } from "./image_decode.ts";
-import type { Shard } from "./image_files.ts";
+import { checkOrientationMode, type OrientationMode } from "./exif_orientation.ts";
+import type { ImageFormats, Shard } from "./image_files.ts";
+import { print } from "../runtime/mod.ts";
 import {
   availableMemoryBytes,
   type CacheBudgetOptions,
@@ -51,8 +53,33 @@ export interface ImageDatasetOptions {
   interpolation?: Interpolation;
   /** Centre-crop to the target aspect ratio before resizing; default `false`. */
   cropToAspectRatio?: boolean;
-  /** Follow symbolic links to folders while searching; default `false`. */
+  /**
+   * `"exif"`: turn each photo upright by its EXIF Orientation before cropping and resizing, as photo viewers
+   * and browsers show it (`exif_orientation.ts`). Default `"ignore"`: the pixels as stored, as Keras (whose
+   * TensorFlow decoder ignores EXIF) yields them.
+   */
+  orientation?: OrientationMode;
+  /**
+   * Follow symbolic links to folders while searching (each real folder once, never back into `dir`);
+   * default `false`.
+   */
   followLinks?: boolean;
+  /**
+   * Which files are images: Keras' extensions (`"keras"`, default: `.bmp .gif .jpeg .jpg .png`), or all
+   * TensorFlow's `DecodeImage` reads here (`"decodable"`: WebP too). Files of other image formats are
+   * counted and named in one line either way.
+   */
+  formats?: ImageFormats;
+  /**
+   * A class folder without images (empty, or holding only other files) is left out with a warning instead
+   * of being an error; default `false`. With `classNames` given it stays a class, without images.
+   */
+  skipEmptyClasses?: boolean;
+  /**
+   * Where the dataset's messages go ("Found …", what the listing left out, files skipped): default
+   * `print` (`lib/runtime/output.ts`). Warnings come with `verbose: false` too.
+   */
+  log?: (message: string) => void;
   /** An undecodable image is an error naming it (`"raise"`, default) or is left out of its batch (`"skip"`). */
   onError?: "raise" | "skip";
   /** Default `"auto"`; see {@link CacheMode}. */
@@ -100,6 +127,18 @@ export function checkOptions(dir: string, options: ImageDatasetOptions): void {
   checkCache(options, fail);
   checkShard(options.shard, fail);
   checkDecoding(options, fail);
+  checkListing(options, fail);
+}
+
+/** `formats`, `skipEmptyClasses`, `log`. */
+function checkListing(o: ImageDatasetOptions, fail: Fail) {
+  if (o.formats !== undefined && o.formats !== "keras" && o.formats !== "decodable") {
+    fail(`formats must be "keras" or "decodable", got ${JSON.stringify(o.formats)}`);
+  }
+  if (o.skipEmptyClasses !== undefined && typeof o.skipEmptyClasses !== "boolean") {
+    fail(`skipEmptyClasses must be true or false, got ${JSON.stringify(o.skipEmptyClasses)}`);
+  }
+  if (o.log !== undefined && typeof o.log !== "function") fail("log must be a function of one message");
 }
 
 /** `labelMode`, `batchSize`, `imageSize`. */
@@ -151,11 +190,18 @@ function checkSeedAndErrors(o: ImageDatasetOptions, fail: Fail) {
   }
 }
 
-/** `colorMode`, `interpolation`. */
+/** `colorMode`, `interpolation`, `orientation`. */
 function checkDecoding(o: ImageDatasetOptions, fail: Fail) {
   if (o.colorMode !== undefined) channelsOf(o.colorMode);
   if (o.interpolation !== undefined && o.interpolation !== "bilinear" && o.interpolation !== "nearest") {
     fail(`interpolation must be "bilinear" or "nearest", got ${JSON.stringify(o.interpolation)}`);
+  }
+  if (o.orientation !== undefined) {
+    try {
+      checkOrientationMode(o.orientation);
+    } catch (e) {
+      fail((e as Error).message);
+    }
   }
 }
 
@@ -202,10 +248,18 @@ export interface ResolvedOptions {
   interpolation: Interpolation;
   /** Default `false`. */
   cropToAspectRatio: boolean;
+  /** Default `"ignore"` (Keras'). */
+  orientation: OrientationMode;
   /** Default `"raise"`. */
   onError: "raise" | "skip";
   /** Default `"auto"`. */
   cache: CacheMode;
+  /** Default `"keras"`. */
+  formats: ImageFormats;
+  /** Default `false`. */
+  skipEmptyClasses: boolean;
+  /** Default `print`. */
+  log: (message: string) => void;
 }
 
 /** `options` (checked by {@link checkOptions}) with their defaults, Keras' where Keras has the option. */
@@ -223,8 +277,12 @@ export function resolveOptions(options: ImageDatasetOptions): ResolvedOptions {
     colorMode: options.colorMode ?? "rgb",
     interpolation: options.interpolation ?? "bilinear",
     cropToAspectRatio: options.cropToAspectRatio ?? false,
+    orientation: options.orientation ?? "ignore",
     onError: options.onError ?? "raise",
     cache: options.cache ?? "auto",
+    formats: options.formats ?? "keras",
+    skipEmptyClasses: options.skipEmptyClasses ?? false,
+    log: options.log ?? ((message: string) => print(message)),
   };
 }
 

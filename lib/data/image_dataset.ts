@@ -13,6 +13,7 @@ import { beginInterruptible, checkInterrupt, tf } from "../runtime/mod.ts";
 import type { TensorContainer } from "../runtime/mod.ts";
 import { type EpochOrder, type EpochPlan, epochPlan } from "./epoch_plan.ts";
 import type { CacheInfo, ImageBatch, ImageSource } from "./image_source.ts";
+import type { OrientationMode } from "./exif_orientation.ts";
 
 /** `tf.data.AUTOTUNE` for {@link ImageDataset.prefetch}: a small fixed buffer here. */
 export const AUTOTUNE: number = -1;
@@ -86,6 +87,11 @@ export class ImageDataset extends TfDataset<ImageBatch> {
    */
   get filePaths(): string[] {
     return (this.items ?? this.plan(0).flat()).map((i) => this.source.files[i]);
+  }
+
+  /** How photos are turned before resizing: by their EXIF orientation (`"exif"`) or as stored (`"ignore"`). */
+  get orientation(): OrientationMode {
+    return this.source.orientation;
   }
 
   /** Number of elements (batches) per epoch, like `tf.data.experimental.cardinality`. */

@@ -2,12 +2,16 @@
  * `imageDatasetFromDirectory`: Keras' `keras.utils.image_dataset_from_directory` as an {@link ImageDataset}.
  *
  * Keras behaviour kept: class names from the sorted sub-folder names (or given, in the given order), files
- * found recursively in sorted order with Keras' extensions (`image_files.ts`), a seeded shuffle of the file
- * list (which decides `validationSplit` subsets), a reshuffle every epoch, batches
- * `{xs: float32 [b, h, w, c] in [0, 255], ys}`, `"Found N files belonging to K classes."`. Pixels are those of
- * Keras (`image_decode.ts`).
+ * found recursively in sorted order with Keras' extensions (`image_files.ts`; `formats: "decodable"` adds
+ * WebP, which TensorFlow decodes here), a seeded shuffle of the file list (which decides `validationSplit`
+ * subsets), a reshuffle every epoch, batches `{xs: float32 [b, h, w, c] in [0, 255], ys}`,
+ * `"Found N files belonging to K classes."`. Pixels are those of Keras (`image_decode.ts`).
  *
- * Differences, on purpose: the per-epoch reshuffle is a full permutation of the files seeded by
+ * Differences, on purpose: a folder means what it looks like (`image_files.ts`) — hidden files, special
+ * files (FIFOs, …), folders holding a saved model and linked folders leading back into `dir` are left out,
+ * and what was left out is said in one summary line (files of a format not read: always); a class folder
+ * without images is an error naming it, or with `skipEmptyClasses` no class, where Keras would make a class
+ * the model never sees. The per-epoch reshuffle is a full permutation of the files seeded by
  * `(seed, epoch)` rather than tf.data's shuffle buffer (`epoch_plan.ts`); decoded images are kept in memory
  * within a budget (`cache`, see `image_cache.ts`), so later epochs decode only what did not fit; the order
  * never depends on the cache. A batch's images are decoded together in one TensorFlow call
@@ -17,9 +21,17 @@
  * @module
  */
 import fs from "node:fs";
-import { print, settled } from "../runtime/mod.ts";
-import { ALLOWED_FORMATS, channelsOf } from "./image_decode.ts";
-import { type ClassFiles, isDirectory, listClassFiles, selectShard, type Shard } from "./image_files.ts";
+import { settled } from "../runtime/mod.ts";
+import { channelsOf } from "./image_decode.ts";
+import {
+  type ClassFiles,
+  formatsOf,
+  isDirectory,
+  listClassFiles,
+  selectShard,
+  type Shard,
+} from "./image_files.ts";
+import { describeListing } from "./listing_notes.ts";
 import { formatMB, plainSize } from "./image_cache.ts";
 import {
   cacheBudgetOf,
@@ -74,11 +86,13 @@ export async function imageDatasetFromDirectory(
     colorMode: o.colorMode,
     interpolation: o.interpolation,
     cropToAspectRatio: o.cropToAspectRatio,
+    orientation: o.orientation,
     onError: o.onError,
+    log: o.log,
     cacheMode: o.cache,
     budget: cacheBudgetOf(options, o.cache),
   });
-  if (o.verbose && source.cacheMode !== false) print(describeCache(source, o.details));
+  if (o.verbose && source.cacheMode !== false) o.log(describeCache(source, o.details));
   await settled(); // the messages above reach the notebook under this cell (lib/runtime/output.ts)
   return await subsets(dir, source, options, o);
 }
@@ -88,28 +102,29 @@ function checkDirectory(dir: string) {
   if (!isDirectory(dir)) throw new Error(`imageDatasetFromDirectory: ${dir} is not a directory`);
 }
 
-/** The files of `dir` (of one shard of it), announced as Keras does. */
+/**
+ * The files of `dir` (of one shard of it), announced as Keras does, with what the listing left out: the
+ * class folders skipped, files of a format not read, special files, links and model folders (always), and
+ * hidden files and files that are not images (when `verbose`).
+ */
 function listFiles(dir: string, options: ImageDatasetOptions, o: ResolvedOptions): ClassFiles {
   const listing = listClassFiles(dir, {
     labelled: o.labelMode !== null,
     classNames: options.classNames,
     followLinks: options.followLinks,
+    formats: o.formats,
+    skipEmptyClasses: o.skipEmptyClasses,
   });
-  const { files, classNames, repeatedFolders } = listing;
-  if (repeatedFolders.length > 0) {
-    console.warn(
-      `imageDatasetFromDirectory: ${repeatedFolders.length} linked folder(s) skipped, their real folder ` +
-        `being listed already (a symbolic link loop, or two links to one folder): ` +
-        repeatedFolders.slice(0, 3).join(", ") + (repeatedFolders.length > 3 ? ", …" : ""),
-    );
-  }
-  if (o.verbose) {
-    print(
-      o.labelMode === null
-        ? `Found ${files.length} files.`
-        : `Found ${files.length} files belonging to ${classNames.length} classes.`,
-    );
-  }
+  const { files, classNames } = listing;
+  const found = o.labelMode === null
+    ? `Found ${files.length} files.`
+    : `Found ${files.length} files belonging to ${classNames.length} classes.`;
+  const lines = [
+    ...(o.verbose ? [found] : []),
+    ...emptyClassLines(listing, options.classNames !== undefined),
+    ...describeListing(listing.notes, { verbose: o.verbose }),
+  ];
+  if (lines.length > 0) o.log(lines.join("\n"));
   if (o.labelMode === "binary" && classNames.length !== 2) {
     throw new Error(
       `imageDatasetFromDirectory: labelMode "binary" needs exactly 2 classes, found ${
@@ -118,17 +133,29 @@ function listFiles(dir: string, options: ImageDatasetOptions, o: ResolvedOptions
     );
   }
   if (files.length === 0) {
-    throw new Error(`No images found in directory ${dir}. Allowed formats: ${ALLOWED_FORMATS.join(", ")}`);
+    throw new Error(
+      `No images found in directory ${dir}. Allowed formats: ${formatsOf(o.formats).join(", ")}`,
+    );
   }
-  return options.shard ? announcedShard(dir, listing, options.shard, o.verbose) : listing;
+  return options.shard ? announcedShard(dir, listing, options.shard, o) : listing;
+}
+
+/** The class folders left out by `skipEmptyClasses` (or kept without images, when the names were given). */
+function emptyClassLines(listing: ClassFiles, given: boolean): string[] {
+  return listing.emptyClasses.map(({ name, folder, contents }) =>
+    given
+      ? `Class folder ${folder} has no images (${contents}): "${name}" stays a class, as classNames ` +
+        "gives it, with no images here."
+      : `Left out class folder ${folder}: no images to learn from (${contents}).`
+  );
 }
 
 /** The files of `shard`, announced when `verbose`. */
-function announcedShard(dir: string, listing: ClassFiles, shard: Shard, verbose: boolean): ClassFiles {
+function announcedShard(dir: string, listing: ClassFiles, shard: Shard, o: ResolvedOptions): ClassFiles {
   const { index, count } = shard;
   const part = selectShard(dir, listing, { index, count });
-  if (verbose) {
-    print(
+  if (o.verbose) {
+    o.log(
       `Using shard ${index} of ${count}: ${part.files.length} of the ${listing.files.length} files ` +
         `(chosen by a hash of each file's path under the folder).`,
     );
@@ -195,8 +222,8 @@ async function subsets(
   const split = options.validationSplit;
   if (split === undefined) return make(shuffledOrder, o.shuffle, "");
   const { training, validation } = splitSubsets(shuffledOrder, split);
-  if (o.verbose && options.subset !== "validation") print(`Using ${training.length} files for training.`);
-  if (o.verbose && options.subset !== "training") print(`Using ${validation.length} files for validation.`);
+  if (o.verbose && options.subset !== "validation") o.log(`Using ${training.length} files for training.`);
+  if (o.verbose && options.subset !== "training") o.log(`Using ${validation.length} files for validation.`);
   await settled();
   if (options.subset === "training") return make(training, o.shuffle, "training");
   if (options.subset === "validation") return make(validation, o.shuffle, "validation");

@@ -4,10 +4,20 @@
  * BMP; grayscale, CMYK and alpha converted by TensorFlow to the requested channels) run on the native
  * backend, then `tf.image.resize` (half-pixel centers, no antialiasing) to float32 values in [0, 255].
  *
+ * Optionally (`orientation: "exif"`) the decoded pixels are first turned upright by the photo's EXIF
+ * Orientation (`exif_orientation.ts`) — a transpose and reversals of the uint8 image, exact — so that the
+ * crop and the resize see the photo as people and browsers do. The default, `"ignore"`, is Keras'.
+ *
  * @module
  */
 import { tf } from "../runtime/mod.ts";
 import type { Tensor, Tensor3D as TfTensor3D } from "../runtime/mod.ts";
+import {
+  checkOrientationMode,
+  ORIENTATION_TRANSFORMS,
+  type OrientationMode,
+  readExifOrientation,
+} from "./exif_orientation.ts";
 
 /** @internal TensorFlow.js' `Tensor3D`, documented by tfjs (keeps `deno doc --lint` from asking us to). */
 type Tensor3D = TfTensor3D;
@@ -34,6 +44,11 @@ export interface LoadImageOptions {
   interpolation?: Interpolation;
   /** Crop the largest centred window of the target aspect ratio before resizing (Keras' `smart_resize`). */
   cropToAspectRatio?: boolean;
+  /**
+   * `"exif"`: turn the photo upright by its EXIF Orientation before cropping and resizing, as photo viewers
+   * and browsers show it. Default `"ignore"`: the pixels as stored, as Keras decodes them.
+   */
+  orientation?: OrientationMode;
 }
 
 /** Thrown for bytes TensorFlow cannot decode; names the file. */
@@ -114,10 +129,40 @@ export function aspectCropBox(
   return [Math.trunc((height - cropHeight) / 2), Math.trunc((width - cropWidth) / 2), cropHeight, cropWidth];
 }
 
+/** TensorFlow's DecodeImage: uint8 `[h, w, channels]`; a failure is an {@link ImageDecodeError} naming it. */
+function decodeNative(bytes: Uint8Array, channels: number, file: string): Tensor {
+  try {
+    return native("DecodeImage", { channels, dtype: "TF_UINT8", expand_animations: false }, [
+      tf.scalar(bytes, "string"),
+    ]);
+  } catch (e) {
+    const message = (e as Error).message.replace(/^Invalid TF_Status: \d+\s*Message:\s*/s, "").trim();
+    throw new ImageDecodeError(file, message, { cause: e });
+  }
+}
+
+/**
+ * The decoded uint8 `image` of `bytes` turned upright by the EXIF Orientation of `bytes` (`mode` `"exif"`),
+ * else as it is: moving pixels only, so the values stay exact.
+ */
+function orient(image: Tensor, bytes: Uint8Array, mode: OrientationMode): Tensor {
+  if (mode === "ignore") return image;
+  const { transpose, reverseRows, reverseColumns } = ORIENTATION_TRANSFORMS[readExifOrientation(bytes)];
+  let out = image;
+  if (transpose) {
+    out = native("Transpose", { T: "TF_UINT8", Tperm: "TF_INT32" }, [out, tf.tensor1d([1, 0, 2], "int32")]);
+  }
+  const axes = [...(reverseRows ? [0] : []), ...(reverseColumns ? [1] : [])];
+  if (axes.length > 0) {
+    out = native("ReverseV2", { T: "TF_UINT8", Tidx: "TF_INT32" }, [out, tf.tensor1d(axes, "int32")]);
+  }
+  return out;
+}
+
 /**
  * Decodes `bytes` and resizes them to `imageSize`: a float32 tensor `[height, width, channels]` with values
- * in [0, 255], equal to what Keras' `image_dataset_from_directory` yields for that file.
- * `file` only names the source in errors.
+ * in [0, 255], equal to what Keras' `image_dataset_from_directory` yields for that file (with
+ * `orientation: "exif"`: for the photo turned upright first). `file` only names the source in errors.
  */
 export function loadImage(bytes: Uint8Array, options: LoadImageOptions, file = "<bytes>"): Tensor3D {
   const channels = channelsOf(options.colorMode ?? "rgb");
@@ -125,17 +170,10 @@ export function loadImage(bytes: Uint8Array, options: LoadImageOptions, file = "
   if (interpolation !== "bilinear" && interpolation !== "nearest") {
     throw new Error(`interpolation must be "bilinear" or "nearest", got ${JSON.stringify(interpolation)}`);
   }
+  const orientation = checkOrientationMode(options.orientation ?? "ignore");
   const [height, width] = options.imageSize;
   return tf.tidy(() => {
-    let image: Tensor;
-    try {
-      image = native("DecodeImage", { channels, dtype: "TF_UINT8", expand_animations: false }, [
-        tf.scalar(bytes, "string"),
-      ]);
-    } catch (e) {
-      const message = (e as Error).message.replace(/^Invalid TF_Status: \d+\s*Message:\s*/s, "").trim();
-      throw new ImageDecodeError(file, message, { cause: e });
-    }
+    let image = orient(decodeNative(bytes, channels, file), bytes, orientation);
     if (options.cropToAspectRatio) {
       const [top, left, h, w] = aspectCropBox(image.shape[0]!, image.shape[1]!, options.imageSize);
       image = native("Slice", { T: "TF_UINT8", Index: "TF_INT32" }, [

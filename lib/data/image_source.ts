@@ -11,6 +11,7 @@ import { tf } from "../runtime/mod.ts";
 import type { Tensor as TfTensor } from "../runtime/mod.ts";
 import { channelsOf, type ColorMode, type Interpolation, loadImage } from "./image_decode.ts";
 import { decodeBatch } from "./batch_decoder.ts";
+import type { OrientationMode } from "./exif_orientation.ts";
 import { ImageCache, type MemoryBudget } from "./image_cache.ts";
 import type { CacheMode, LabelMode } from "./dataset_options.ts";
 
@@ -60,8 +61,12 @@ export interface SourceOptions {
   interpolation: Interpolation;
   /** Keras' `smart_resize` crop before resizing. */
   cropToAspectRatio: boolean;
+  /** EXIF Orientation applied (`"exif"`) or not (`"ignore"`, Keras') before cropping and resizing. */
+  orientation: OrientationMode;
   /** A bad file is an error, or left out. */
   onError: "raise" | "skip";
+  /** Where the warning for a file left out goes (`onError: "skip"`). */
+  log: (message: string) => void;
   /** What the cache keeps (`false`: no cache). */
   cacheMode: CacheMode;
   /** The budget the cache reserves from (unbounded for `"float32"` and `"uint8"`). */
@@ -93,7 +98,9 @@ export class ImageSource {
   readonly colorMode: ColorMode;
   readonly interpolation: Interpolation;
   readonly cropToAspectRatio: boolean;
+  readonly orientation: OrientationMode;
   readonly onError: "raise" | "skip";
+  readonly log: (message: string) => void;
   readonly cacheMode: CacheMode;
 
   constructor(o: SourceOptions) {
@@ -105,7 +112,9 @@ export class ImageSource {
     this.colorMode = o.colorMode;
     this.interpolation = o.interpolation;
     this.cropToAspectRatio = o.cropToAspectRatio;
+    this.orientation = o.orientation;
     this.onError = o.onError;
+    this.log = o.log;
     this.cacheMode = o.cacheMode;
     this.pixelsPerImage = o.imageSize[0] * o.imageSize[1] * channelsOf(o.colorMode);
     const full = o.files.length * this.pixelsPerImage * (o.cacheMode === "uint8" ? 1 : 4);
@@ -158,7 +167,7 @@ export class ImageSource {
         } catch (e) {
           if (this.onError === "raise") throw e;
           this.skipped.set(i, (e as Error).message);
-          console.warn(
+          this.log(
             `Skipped ${this.files[i]} (${this.skipped.size} skipped so far): ${(e as Error).message}`,
           );
         }

@@ -5,10 +5,14 @@
  *
  * What this folder owns, from the files up:
  * - **Listing** (`image_files.ts`): which image files a folder holds, in Keras' order, with their labels
- *   ({@link listClassFiles}, {@link listImages}); shards of a folder for several processes
- *   ({@link shardOf}, {@link shardFiles}).
+ *   ({@link listClassFiles}, {@link listImages}) — Keras' formats or all TensorFlow decodes here
+ *   ({@link ImageFormats}) — and what was left out, in words (`listing_notes.ts`, {@link describeListing}):
+ *   hidden files, formats not read, special files, links back into the folder, saved models; shards of a
+ *   folder for several processes ({@link shardOf}, {@link shardFiles}).
  * - **Decoding** (`image_decode.ts`): TensorFlow's own decoder and resize, as Keras runs them
  *   ({@link loadImage}); `batch_decoder.ts` decodes a whole batch in one TensorFlow call (internal).
+ *   Optionally (`orientation: "exif"`) photos are turned upright by their EXIF Orientation first
+ *   (`exif_orientation.ts`: {@link readExifOrientation}, {@link ORIENTATION_TRANSFORMS}).
  * - **The dataset** (`image_dataset.ts`, `image_source.ts`, `epoch_plan.ts`): {@link ImageDataset}, a
  *   tfjs-data `Dataset` that knows its class names and cardinality, reshuffles every epoch from a seed, and
  *   keeps decoded images in memory within a budget (`image_cache.ts`, {@link resolveCacheBudget}).
@@ -62,18 +66,41 @@ export {
   type LoadImageOptions,
 } from "./image_decode.ts";
 export {
+  checkOrientationMode,
+  type ExifOrientation,
+  ORIENTATION_MODES,
+  ORIENTATION_TRANSFORMS,
+  type OrientationMode,
+  type OrientationTransform,
+  readExifOrientation,
+} from "./exif_orientation.ts";
+export {
   type ClassFiles,
   classFolders,
+  CLASSIFIER_FORMAT,
+  DECODABLE_FORMATS,
+  type EmptyClass,
   type FolderListing,
+  type ImageFormats,
   isDirectory,
+  isModelFolder,
   listClassFiles,
   type ListClassFilesOptions,
   listImages,
+  type ListImagesOptions,
   pathHash,
   type Shard,
   shardFiles,
   shardOf,
+  specialFileKind,
 } from "./image_files.ts";
+export {
+  describeListing,
+  emptyNotes,
+  folderContents,
+  type ListingNotes,
+  mergeNotes,
+} from "./listing_notes.ts";
 export {
   type CacheBudget,
   type CacheBudgetOptions,

@@ -32,7 +32,11 @@ export interface Emitter {
   constant(layer: Layer): boolean;
   /** Training mode (dropout active). */
   training: boolean;
-  /** A fed float32 tensor of uniform [0, 1) draws of `shape` (−1: the batch), for dropout; `seed` as the layer's. */
+  /**
+   * A fed float32 tensor of uniform [0, 1) draws of `shape` (−1: the batch), for dropout; `seed` is the
+   * layer's. The caller draws a new tensor every step — for a seeded layer from a seed that advances per
+   * step (`lib/train/`'s `dropoutSeed`), where tfjs' own `Dropout` would reuse one mask.
+   */
   uniform?(name: string, shape: number[], seed?: number): string;
 }
 

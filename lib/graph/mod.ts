@@ -25,6 +25,13 @@
  *   - the eager continuation from its outputs ({@link runFrom}), and when it must not be used because a
  *     gradient has to flow through it ({@link dependsOnTrainableVariable})
  *
+ * ONNX (`onnx_writer.ts`, `onnx_layer_kinds.ts`, `onnx_forward.ts`, `onnx_session.ts`, `onnx_reader.ts`):
+ *   - an ONNX graph node by node and its `ModelProto` bytes ({@link OnnxWriter}), through the one table of
+ *     layer kinds it can write ({@link ONNX_LAYER_KINDS}, folding BatchNormalization as above)
+ *   - a model's forward pass in it ({@link writeOnnxForward}); ONNX Runtime to run it ({@link OnnxSession});
+ *     what a file holds ({@link readOnnxSummary})
+ *   - `lib/model/onnx_export.ts` makes a classifier's whole inference model of them
+ *
  * Who hooks these into TensorFlow.js — not this folder:
  *   - `lib/model/inference_model.ts`: `InferenceModel.call` runs the frozen part of the base through a
  *     {@link FrozenGraph} (made, cached and rebuilt there) and the rest with {@link runFrom}.
@@ -88,3 +95,8 @@ export { foldableConvolutions, useCounts, writeForward } from "./forward_writer.
 export { FrozenGraph, type FrozenRegion, frozenRegion, weightFingerprint } from "./frozen_graph.ts";
 export { runFrom } from "./run_from.ts";
 export { dependsOnTrainableVariable } from "./gradient_tape.ts";
+export { type OnnxAttr, type OnnxDim, type OnnxModelOptions, OnnxWriter } from "./onnx_writer.ts";
+export { ONNX_LAYER_KINDS, type OnnxLayerKind, onnxUnsupported } from "./onnx_layer_kinds.ts";
+export { checkOnnxExportable, writeOnnxForward } from "./onnx_forward.ts";
+export { type OnnxOutput, OnnxSession, type OnnxSessionOptions } from "./onnx_session.ts";
+export { type OnnxModelSummary, type OnnxValueSummary, readOnnxSummary } from "./onnx_reader.ts";

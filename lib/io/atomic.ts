@@ -76,15 +76,31 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array | string):
   }
 }
 
+/** Options of {@link swapFolder}. */
+export interface SwapFolderOptions {
+  /** Rename the old `dir` to this path (beside it) and keep it there, instead of deleting it. */
+  moveOldTo?: string;
+  /**
+   * Disposes of the old folder once the new one is in place (default: deleted whole); returns where
+   * something of it was kept, if anywhere.
+   */
+  discardOld?: (old: string) => Promise<string | undefined>;
+}
+
 /**
  * Puts the complete folder `fresh` in the place of `dir`: the old `dir` is renamed away first, `fresh`
- * renamed in, then the old one deleted — if renaming in fails, the old one is put back. Between the two
- * renames `dir` is briefly absent; the old folder waits at `<dir>.old-<pid>-…` (see `restoreOrphanedOld`).
+ * renamed in, then the old one deleted (or kept at `options.moveOldTo`) — if renaming in fails, the old one
+ * is put back. Between the two renames `dir` is briefly absent; the old folder waits at `<dir>.old-<pid>-…`
+ * (see `restoreOrphanedOld`). Returns where the old content was kept, if it was.
  */
-export async function swapFolder(fresh: string, dir: string): Promise<void> {
+export async function swapFolder(
+  fresh: string,
+  dir: string,
+  options: SwapFolderOptions = {},
+): Promise<string | undefined> {
   let old: string | undefined;
   if (fs.existsSync(dir)) {
-    old = tempSibling(dir, "old");
+    old = options.moveOldTo ?? tempSibling(dir, "old");
     await Deno.rename(dir, old);
   }
   try {
@@ -93,7 +109,46 @@ export async function swapFolder(fresh: string, dir: string): Promise<void> {
     if (old) await Deno.rename(old, dir).catch(() => {});
     throw e;
   }
-  if (old) await Deno.remove(old, { recursive: true }).catch(() => {});
+  if (!old || options.moveOldTo) return old;
+  if (options.discardOld) return await options.discardOld(old);
+  await Deno.remove(old, { recursive: true }).catch(() => {});
+  return undefined;
+}
+
+/**
+ * A new name beside `dir` for its old content moved aside on purpose: `<dir>.old-<UTC time>` (then `-2`,
+ * `-3`… when taken). Unlike the temporary `<dir>.old-<pid>-<hex>`, no cleanup ever removes it.
+ */
+export function asideName(dir: string, now: Date = new Date()): string {
+  const time = now.toISOString().replace(/\.\d+Z$/, "Z").replaceAll(":", "");
+  const base = `${dir}.old-${time}`;
+  let name = base;
+  for (let i = 2; fs.existsSync(name) || isSymlink(name); i++) name = `${base}-${i}`;
+  return name;
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * When `dir` is missing because a save into it stopped between the two renames of {@link swapFolder}:
+ * one sentence naming the previous complete save (`<dir>.old-<pid>-…`) and what to do; else `undefined`.
+ */
+export function interruptedSaveHint(dir: string): string | undefined {
+  if (fs.existsSync(dir)) return undefined;
+  const old = listTempSiblings(dir, ["old"])[0];
+  if (!old) return undefined;
+  if (old.pid !== Deno.pid && isProcessAlive(old.pid)) {
+    return `a save into ${dir} is in progress (process ${old.pid}): try again in a moment`;
+  }
+  return `a save into ${dir} was interrupted (process ${old.pid} stopped between two renames): the ` +
+    `previous complete save is ${old.path} — rename it back (mv '${old.path}' '${dir}'), or save there ` +
+    `again (\`deno task train\` puts it back first)`;
 }
 
 /**
@@ -110,14 +165,25 @@ export async function restoreOrphanedOld(dir: string): Promise<boolean> {
 
 /** Options of {@link replaceFolder}. */
 export interface ReplaceFolderOptions {
-  /** Throws when the existing `dir` must not be replaced (called under the lock, after crash recovery). */
-  check?: (dir: string) => void;
+  /**
+   * Throws when the existing `dir` must not be replaced, or returns where to move it aside instead of
+   * deleting it (called under the lock, after crash recovery).
+   */
+  check?: (dir: string) => void | { moveAsideTo: string };
   /** Writes the new content into `temp`, an empty folder beside `dir`. */
   fill: (temp: string) => Promise<void>;
+  /** Disposes of the previous `dir` once the new one is in ({@link SwapFolderOptions.discardOld}). */
+  discardOld?: (old: string) => Promise<string | undefined>;
   /** What the lock is for, shown to a second process that waits for it. */
   purpose?: string;
   /** The error to throw when writing or swapping failed (`dir` is unchanged then); default the error itself. */
   writeError?: (e: unknown) => Error;
+}
+
+/** What {@link replaceFolder} did with the previous content. */
+export interface ReplaceFolderResult {
+  /** Where the previous content (or what of it was not deleted) was moved; absent when none was kept. */
+  movedAside?: string;
 }
 
 /**
@@ -126,17 +192,24 @@ export interface ReplaceFolderOptions {
  * into a temporary sibling and swapped in ({@link swapFolder}). On failure the temporary folder is removed
  * and `dir` keeps its previous content.
  */
-export async function replaceFolder(dir: string, options: ReplaceFolderOptions): Promise<void> {
+export async function replaceFolder(
+  dir: string,
+  options: ReplaceFolderOptions,
+): Promise<ReplaceFolderResult> {
   await Deno.mkdir(path.dirname(dir), { recursive: true });
-  await withFileLock(`${dir}.lock`, async () => {
+  return await withFileLock(`${dir}.lock`, async () => {
     await restoreOrphanedOld(dir);
     await removeDeadLeftovers(dir, ["saving", "old"]);
-    options.check?.(dir);
+    const decision = options.check?.(dir);
     const temp = tempSibling(dir, "saving");
     try {
       await Deno.mkdir(temp, { mode: 0o755 });
       await options.fill(temp);
-      await swapFolder(temp, dir);
+      const kept = await swapFolder(temp, dir, {
+        ...(decision ? { moveOldTo: decision.moveAsideTo } : {}),
+        ...(options.discardOld ? { discardOld: options.discardOld } : {}),
+      });
+      return kept ? { movedAside: kept } : {};
     } catch (e) {
       await Deno.remove(temp, { recursive: true }).catch(() => {});
       throw options.writeError?.(e) ?? e;

@@ -6,6 +6,11 @@
  * - **Atomic writes** (`atomic.ts`) — a temporary sibling renamed into place when complete
  *   ({@link writeFileAtomic}, {@link replaceFolder} for whole folders); what a dead process left behind is
  *   recognized by the PID in its name and removed.
+ * - **Output folders** (`output_folder.ts`, `manifest.ts`) — a folder the project writes whole (a saved
+ *   model, a web export) keeps a manifest of what it wrote ({@link FolderManifest}: names and SHA-256);
+ *   {@link checkOutputFolder} refuses, before any work, a link, an unwritable place, a folder inside the
+ *   data, or one holding anything the project did not write, and {@link writeOutputFolder} replaces only
+ *   what it wrote (`force`: the old content moved aside, never deleted).
  * - **Locks** (`file_lock.ts`) — {@link withFileLock}: one process at a time on a cache entry or a model
  *   folder; a second one waits, says whom for, and takes over from a dead holder.
  * - **Downloads** — {@link getFile}, Keras' `get_file`: fetch once into a cache folder, verify, extract.
@@ -36,8 +41,36 @@
  *
  * @module
  */
-export { listTempSiblings, replaceFolder, writeFileAtomic, writeFileSynced } from "./atomic.ts";
-export type { ReplaceFolderOptions } from "./atomic.ts";
+export {
+  asideName,
+  interruptedSaveHint,
+  listTempSiblings,
+  replaceFolder,
+  writeFileAtomic,
+  writeFileSynced,
+} from "./atomic.ts";
+export type { ReplaceFolderOptions, ReplaceFolderResult, SwapFolderOptions } from "./atomic.ts";
+export {
+  changedFiles,
+  folderLeaves,
+  isInsidePath,
+  MANIFEST_FILE,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  readManifest,
+  sha256Bytes,
+  sha256File,
+  writeManifest,
+} from "./manifest.ts";
+export type { FolderManifest, ManifestEntry } from "./manifest.ts";
+export { checkOutputFolder, OutputFolderError, writeOutputFolder } from "./output_folder.ts";
+export type {
+  EarlierVersion,
+  OutputFolderOptions,
+  OutputPlan,
+  SeparateFolder,
+  WriteOutputFolderOptions,
+} from "./output_folder.ts";
 export { withFileLock } from "./file_lock.ts";
 export type { FileLockOptions, LockOwner } from "./file_lock.ts";
 export { getFile } from "./get_file.ts";

@@ -10,8 +10,13 @@
  * preprocessing inside the model) — copies the weights by layer name, and checks that the copy computes
  * what the original does before anything is written.
  *
+ * With `quantize`, the weights are stored as TensorFlow.js' weight quantization stores them (tfjs-converter's
+ * `--quantize_float16` / `--quantize_uint8`): float16 halves, or one byte per value with an affine
+ * `{scale, min}` per weight in the manifest; stock tfjs' `loadLayersModel` turns them back into float32.
+ *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { tf } from "../runtime/mod.ts";
 import type { LayersModel, Tensor } from "../runtime/mod.ts";
 
@@ -238,8 +243,10 @@ export interface InferenceExport {
   };
   /** The bytes of `weights.bin`. */
   weights: Uint8Array;
-  /** Largest |original − export| over a check batch. */
+  /** Largest |original − export| over a check batch (before any quantization). */
   maxDifference: number;
+  /** With `quantize`: its dtype, and the largest |original − quantized export| over the check batch. */
+  quantization?: { dtype: "float16" | "uint8"; maxDifference: number };
 }
 
 /** Options of {@link exportInferenceModel}. */
@@ -248,6 +255,8 @@ export interface ExportOptions {
   tolerance?: number;
   /** Images in the check batch (default 2), random 0..255 at the model's input size. */
   checkImages?: number;
+  /** Stores the weights quantized: "float16" (half the size) or "uint8" (kernels; float16 for the rest). */
+  quantize?: "float16" | "uint8";
 }
 
 /**
@@ -286,16 +295,111 @@ export async function exportInferenceModel(
       return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } });
     }));
     const data = artifacts!.weightData!;
-    const weights = new Uint8Array(Array.isArray(data) ? await new Blob(data).arrayBuffer() : data);
+    const float32 = new Uint8Array(Array.isArray(data) ? await new Blob(data).arrayBuffer() : data);
+    const { weights, specs } = options.quantize
+      ? quantizeWeights(float32, artifacts!.weightSpecs!, options.quantize)
+      : { weights: float32, specs: artifacts!.weightSpecs! };
+    const modelTopology = artifacts!.modelTopology as TopologyJson;
     return {
       modelJson: {
         format: "layers-model",
-        modelTopology: artifacts!.modelTopology as TopologyJson,
-        weightsManifest: [{ paths: ["weights.bin"], weights: artifacts!.weightSpecs! }],
+        modelTopology,
+        weightsManifest: [{ paths: ["weights.bin"], weights: specs }],
       },
       weights,
       maxDifference,
+      ...options.quantize
+        ? {
+          quantization: {
+            dtype: options.quantize,
+            maxDifference: await quantizedDifference(model, { modelTopology, specs, weights }, checkImages),
+          },
+        }
+        : {},
     };
+  } finally {
+    copy.dispose();
+  }
+}
+
+/** A float32 weight's values as one quantized weight: its bytes and its manifest entry's `quantization`. */
+function quantizeValues(values: Float32Array, dtype: "float16" | "uint8") {
+  if (dtype === "float16") {
+    return { bytes: new Uint8Array(new Float16Array(values).buffer), quantization: { dtype } };
+  }
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  // tfjs-converter's affine range: 255 steps from min to max, the start nudged onto the grid so that 0 is
+  // exactly representable; one value throughout gets scale 1.
+  const scale = max > min ? (max - min) / 255 : 1;
+  const start = max > min ? Math.round(min / scale) * scale : min;
+  const bytes = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    bytes[i] = Math.min(255, Math.max(0, Math.round((values[i] - start) / scale)));
+  }
+  return { bytes, quantization: { dtype, scale, min: start } };
+}
+
+/**
+ * The weights uint8 quantizes: the kernels of convolutions and dense layers (most of the bytes); the others
+ * get float16 (tfjs-converter's `--quantize_uint8` and `--quantize_float16` take such lists of weight names
+ * too). One scale per weight is too coarse elsewhere: 255 steps over a moving variance spanning 1e-4 to 1e2
+ * turn its small values into 0, and a depthwise kernel's few large values take most of its steps — with
+ * either in uint8, MobileNetV2's probabilities moved by up to 0.5 (docs/web-page.md).
+ */
+const UINT8_WEIGHTS = /(^|\/)kernel$/;
+
+/**
+ * The float32 weights `weights` (laid out as `specs`) stored quantized as `dtype`, with their manifest:
+ * float16 quantizes every weight, uint8 the kernels ({@link UINT8_WEIGHTS}) and float16 the others.
+ */
+export function quantizeWeights(
+  weights: Uint8Array,
+  specs: WeightSpec[],
+  dtype: "float16" | "uint8",
+): { weights: Uint8Array; specs: WeightSpec[] } {
+  const parts: Uint8Array[] = [];
+  const out: WeightSpec[] = [];
+  let offset = 0;
+  for (const spec of specs) {
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    const bytes = weights.slice(offset, offset + 4 * size);
+    offset += 4 * size;
+    if (spec.dtype !== "float32" || spec.quantization) {
+      throw new Error(`quantizeWeights: weight ${spec.name} is ${spec.dtype}, not plain float32`);
+    }
+    const as = dtype === "uint8" && !UINT8_WEIGHTS.test(spec.name) ? "float16" : dtype;
+    const q = quantizeValues(new Float32Array(bytes.buffer), as);
+    parts.push(q.bytes);
+    out.push({ ...spec, quantization: q.quantization });
+  }
+  if (offset !== weights.length) {
+    throw new Error(`quantizeWeights: the manifest covers ${offset} of ${weights.length} bytes`);
+  }
+  return { weights: concat(parts), specs: out };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** Largest |original − quantized| output on the check batch, the quantized export loaded as tfjs loads it. */
+async function quantizedDifference(
+  model: LayersModel,
+  exported: { modelTopology: TopologyJson; specs: WeightSpec[]; weights: Uint8Array },
+  n: number,
+): Promise<number> {
+  const copy = await tf.loadLayersModel(tf.io.fromMemory({
+    modelTopology: exported.modelTopology as any,
+    weightSpecs: exported.specs,
+    weightData: exported.weights.slice().buffer,
+  }));
+  try {
+    return compareOutputs(model, copy, n);
   } finally {
     copy.dispose();
   }

@@ -18,6 +18,8 @@
  *   {@link freezeBase}, {@link unfreezeForFineTuning}, {@link compileForTransferLearning},
  *   {@link compileForFineTuning}), which `deno task train` uses; a notebook writes the same steps in the open.
  * - `model_io.ts`, `inference_export.ts`, `summary.ts`: saving and loading, the browser copy, Keras' summary.
+ * - `onnx_export.ts`: {@link exportOnnx}, the whole inference model as an ONNX file (written through
+ *   `lib/graph/`'s ONNX layer kinds), and {@link onnxMaxDifference}, its check in ONNX Runtime.
  * - `tfjs_internals.ts` ({@link tfjsInternals}): the one place that reaches into tfjs internals.
  *
  * @example The tutorial's model and both compiles, in tfjs' own calls
@@ -101,6 +103,16 @@ export {
 } from "./inference_export.ts";
 export { inferenceMode, InferenceModel } from "./inference_model.ts";
 export {
+  exportOnnx,
+  ONNX_INPUT,
+  ONNX_OPSETS,
+  type OnnxExportOptions,
+  onnxMaxDifference,
+  type OnnxMetadataProps,
+  type OnnxOutputKind,
+  type OnnxPreprocessing,
+} from "./onnx_export.ts";
+export {
   accuracy,
   type AccuracyOptions,
   binaryAccuracy,
@@ -136,6 +148,19 @@ export {
   preprocessInput,
 } from "./mobilenet_v2.ts";
 export { loadModel, saveModel, type SaveModelOptions } from "./model_io.ts";
-export { GraphRMSPropOptimizer, type GraphUpdate, graphUpdate, rmsprop } from "./optimizers.ts";
+export {
+  ensureSlot,
+  GraphRMSPropOptimizer,
+  type GraphUpdate,
+  graphUpdate,
+  iterationsOf,
+  learningRateOf,
+  type OptimizerSlot,
+  type OptimizerVariables,
+  optimizerVariables,
+  rmsprop,
+  setIterations,
+  setLearningRate,
+} from "./optimizers.ts";
 export { printSummary, readableMemorySize, type SummaryOptions } from "./summary.ts";
 export * as tfjsInternals from "./tfjs_internals.ts";

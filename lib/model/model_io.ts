@@ -6,7 +6,9 @@
  * flushed, then swapped in (the old save is renamed away, the new one renamed in, the old one deleted), so a
  * failure or a crash half-way leaves the previous save as it was, and a reader never sees a new
  * `model.json` beside old weights. Two processes saving to the same folder take turns (a lock file beside
- * it). Loading checks what it reads and names the file and the problem.
+ * it). The folder keeps a manifest of what was written (`lib/io/`'s `writeOutputFolder`): a later save
+ * replaces only that, and refuses a folder holding anything else (`force`: moved aside, never deleted).
+ * Loading checks what it reads and names the file and the problem.
  *
  * @module
  */
@@ -15,46 +17,74 @@ import path from "node:path";
 import { tf } from "../runtime/mod.ts";
 import type { LayersModel } from "../runtime/mod.ts";
 import type { io } from "@tensorflow/tfjs";
-import { listTempSiblings, replaceFolder, writeFileSynced } from "../io/mod.ts";
+import {
+  checkOutputFolder,
+  interruptedSaveHint,
+  MANIFEST_FILE,
+  sha256Bytes,
+  writeFileSynced,
+  writeOutputFolder,
+} from "../io/mod.ts";
+import type { OutputFolderOptions } from "../io/mod.ts";
 import "./augment.ts";
 import "./classifier.ts";
+
+/** Extra files of a save: relative name → text or bytes. */
+type ExtraFiles = Record<string, string | Uint8Array>;
 
 /** Options of {@link saveModel}. */
 export interface SaveModelOptions {
   /**
    * Extra files saved in the same folder, atomically with the model: relative name (sub-folders allowed,
-   * e.g. `"assets/icon.png"`) → text or bytes; e.g. `{ "metadata.json": JSON.stringify(meta) }`.
+   * e.g. `"assets/icon.png"`) → text or bytes; e.g. `{ "metadata.json": JSON.stringify(meta) }`. A
+   * function gets the weights files written, with their SHA-256, first (e.g. for `metadata.json` to
+   * record which weights it belongs to).
    */
-  files?: Record<string, string | Uint8Array>;
+  files?:
+    | Record<string, string | Uint8Array>
+    | ((weightFiles: { path: string; sha256: string }[]) => Record<string, string | Uint8Array>);
+  /**
+   * An existing folder holding anything the project did not write is moved aside to `<dir>.old-<time>`
+   * instead of refused (the command lines' `--force`).
+   */
+  force?: boolean;
+  /**
+   * A folder an earlier version saved, before the manifest: one `is` recognizes is treated as if its
+   * manifest listed `files` (relative paths), anything else in it as the user's. Default: none is.
+   */
+  earlierVersion?: { files: readonly string[]; is: (dir: string) => boolean };
+  /** Folders the save must neither be inside of nor contain (e.g. the data folder), with what each is. */
+  separateFrom?: { path: string; what: string }[];
 }
 
+/** The `kind` of a model folder in its manifest (`lib/io/manifest.ts`). */
+const MODEL_FOLDER_KIND = "model";
 const MODEL_JSON = "model.json";
 const WEIGHTS_BIN = "weights.bin";
 
 /**
- * Writes the folder `dir` holding `model.json`, `weights.bin` (the optimizer state is not saved) and
- * `options.files`, replacing a previous save there only once the new one is complete. `dir` is the folder:
- * a path ending in `.json` is refused (the save is a folder of files, not one file).
+ * Writes the folder `dir` holding `model.json`, `weights.bin` (the optimizer state is not saved),
+ * `options.files` and the manifest of them, replacing a previous save there only once the new one is
+ * complete. `dir` is the folder: a path ending in `.json` is refused (the save is a folder of files, not one
+ * file). An existing folder holding anything the project did not write is refused before anything is
+ * written, or moved aside with {@link SaveModelOptions.force}: `movedAside` says where.
  */
 export async function saveModel(
   model: LayersModel,
   dir: string,
   options: SaveModelOptions = {},
-): Promise<void> {
-  if (typeof dir !== "string" || dir.trim() === "") {
-    throw new Error(`saveModel: dir must be the folder to save into, got ${JSON.stringify(dir)}`);
-  }
+): Promise<{ movedAside?: string }> {
+  checkDir(dir);
+  if (typeof options.files !== "function") checkExtraFiles(options.files ?? {});
   const abs = path.resolve(dir);
-  if (abs.toLowerCase().endsWith(".json")) {
-    throw new Error(
-      `saveModel: "${dir}" names a .json file, but a save is a folder (model.json, weights.bin and extra ` +
-        `files): pass the folder, e.g. saveModel(model, "${path.dirname(dir)}")`,
-    );
-  }
-  const extra = checkExtraFiles(options.files ?? {});
+  const write = { kind: MODEL_FOLDER_KIND, ...outputOptions(options) };
+  checkOutputFolder(abs, write);
   const artifacts = await modelArtifacts(model);
-  await replaceFolder(abs, {
-    check: checkReplaceable,
+  const extra = checkExtraFiles(
+    typeof options.files === "function" ? options.files(artifacts.weightFiles) : options.files ?? {},
+  );
+  return await writeOutputFolder(abs, {
+    ...write,
     purpose: `saving a model to ${abs}`,
     fill: async (temp) => {
       await writeFileSynced(path.join(temp, WEIGHTS_BIN), artifacts.weights);
@@ -74,7 +104,27 @@ export async function saveModel(
   });
 }
 
-function checkExtraFiles(files: Record<string, string | Uint8Array>): [string, string | Uint8Array][] {
+function outputOptions(o: SaveModelOptions): Omit<OutputFolderOptions, "kind"> {
+  return {
+    ...(o.force ? { force: true } : {}),
+    ...(o.earlierVersion ? { earlierVersion: o.earlierVersion } : {}),
+    ...(o.separateFrom ? { separateFrom: o.separateFrom } : {}),
+  };
+}
+
+function checkDir(dir: string) {
+  if (typeof dir !== "string" || dir.trim() === "") {
+    throw new Error(`saveModel: dir must be the folder to save into, got ${JSON.stringify(dir)}`);
+  }
+  if (path.resolve(dir).toLowerCase().endsWith(".json")) {
+    throw new Error(
+      `saveModel: "${dir}" names a .json file, but a save is a folder (model.json, weights.bin and extra ` +
+        `files): pass the folder, e.g. saveModel(model, "${path.dirname(dir)}")`,
+    );
+  }
+}
+
+function checkExtraFiles(files: ExtraFiles): [string, string | Uint8Array][] {
   if (typeof files !== "object" || files === null) {
     throw new Error(`saveModel: files must be an object { name: text or bytes }`);
   }
@@ -82,11 +132,11 @@ function checkExtraFiles(files: Record<string, string | Uint8Array>): [string, s
     const normal = path.posix.normalize(name.replaceAll("\\", "/"));
     if (
       name === "" || path.posix.isAbsolute(normal) || normal === "." || normal.startsWith("../") ||
-      normal === ".." || normal === MODEL_JSON || normal === WEIGHTS_BIN
+      normal === ".." || normal === MODEL_JSON || normal === WEIGHTS_BIN || normal === MANIFEST_FILE
     ) {
       throw new Error(
         `saveModel: files: "${name}" is not allowed (a relative name inside the folder other than ` +
-          `${MODEL_JSON} and ${WEIGHTS_BIN})`,
+          `${MODEL_JSON}, ${WEIGHTS_BIN} and ${MANIFEST_FILE})`,
       );
     }
     if (typeof content !== "string" && !(content instanceof Uint8Array)) {
@@ -96,24 +146,13 @@ function checkExtraFiles(files: Record<string, string | Uint8Array>): [string, s
   });
 }
 
-/** Refuses to replace something that is not a save (a file, or a non-empty folder without model.json). */
-function checkReplaceable(abs: string) {
-  if (!fs.existsSync(abs)) return;
-  const stat = fs.statSync(abs);
-  if (!stat.isDirectory()) {
-    throw new Error(`saveModel: ${abs} exists and is not a folder; refusing to replace it`);
-  }
-  const entries = fs.readdirSync(abs);
-  if (entries.length > 0 && !entries.includes(MODEL_JSON)) {
-    throw new Error(
-      `saveModel: ${abs} is a folder that holds no ${MODEL_JSON} (not an earlier save); ` +
-        `refusing to replace its ${entries.length} entries — choose another folder`,
-    );
-  }
-}
-
-/** The model's `model.json` content (tfjs-node's file layout: one weights file) and its weight bytes. */
-async function modelArtifacts(model: LayersModel): Promise<{ json: io.ModelJSON; weights: Uint8Array }> {
+/**
+ * The files of a save of `model`, in memory: `model.json`'s content (tfjs-node's file layout: one weights
+ * file) and the weights' bytes with their SHA-256 (which `metadata.json` records).
+ */
+async function modelArtifacts(
+  model: LayersModel,
+): Promise<{ json: io.ModelJSON; weights: Uint8Array; weightFiles: { path: string; sha256: string }[] }> {
   let artifacts: io.ModelArtifacts | undefined;
   await model.save(tf.io.withSaveHandler((a) => {
     artifacts = a;
@@ -137,7 +176,8 @@ async function modelArtifacts(model: LayersModel): Promise<{ json: io.ModelJSON;
   };
   if (artifacts.trainingConfig) json.trainingConfig = artifacts.trainingConfig;
   if (artifacts.userDefinedMetadata) json.userDefinedMetadata = artifacts.userDefinedMetadata;
-  return { json, weights: new Uint8Array(buffer) };
+  const weights = new Uint8Array(buffer);
+  return { json, weights, weightFiles: [{ path: WEIGHTS_BIN, sha256: sha256Bytes(weights) }] };
 }
 
 const DTYPE_BYTES: Record<string, number> = {
@@ -169,10 +209,10 @@ export async function loadModel(dir: string): Promise<LayersModel> {
   const json = abs.endsWith(".json") ? abs : path.join(abs, MODEL_JSON);
   const folder = path.dirname(json);
   if (!fs.existsSync(json)) {
-    const interrupted = listTempSiblings(folder, ["old"]).map((e) => e.path);
+    const interrupted = interruptedSaveHint(folder);
     throw new Error(
       `loadModel: ${json} does not exist (expected a folder written by saveModel)` +
-        (interrupted.length ? `; a save was interrupted: the previous save is in ${interrupted[0]}` : ""),
+        (interrupted ? `; ${interrupted}` : ""),
     );
   }
   const modelJSON = await readModelJson(json);

@@ -10,12 +10,19 @@
  * {@link graphUpdate} writes tfjs' Adam and RMSprop updates into another graph — the compiled training
  * step (`train_graph.ts`) — with the optimizer's own slots and state, so either path can continue the other.
  *
+ * {@link optimizerVariables}, {@link learningRateOf} / {@link setLearningRate} and
+ * {@link iterationsOf} / {@link setIterations} are an optimizer's whole state, read and written in place:
+ * `lib/train/` snapshots and restores it (learning-rate finder), saves it (checkpoints) and lowers the rate
+ * between steps (`reduceLROnPlateau`; the compiled step feeds the rate each step, so it sees the change).
+ *
  * @module
  */
 import { tf } from "../runtime/mod.ts";
 import type { NamedTensorMap, Optimizer, Tensor, Variable } from "../runtime/mod.ts";
 import { FLOAT_T, GraphSession, GraphWriter } from "../graph/mod.ts";
-import { adamInternals, type OptimizerSlot, rmspropInternals } from "./tfjs_internals.ts";
+import { adamInternals, optimizerInternals, type OptimizerSlot, rmspropInternals } from "./tfjs_internals.ts";
+
+export type { OptimizerSlot } from "./tfjs_internals.ts";
 
 const HYPERPARAMETERS = ["learning_rate", "decay", "one_minus_decay", "momentum", "epsilon"];
 
@@ -241,4 +248,109 @@ export function rmsprop(
     options.momentum ?? 0,
     options.epsilon,
   );
+}
+
+/** Slot suffixes of each optimizer class whose state {@link optimizerVariables} can read, in tfjs' `getWeights` order. */
+const SLOT_SUFFIXES: Readonly<Record<string, string[]>> = {
+  Adam: ["m", "v"],
+  RMSProp: ["rms", "momentum"],
+  SGD: [],
+};
+
+/**
+ * An optimizer's state, live (the optimizer's own variables, not copies): its slot lists in tfjs'
+ * `getWeights` order, each by trainable-variable position (a slot is created on the variable's first
+ * update, so a list may be shorter than the variables), and its optimizer-wide variables (Adam's β1ᵗ and
+ * β2ᵗ, which tfjs' `setWeights` would recompute from the step count rather than restore).
+ */
+export interface OptimizerVariables {
+  /** tfjs' class name: `Adam`, `RMSProp` or `SGD`. */
+  className: string;
+  /** Suffix of each slot list (`m`, `v`; `rms`, `momentum`, `mg` when centered). */
+  suffixes: string[];
+  /** The slot lists themselves (tfjs' arrays: growing or shortening them changes the optimizer). */
+  slotLists: OptimizerSlot[][];
+  /** Optimizer-wide variables, in a fixed order. */
+  state: Variable[];
+}
+
+/** The live state of `optimizer` (tfjs' Adam, RMSprop — centered too — or SGD), or why it cannot be read. */
+export function optimizerVariables(optimizer: Optimizer): OptimizerVariables | string {
+  const className = optimizer?.getClassName?.();
+  if (className === "Adam") {
+    const o = adamInternals(optimizer);
+    return {
+      className,
+      suffixes: SLOT_SUFFIXES.Adam,
+      slotLists: [o.accumulatedFirstMoment, o.accumulatedSecondMoment],
+      state: [o.accBeta1, o.accBeta2],
+    };
+  }
+  if (className === "RMSProp") {
+    const o = rmspropInternals(optimizer);
+    const lists = [o.accumulatedMeanSquares, o.accumulatedMoments];
+    if (o.centered) lists.push(o.accumulatedMeanGrads);
+    return {
+      className,
+      suffixes: o.centered ? [...SLOT_SUFFIXES.RMSProp, "mg"] : SLOT_SUFFIXES.RMSProp,
+      slotLists: lists,
+      state: [],
+    };
+  }
+  if (className === "SGD") return { className, suffixes: [], slotLists: [], state: [] };
+  return `optimizer ${className ?? typeof optimizer} (Adam, RMSprop or SGD expected)`;
+}
+
+/**
+ * The slot variable of list `list` for the variable at `position` named `name` (tfjs' variable name),
+ * created as tfjs creates it (zeros of the variable's shape, named `<name>/<suffix>`) when missing.
+ */
+export function ensureSlot(
+  state: OptimizerVariables,
+  list: number,
+  position: number,
+  name: string,
+): Variable {
+  const slots = state.slotLists[list];
+  slots[position] ??= {
+    originalName: `${name}/${state.suffixes[list]}`,
+    variable: tf.tidy(() => tf.zerosLike(tf.engine().registeredVariables[name]).variable(false)),
+  };
+  return slots[position].variable;
+}
+
+/** The step size `optimizer` uses now. */
+export function learningRateOf(optimizer: Optimizer): number {
+  const rate = optimizerInternals(optimizer).learningRate;
+  if (typeof rate !== "number") {
+    throw new Error(`optimizer ${optimizer.getClassName()} has no learning rate field`);
+  }
+  return rate;
+}
+
+/**
+ * Sets the step size of `optimizer` for its next steps (the eager update and the compiled step both read it
+ * at every step; SGD's cached `−lr` scalar is replaced through its own setter).
+ */
+export function setLearningRate(optimizer: Optimizer, learningRate: number): void {
+  if (!(learningRate >= 0) || !Number.isFinite(learningRate)) {
+    throw new Error(`setLearningRate: expected a finite rate ≥ 0, got ${learningRate}`);
+  }
+  const o = optimizerInternals(optimizer);
+  learningRateOf(optimizer);
+  if (typeof o.setLearningRate === "function") o.setLearningRate(learningRate);
+  else o.learningRate = learningRate;
+}
+
+/** `optimizer.iterations`: the steps it has taken. */
+export function iterationsOf(optimizer: Optimizer): number {
+  return optimizerInternals(optimizer).iterations_ ?? 0;
+}
+
+/** Sets the step count (restoring a checkpoint or a snapshot); Adam's β powers are separate state. */
+export function setIterations(optimizer: Optimizer, iterations: number): void {
+  if (!Number.isInteger(iterations) || iterations < 0) {
+    throw new Error(`setIterations: expected a whole number ≥ 0, got ${iterations}`);
+  }
+  optimizerInternals(optimizer).iterations_ = iterations;
 }

@@ -9,6 +9,7 @@
  * | `LayersModel.makeTrainFunction` (protected) | `lib/train/train_graph.ts` (`useCompiledStep`) | where `fit`/`fitDataset` get their training step: replaced for the duration of `fit` by the compiled step |
  * | `AdamOptimizer`'s moments, `accBeta1/2`, hyperparameters (private) | `optimizers.ts` (`graphUpdate`) | the compiled step updates the optimizer's own slots and state, so its weights and checkpoints stay tfjs' |
  * | `RMSPropOptimizer`'s `accumulatedMeanSquares` / `accumulatedMoments`, hyperparameters (private) | `optimizers.ts` | the same, and `GraphRMSPropOptimizer`'s one-call update |
+ * | `RMSPropOptimizer.accumulatedMeanGrads`, `Optimizer.iterations_`, the `learningRate` field (private or protected) | `optimizers.ts` (`optimizerVariables`, `setIterations`, `setLearningRate`) | `lib/train/`'s checkpoints, learning-rate finder and `reduceLROnPlateau` read and restore an optimizer's whole state and change its rate between steps |
  *
  * Public tfjs API is used directly elsewhere (`model.lossFunctions`, `metricsTensors`, `metricsNames`,
  * `nodesByDepth`, `LayerVariable.read()`, `tf.engine().registeredVariables`).
@@ -84,6 +85,8 @@ export interface RMSPropInternals {
   decay: number;
   /** Momentum of the update. */
   momentum: number;
+  /** Mean-gradient slots of centered RMSprop, by variable position. */
+  accumulatedMeanGrads: OptimizerSlot[];
   /** Added under the square root. */
   epsilon: number;
   /** Centered RMSprop (also keeps the mean gradient). */
@@ -94,6 +97,21 @@ export interface RMSPropInternals {
   accumulatedMoments: OptimizerSlot[];
   /** Counts a step (`optimizer.iterations`). */
   incrementIterations(): void;
+}
+
+/** Fields every tfjs optimizer has (private or protected in its typings). */
+export interface OptimizerInternals {
+  /** The step count behind `optimizer.iterations` (undefined before the first step). */
+  iterations_?: number;
+  /** The step size of the optimizers that have one (all of tfjs' built-in ones). */
+  learningRate?: number;
+  /** SGD's and Momentum's public setter, which also replaces their cached `−lr` scalar. */
+  setLearningRate?: (learningRate: number) => void;
+}
+
+/** `optimizer`'s common fields. */
+export function optimizerInternals(optimizer: Optimizer): OptimizerInternals {
+  return optimizer as unknown as OptimizerInternals;
 }
 
 /** `optimizer`'s Adam fields; the caller has checked `getClassName() === "Adam"`. */

@@ -9,7 +9,12 @@
  * @module
  */
 import util from "node:util";
-import { ignoreDeprecation, withNativeLogLevel } from "./quiet_startup.ts";
+import {
+  ignoreDeprecation,
+  type OpBinding,
+  quietImageDecoding,
+  withNativeLogLevel,
+} from "./quiet_startup.ts";
 import { installNativeKernels } from "./native_kernels.ts";
 import type { TensorFlow } from "./tf_types.ts";
 
@@ -49,6 +54,10 @@ async function loadNative(): Promise<TensorFlow> {
   if (mod.getBackend() !== "tensorflow") {
     throw new NativeBackendError(`active backend is "${mod.getBackend()}", expected "tensorflow"`);
   }
+  // A photo that does not decode makes libjpeg and TensorFlow print lines of their own before the error
+  // (which names the file) comes back: dropped, unless TF_CPP_MIN_LOG_LEVEL=0 (quiet_startup.ts).
+  const backend = mod.backend() as unknown as { binding: OpBinding };
+  backend.binding = quietImageDecoding(backend.binding);
   return mod;
 }
 

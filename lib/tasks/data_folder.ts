@@ -11,8 +11,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { getFile } from "../io/mod.ts";
 import {
-  ALLOWED_FORMATS,
   classFolders,
+  DECODABLE_FORMATS,
   imageDatasetFromDirectory,
   isDirectory,
   listImages,
@@ -32,6 +32,11 @@ export interface DataFolder {
   trainDir: string;
   /** `root/validation` (or `root/val`); `null`: split `trainDir` by `validationSplit`. */
   validationDir: string | null;
+  /**
+   * `root/test`, when the folder holds `test/` beside `train/` and `validation/`: images held out from
+   * training and from choosing the epoch, for a final score. Absent otherwise.
+   */
+  testDir?: string;
 }
 
 /**
@@ -58,7 +63,7 @@ export interface FolderFingerprint {
 }
 
 const isRemote = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
-const isImage = (name: string) => ALLOWED_FORMATS.includes(path.extname(name).toLowerCase());
+const isImage = (name: string) => DECODABLE_FORMATS.includes(path.extname(name).toLowerCase());
 
 /** The folder and name of `data` as given: a folder as is, a zip archive fetched and unpacked by `getFile`. */
 async function locate(
@@ -90,17 +95,21 @@ async function locate(
   );
 }
 
-/** Enters wrapper folders (as archives often have): one sub-folder, itself holding folders, and no images. */
+/**
+ * Enters wrapper folders (as archives often have): one sub-folder, itself holding folders, and no images.
+ * Sub-folders count as the data loader sees them (`classFolders`): a link to a folder does, a folder holding
+ * a saved model (say `--out DATA/model` of an earlier run) or a link back into the folder does not.
+ */
 function enterWrappers(start: { root: string; name: string }): { root: string; name: string } {
   let { root, name } = start;
   for (;;) {
-    const entries = fs.readdirSync(root, { withFileTypes: true }).filter((e) => !e.name.startsWith("."));
-    // A symbolic link to a folder counts as a folder, as the data loader follows it (`classFolders`).
-    const dirs = entries.filter((e) => isDirectory(path.join(root, e.name)));
-    if (dirs.length !== 1 || entries.some((e) => e.isFile() && isImage(e.name))) break;
-    if (classFolders(path.join(root, dirs[0].name)).length === 0) break;
-    root = path.join(root, dirs[0].name);
-    name = dirs[0].name;
+    const images = fs.readdirSync(root, { withFileTypes: true })
+      .some((e) => e.isFile() && !e.name.startsWith(".") && isImage(e.name));
+    const dirs = classFolders(root);
+    if (dirs.length !== 1 || images) break;
+    if (classFolders(path.join(root, dirs[0])).length === 0) break;
+    root = path.join(root, dirs[0]);
+    name = dirs[0];
   }
   return { root, name };
 }
@@ -108,7 +117,8 @@ function enterWrappers(start: { root: string; name: string }): { root: string; n
 /**
  * Finds the images of `data`: a folder as is; a zip archive (path or URL) fetched and unpacked by
  * `getFile` into the cache. A wrapper folder — no images, one sub-folder that itself holds folders, as
- * archives often have — is entered; `train/` with `validation/` (or `val/`) inside are used as the two parts.
+ * archives often have — is entered; `train/` with `validation/` (or `val/`) inside are used as the two parts,
+ * and `test/` beside them is found as `testDir`.
  */
 export async function resolveDataFolder(
   data: string,
@@ -127,6 +137,7 @@ export async function resolveDataFolder(
       name,
       trainDir: path.join(root, "train"),
       validationDir: path.join(root, validation),
+      ...(folders.includes("test") ? { testDir: path.join(root, "test") } : {}),
     };
   }
   return { source: data, root, name, trainDir: root, validationDir: null };
@@ -136,8 +147,9 @@ export async function resolveDataFolder(
 export function folderFingerprint(dir: string): FolderFingerprint {
   const entries: string[] = [];
   let bytes = 0;
-  // Listed as the datasets list them: linked folders followed (each real folder once).
-  for (const file of listImages(dir, true).files) {
+  // Listed as the datasets of the tasks list them (`formats: "decodable"`), linked folders followed (each
+  // real folder once, none back into the folder).
+  for (const file of listImages(dir, { followLinks: true, formats: "decodable" }).files) {
     const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
     if (size === undefined) continue; // a dangling link: no image the datasets could read either
     bytes += size;
@@ -160,6 +172,13 @@ export interface FolderDatasetOptions {
   validationSplit?: number;
   /** `imageDatasetFromDirectory`'s messages (default true; `"details"`: with the cache's budget). */
   verbose?: boolean | "details";
+  /**
+   * A class folder without images (empty, or holding only other files) is left out with a warning instead
+   * of being an error (default false; `deno task train --skip-empty-classes`).
+   */
+  skipEmptyClasses?: boolean;
+  /** Where the datasets' messages and warnings go (default `print`, `lib/runtime/output.ts`). */
+  log?: (message: string) => void;
 }
 
 /** The two datasets of a data folder and their class names. */
@@ -172,11 +191,18 @@ export interface FolderDatasets {
   classNames: string[];
 }
 
-/** `validation/` must hold the class folders of `train/`, no more, no fewer. */
-function checkSameClasses(folder: DataFolder, classNames: string[]) {
-  const found = classFolders(folder.validationDir!);
+/**
+ * `validation/` must hold the class folders of `train/`, no more, no fewer; with `skipEmptyClasses`, a
+ * class folder without images there is no class either.
+ */
+function checkSameClasses(folder: DataFolder, classNames: string[], skipEmptyClasses: boolean) {
+  const dir = folder.validationDir!;
+  const found = classFolders(dir);
   const missing = classNames.filter((c) => !found.includes(c));
-  const extra = found.filter((c) => !classNames.includes(c));
+  const extra = found.filter((c) =>
+    !classNames.includes(c) &&
+    !(skipEmptyClasses && listImages(path.join(dir, c), { formats: "decodable" }).files.length === 0)
+  );
   if (missing.length || extra.length) {
     throw new Error(
       `data: ${folder.validationDir} must hold the same class folders as ${folder.trainDir} ` +
@@ -199,7 +225,12 @@ export async function loadFolderDatasets(
     imageSize: options.imageSize ?? [...FOLDER_DEFAULTS.imageSize] as [number, number],
     batchSize: options.batchSize ?? FOLDER_DEFAULTS.batchSize,
     seed: options.seed ?? FOLDER_DEFAULTS.seed,
+    orientation: FOLDER_DEFAULTS.orientation, // recorded in metadata.json as PREPROCESSING.orientation
     verbose: options.verbose ?? true,
+    // Training reads every format predict reads (WebP too), not only Keras' extensions.
+    formats: "decodable" as const,
+    skipEmptyClasses: options.skipEmptyClasses ?? false,
+    ...(options.log !== undefined ? { log: options.log } : {}),
   };
   let train: ImageDataset, validation: ImageDataset;
   if (folder.validationDir === null) {
@@ -210,7 +241,7 @@ export async function loadFolderDatasets(
     });
   } else {
     train = await imageDatasetFromDirectory(folder.trainDir, { ...common, shuffle: true });
-    checkSameClasses(folder, train.classNames);
+    checkSameClasses(folder, train.classNames, common.skipEmptyClasses);
     validation = await imageDatasetFromDirectory(folder.validationDir, {
       ...common,
       shuffle: false,

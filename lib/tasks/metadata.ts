@@ -8,14 +8,21 @@
  * What goes into the file is gathered by `save_classifier.ts`; `deno task predict`, the web page
  * (`site.ts`), `report.ts` and the notebooks read it through here.
  *
+ * Versions: `formatVersion` changes when a reader of the previous version would misread a new file. A
+ * field older readers can ignore is added without a new version and is optional, so that files written
+ * before it stay readable: {@link ClassifierMetadata.weightFiles} is one (absent: the weights are not
+ * checked).
+ *
  * @module
  */
 import fs from "node:fs";
 import path from "node:path";
-import { writeFileAtomic } from "../io/mod.ts";
+import { interruptedSaveHint, isInsidePath, writeFileAtomic } from "../io/mod.ts";
+import { ORIENTATION_MODES, type OrientationMode } from "../data/mod.ts";
 import { logitsFor } from "../model/mod.ts";
 import type { History } from "../train/mod.ts";
 import type { ClassMetrics, ConfusedPair } from "../analysis/mod.ts";
+import { FOLDER_DEFAULTS } from "./folder_defaults.ts";
 
 /** The value of {@link ClassifierMetadata.format}: marks the file as this project's saved classifier. */
 export const METADATA_FORMAT = "transfer-learning-ts/classifier";
@@ -38,16 +45,34 @@ export interface Preprocessing {
   inputRange: [0, 255];
   /** MobileNetV2's `preprocess_input` (`x * scale + offset`), done by the model's `Rescaling` layer. */
   rescale: { scale: number; offset: number };
+  /**
+   * The photo's EXIF Orientation before resizing: `"exif"` turns it upright (as photo viewers and browsers
+   * show it), `"ignore"` keeps the pixels as stored (Keras'). Absent from files written before it was
+   * recorded, whose models saw photos as stored: read it with {@link orientationOf}.
+   */
+  orientation?: OrientationMode;
 }
 
-/** The decoding every saved classifier's images get (`imageDatasetFromDirectory`'s defaults). */
+/**
+ * The decoding every saved classifier's images get: `loadFolderDatasets`' (`imageDatasetFromDirectory`'s
+ * defaults, and photos turned upright by their EXIF Orientation, `FOLDER_DEFAULTS.orientation`).
+ */
 export const PREPROCESSING: Preprocessing = {
   resize: "bilinear",
   halfPixelCenters: true,
   cropToAspectRatio: false,
   inputRange: [0, 255],
   rescale: { scale: 1 / 127.5, offset: -1 },
+  orientation: FOLDER_DEFAULTS.orientation,
 };
+
+/**
+ * How the classifier's photos are to be oriented: as it was trained (`preprocessing.orientation`;
+ * `"ignore"` when absent, for files written before it was recorded).
+ */
+export function orientationOf(metadata: Pick<ClassifierMetadata, "preprocessing">): OrientationMode {
+  return metadata.preprocessing.orientation ?? "ignore";
+}
 
 /** The software that wrote a `metadata.json`. */
 export interface SoftwareVersions {
@@ -116,6 +141,62 @@ export interface TrainingRecord {
   baseName?: string;
   /** Time of each stage that ran. */
   stages?: { frozen?: StageTime; fineTuning?: StageTime };
+  /** Which epoch's weights were saved, and why; absent in files written before it was recorded (the last). */
+  kept?: KeptEpochRecord;
+  /** `--early-stopping`: the patience, and the epoch each stage stopped at; absent when it was off. */
+  earlyStopping?: EarlyStoppingRecord;
+  /** The class weights of the training loss (`--class-weight`); absent in files written before it was recorded. */
+  classWeight?: ClassWeightRecord;
+  /** `--deterministic`: trained to be bit-identical to a run with the same settings; absent otherwise. */
+  deterministic?: true;
+}
+
+/** Where the saved weights come from ({@link TrainingRecord.kept}). */
+export interface KeptEpochRecord {
+  /** `"best"`: the epoch with the lowest `val_loss` over both stages; `"last"`: the last epoch run. */
+  keep: "best" | "last";
+  /** The epoch whose weights were saved, 1-based over both stages (as on the learning curves). */
+  epoch: number;
+  /** The stage that epoch belongs to. */
+  stage: "frozen" | "fineTuning";
+  /** The quantity compared: always `val_loss`. */
+  monitor: "val_loss";
+  /** Its value at that epoch; null when it was not finite. */
+  value: number | null;
+  /** Epochs run over both stages. */
+  epochsRun: number;
+  /** Why this epoch, in one sentence (shown in the report and the train summary). */
+  reason: string;
+}
+
+/** `--early-stopping` ({@link TrainingRecord.earlyStopping}). */
+export interface EarlyStoppingRecord {
+  /** Epochs without a lower `val_loss` before a stage stops. */
+  patience: number;
+  /** The 1-based epoch (over both stages) each stage stopped at; absent: the stage ran all its epochs. */
+  stoppedAt: { frozen?: number; fineTuning?: number };
+}
+
+/** The class weights of the training loss ({@link TrainingRecord.classWeight}). */
+export interface ClassWeightRecord {
+  /** `"balanced"`: `n / (k · count)` per class (Keras' and scikit-learn's); `"none"`: every class weighs 1. */
+  mode: "balanced" | "none";
+  /** Whether the mode was chosen by the user or by the default (balanced when largest ≥ 3 × smallest). */
+  chosenBy: "user" | "default";
+  /** Training images per class, in `classNames`' order. */
+  counts: number[];
+  /** The weight of each class, in `classNames`' order (all 1 for `"none"`). */
+  weights: number[];
+  /** Largest class over smallest class. */
+  imbalanceRatio: number;
+}
+
+/** A weights file of the saved model, as `metadata.json` records it ({@link ClassifierMetadata.weightFiles}). */
+export interface WeightFileRecord {
+  /** Path relative to the classifier's folder, `/`-separated (`weights.bin`). */
+  path: string;
+  /** SHA-256 of the file's content, lowercase hex. */
+  sha256: string;
 }
 
 /** The training histories, as `fit` returned them (Keras' `History`: `epoch`, `history`, `params`). */
@@ -140,7 +221,10 @@ export interface MetricsRecord {
   frozen?: StageMetrics;
   /** At the end of stage 2; present when it was fine-tuned. */
   fineTuning?: StageMetrics;
-  /** At the end of the last stage (the saved model's); present with the histories. */
+  /**
+   * The saved model's: at the kept epoch ({@link TrainingRecord.kept}) when recorded, else at the end of
+   * the last stage; present with the histories.
+   */
   final?: StageMetrics;
   /** Image counts, rows the actual class, columns the predicted one, in `classNames`' order; present with the interpretation. */
   confusionMatrix?: number[][];
@@ -172,8 +256,14 @@ export interface ClassifierMetadata {
   alpha: number;
   /** One logit (two classes): sigmoid = P(`classNames[1]`); else softmax over one logit per class. */
   output: "sigmoid" | "softmax";
-  /** How images are decoded and resized before the model: always {@link PREPROCESSING}. */
+  /** How images are decoded and resized before the model: {@link PREPROCESSING}, but for `orientation`. */
   preprocessing: Preprocessing;
+  /**
+   * The weights this metadata belongs to: each weights file of the model beside it, with its SHA-256.
+   * `loadClassifier` refuses a folder whose weights differ (a `metadata.json` copied from another model).
+   * Present in files written by `saveClassifier` since it was added; absent in older ones (not checked).
+   */
+  weightFiles?: WeightFileRecord[];
   /** When it was saved: ISO 8601, UTC; present in files written by `saveClassifier`. */
   created?: string;
   /** The software that saved it; present in files written by `saveClassifier`. */
@@ -257,7 +347,7 @@ function checkUsage(meta: Record<string, unknown>, fail: (what: string) => never
 /** The decoding must be the one this project does: another would silently give wrong predictions. */
 function checkPreprocessing(meta: Record<string, unknown>, fail: (what: string) => never) {
   const p = meta.preprocessing;
-  const { rescale: _, ...fixed } = PREPROCESSING;
+  const { rescale: _, orientation: __, ...fixed } = PREPROCESSING;
   const same = isObject(p) && isObject(p.rescale) && typeof p.rescale.scale === "number" &&
     typeof p.rescale.offset === "number" &&
     Object.entries(fixed).every(([k, v]) => JSON.stringify(p[k]) === JSON.stringify(v));
@@ -268,10 +358,32 @@ function checkPreprocessing(meta: Record<string, unknown>, fail: (what: string) 
       }`,
     );
   }
+  const orientation = (p as Record<string, unknown>).orientation;
+  if (orientation !== undefined && !ORIENTATION_MODES.includes(orientation as OrientationMode)) {
+    fail(`preprocessing.orientation must be "exif" or "ignore", got ${JSON.stringify(orientation)}`);
+  }
   for (const key of ["versions", "data", "training", "histories", "metrics"]) {
     if (meta[key] !== undefined && !isObject(meta[key])) {
       fail(`${key} must be an object when present, got ${JSON.stringify(meta[key])}`);
     }
+  }
+}
+
+/** `weightFiles`, when present: files inside the folder, each with a SHA-256. */
+function checkWeightFiles(meta: Record<string, unknown>, fail: (what: string) => never) {
+  const files = meta.weightFiles;
+  if (files === undefined) return;
+  const ok = Array.isArray(files) && files.length > 0 &&
+    files.every((f) =>
+      isObject(f) && isInsidePath(f.path as string) && typeof f.sha256 === "string" &&
+      /^[0-9a-f]{64}$/.test(f.sha256)
+    );
+  if (!ok) {
+    fail(
+      `weightFiles must list the weights files (path inside the folder, sha256 in hex), got ${
+        JSON.stringify(files)?.slice(0, 120)
+      }`,
+    );
   }
 }
 
@@ -310,6 +422,7 @@ export function parseMetadata(text: string, file: string): ClassifierMetadata {
   checkVersion(record, fail);
   checkUsage(record, fail);
   checkPreprocessing(record, fail);
+  checkWeightFiles(record, fail);
   return record as unknown as ClassifierMetadata;
 }
 
@@ -317,7 +430,12 @@ export function parseMetadata(text: string, file: string): ClassifierMetadata {
 export function readMetadata(dir: string): ClassifierMetadata {
   const file = path.join(path.resolve(dir), METADATA_FILE);
   if (!fs.existsSync(file)) {
-    throw new Error(`${file} does not exist: expected a classifier folder written by \`deno task train\``);
+    const interrupted = interruptedSaveHint(path.dirname(file));
+    throw new Error(
+      interrupted
+        ? `${path.dirname(file)} does not exist: ${interrupted}`
+        : `${file} does not exist: expected a classifier folder written by \`deno task train\``,
+    );
   }
   return parseMetadata(fs.readFileSync(file, "utf8"), file);
 }

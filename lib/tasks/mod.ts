@@ -4,7 +4,9 @@
  * and below:
  *
  * - **Training a folder** (`train_folder.ts`): {@link trainFolder} runs the tutorial's two stages on a
- *   folder of class folders and saves the result. Its data comes from `data_folder.ts`
+ *   folder of class folders and saves the result: by default the epoch with the lowest validation loss
+ *   ({@link BestEpochKeeper}, `kept_epoch.ts`), with balanced class weights when the classes are
+ *   imbalanced (`class_balance.ts`). Its data comes from `data_folder.ts`
  *   ({@link resolveDataFolder}: a folder or a zip archive; {@link loadFolderDatasets}; {@link folderFingerprint}),
  *   its defaults from {@link FOLDER_DEFAULTS}.
  * - **The saved classifier**: a folder holding the model, `metadata.json` and `report.html`.
@@ -13,9 +15,12 @@
  *   {@link saveClassifier} (`save_classifier.ts`) saves a trained model in one call, with the report
  *   (`report.ts`, {@link buildReport}); `saved_classifier.ts` finds ({@link resolveModelDir}) and loads
  *   ({@link loadClassifier}) one.
- * - **Using it**: {@link predictFiles} classifies image files (`deno task predict`); {@link buildSite} makes
+ * - **Using it**: {@link predictFiles} classifies image files (`deno task predict`); {@link reviewClassifier}
+ *   lists photos to fix in its data (`review.ts`, `review_script.ts`; `deno task review`); {@link buildSite} makes
  *   the web page's fixed set of files (`site.ts`, the page itself in `web/`), which {@link serveSite}
  *   serves and {@link writeSite} writes as a folder.
+ * - **Elsewhere**: {@link exportOnnxFile} (`onnx_export_file.ts`) writes it as one ONNX file, checked in ONNX
+ *   Runtime (`deno task export -- --format onnx`).
  *
  * Not here: the command-line conventions (`lib/cli/`), the command lines themselves and reading the `TL_*` settings (`tools/cli/`, which pass them on
  * as options), the training loop (`lib/train/`), the model (`lib/model/`).
@@ -71,6 +76,7 @@ export {
   METADATA_FORMAT,
   METADATA_VERSION,
   metadataJson,
+  orientationOf,
   outputKind,
   parseMetadata,
   PREPROCESSING,
@@ -80,40 +86,80 @@ export {
 } from "./metadata.ts";
 export type {
   ClassifierMetadata,
+  ClassWeightRecord,
   DataRecord,
+  EarlyStoppingRecord,
   HistoriesRecord,
+  KeptEpochRecord,
   MetricsRecord,
   Preprocessing,
   SoftwareVersions,
   StageMetrics,
   StageTime,
   TrainingRecord,
+  WeightFileRecord,
 } from "./metadata.ts";
-export { classifierMetadata, saveClassifier } from "./save_classifier.ts";
+export {
+  checkClassifierOutput,
+  classifierMetadata,
+  isEarlierClassifierFolder,
+  saveClassifier,
+} from "./save_classifier.ts";
 export type { MetadataInput, SaveClassifierOptions, TrainingData } from "./save_classifier.ts";
-export { buildReport, escapeHtml } from "./report.ts";
+export { buildReport, escapeHtml, usageCode } from "./report.ts";
 export type { ReportInput } from "./report.ts";
 export { listModels, loadClassifier, MODELS_DIR, resolveModelDir } from "./saved_classifier.ts";
 export type { ModelArgument, SavedClassifier } from "./saved_classifier.ts";
-export { expandInputs, predictFiles } from "./predict_files.ts";
-export type { ClassProbability, FilePrediction, PredictFilesOptions } from "./predict_files.ts";
+export {
+  checkExplanationFolder,
+  expandInputs,
+  explanationNames,
+  predictFiles,
+  writeExplanationFolder,
+} from "./predict_files.ts";
+export type {
+  ClassProbability,
+  ExpandedInputs,
+  ExplanationFolderOptions,
+  FilePrediction,
+  PredictFilesOptions,
+} from "./predict_files.ts";
+export { REVIEW_FORMAT, reviewClassifier, writeReview } from "./review.ts";
+export type {
+  ReviewDuplicate,
+  ReviewedImage,
+  ReviewMislabel,
+  ReviewOptions,
+  ReviewReport,
+} from "./review.ts";
+export { reviewScript, SAME_PHOTO_SIMILARITY, shellQuote } from "./review_script.ts";
 export {
   buildSite,
+  checkSiteOutput,
   CONTENT_TYPES,
+  isEarlierExport,
   latestModelDir,
   readEntry,
   staticEntries,
   WEB_DIR,
   writeSite,
 } from "./site.ts";
-export type { BuildSiteOptions, PageMetadata, Site, SiteEntry } from "./site.ts";
+export type { BuildSiteOptions, PageMetadata, Site, SiteEntry, WriteSiteOptions } from "./site.ts";
 export { rawPath, SECURITY_HEADERS, serveSite, siteHandler } from "./serve.ts";
 export type { ServeOptions } from "./serve.ts";
-export { trainFolder } from "./train_folder.ts";
-export type { TrainFolderOptions, TrainFolderResult } from "./train_folder.ts";
+export { exportOnnxFile } from "./onnx_export_file.ts";
+export type { OnnxExportFileOptions, OnnxExportFileResult } from "./onnx_export_file.ts";
+export { findFolderLearningRate, keptEpochLine, trainFolder } from "./train_folder.ts";
+export type { FolderLrFindResult, TrainFolderOptions, TrainFolderResult } from "./train_folder.ts";
+export { BestEpochKeeper, keptEpochRecord } from "./kept_epoch.ts";
+export type { KeepEpoch, KeptEpochInput } from "./kept_epoch.ts";
+export { classCounts, classWeighting, IMBALANCE_RATIO, imbalanceWarning } from "./class_balance.ts";
+export type { ClassWeightMode } from "./class_balance.ts";
 // The types of the folders below that this folder's API takes or returns (and those they refer to), so
 // that callers — and `deno doc --lint` on this file alone — can name them from here.
-export type { LayersModel, Tensor3D } from "../runtime/mod.ts";
+export type { LayersModel, Logs, Tensor3D } from "../runtime/mod.ts";
+export type { OnnxOutputKind } from "../model/mod.ts";
+export type { OutputPlan } from "../io/mod.ts";
 export type { CacheInfo, CacheMode, ImageBatch, ImageDataset } from "../data/mod.ts";
-export type { History, ProgressSink } from "../train/mod.ts";
+export type { History, LrFindResult, ProgressSink } from "../train/mod.ts";
 export type { ClassMetrics, ConfusedPair, Interpretation, TopLoss, TopLossTile } from "../analysis/mod.ts";

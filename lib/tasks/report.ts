@@ -1,22 +1,29 @@
 /**
  * `report.html` of a trained classifier: one self-contained page — the run in numbers, the learning
  * curves, the confusion matrix, precision and recall per class, the most confused pairs and the images
- * with the highest loss, each part shown when `metadata.json` records it. Charts are Vega-Lite rendered
- * to SVG here (no script, no network), images are PNG data URLs inside them, so the page opens offline,
- * from any folder.
+ * with the highest loss, and where the model looked in them and in a few images it got right (Grad-CAM
+ * heatmaps), each part shown when `metadata.json` records it (the heatmaps: when the model is given).
+ * Charts are Vega-Lite rendered to SVG here (no script, no network), images are PNG data URLs inside them,
+ * so the page opens offline, from any folder.
  *
  * @module
  */
 import {
   confusionMatrixSpec,
+  gradCamTiles,
   learningCurvesSpec,
   perClassMetricsSpec,
   renderSvg,
   topLossesSpec,
 } from "../analysis/mod.ts";
 import type { LearningHistory, TopLossTile } from "../analysis/mod.ts";
+import fs from "node:fs";
+import { pathToFileURL } from "node:url";
+import { tf } from "../runtime/mod.ts";
+import type { LayersModel, Tensor3D } from "../runtime/mod.ts";
 import { concatHistories } from "../train/mod.ts";
 import type { ClassifierMetadata, HistoriesRecord, StageMetrics, StageTime } from "./metadata.ts";
+import { shellQuote } from "./review_script.ts";
 
 /** What the report shows. */
 export interface ReportInput {
@@ -24,6 +31,13 @@ export interface ReportInput {
   metadata: ClassifierMetadata;
   /** The highest-loss validation images (`interpret`'s `topLosses`); none: no top-losses section. */
   topLosses: readonly TopLossTile[];
+  /**
+   * The model, for Grad-CAM heatmaps over the top losses and over `correct` (`interpret`'s `correct`: a
+   * few images it classified right per class); absent: no heatmap section.
+   */
+  explain?: { model: LayersModel; correct: readonly TopLossTile[] };
+  /** The folder the model is saved in, for the "how to use this model" commands (default `DIR`). */
+  modelDir?: string;
 }
 
 /**
@@ -102,8 +116,61 @@ function stagesSection(m: ClassifierMetadata, histories: HistoriesRecord): strin
 ${table(["stage", "val_accuracy", "val_loss", "wall time", "CPU time"], rows)}`;
 }
 
-/** Accuracy and loss per epoch over both stages, the start of fine-tuning marked. */
-async function curvesSection(histories: HistoriesRecord): Promise<string> {
+/**
+ * Which epoch's weights were saved and why (`training.kept`), early stopping, and the class imbalance
+ * with its weighting (`training.classWeight`); empty when the metadata records none of them.
+ */
+function keptAndBalance(m: ClassifierMetadata): string {
+  const { kept, earlyStopping, classWeight } = m.training ?? {};
+  const lines: string[] = [];
+  if (kept) {
+    const stage = kept.stage === "frozen" ? "stage 1, base frozen" : "stage 2, fine-tuning";
+    lines.push(
+      `<p><strong>Saved: epoch ${escapeHtml(kept.epoch)} of ${escapeHtml(kept.epochsRun)}</strong> ` +
+        `(${stage}; val_loss ${num(kept.value)}) — ${escapeHtml(kept.reason)}. ` +
+        `Marked “Kept Epoch” on the learning curves.</p>`,
+    );
+  }
+  const stopped = Object.values(earlyStopping?.stoppedAt ?? {});
+  if (earlyStopping) {
+    lines.push(
+      `<p>Early stopping (patience ${escapeHtml(earlyStopping.patience)}): ${
+        stopped.length ? `stopped at epoch ${stopped.map(escapeHtml).join(" and ")}` : "did not stop a stage"
+      }.</p>`,
+    );
+  }
+  if (classWeight && classWeight.imbalanceRatio >= 3) {
+    const rows = m.classNames.map((c, i) => [c, classWeight.counts[i], num(classWeight.weights[i], 3)]);
+    lines.push(
+      `<p class="warning">⚠ Imbalanced classes: the largest has ${
+        num(classWeight.imbalanceRatio, 1)
+      }× the training images of the smallest; trained ${
+        classWeight.mode === "balanced" ? "with balanced class weights" : "without class weights"
+      }. Accuracy favours the large classes: read the balanced accuracy.</p>`,
+      table(["class", "training images", "class weight"], rows),
+    );
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Balanced accuracy (the mean of the per-class recalls: each class counts the same, whatever its size)
+ * and the recall of each class — the numbers to read first when the classes are imbalanced.
+ */
+function balancedSection(m: ClassifierMetadata): string {
+  const perClass = m.metrics?.perClass;
+  if (!perClass?.length) return "";
+  // A class without validation images has no recall: it is left out of the mean.
+  const recalls = perClass.map((r) => r.recall).filter((r): r is number => typeof r === "number");
+  const balanced = recalls.reduce((a, b) => a + b, 0) / recalls.length;
+  const recallList = perClass.map((r) => `${escapeHtml(r.className)} ${pct(r.recall)}`).join(" · ");
+  return `<p><strong>Balanced accuracy ${pct(balanced)}</strong> (mean recall per class), accuracy ${
+    pct(m.metrics?.final?.val_accuracy)
+  } — recall per class: ${recallList}.</p>`;
+}
+
+/** Accuracy and loss per epoch over both stages, the start of fine-tuning and the kept epoch marked. */
+async function curvesSection(histories: HistoriesRecord, keptEpoch?: number): Promise<string> {
   const joined = histories.fineTuning
     ? concatHistories(histories.frozen, histories.fineTuning)
     : histories.frozen;
@@ -117,6 +184,7 @@ async function curvesSection(histories: HistoriesRecord): Promise<string> {
   const losses = [...curves.loss, ...(curves.val_loss ?? [])].filter(Number.isFinite);
   const svg = await renderSvg(learningCurvesSpec(curves, {
     fineTuneAt: histories.fineTuning ? histories.frozen.epoch.length : undefined,
+    ...(keptEpoch !== undefined && keptEpoch <= curves.loss.length ? { keptEpoch } : {}),
     lossMax: Math.max(1, Math.ceil(Math.max(...losses) * 2) / 2),
   }));
   return `<h2>Learning curves</h2>
@@ -129,16 +197,18 @@ async function errorSections(m: ClassifierMetadata): Promise<string[]> {
   const sections: string[] = [];
   if (confusionMatrix) {
     sections.push(`<h2>Confusion matrix (validation images)</h2>
-<div class="chart">${await renderSvg(confusionMatrixSpec(confusionMatrix, m.classNames))}</div>`);
+<div class="chart square">${await renderSvg(confusionMatrixSpec(confusionMatrix, m.classNames))}</div>`);
   }
   if (perClass) {
     const rows = perClass.map((r) => [r.className, pct(r.precision), pct(r.recall), r.support]);
     sections.push(`<h2>Precision and recall per class</h2>
 ${table(["class", "precision", "recall", "images"], rows)}
-<div class="chart">${await renderSvg(perClassMetricsSpec(perClass))}</div>`);
+<div class="chart square">${await renderSvg(perClassMetricsSpec(perClass))}</div>`);
   }
   if (mostConfused) {
-    const confused = mostConfused.slice(0, 10);
+    // Pairs that matter: those seen at least twice, or else the five most frequent.
+    const twice = mostConfused.filter((p) => p.count >= 2);
+    const confused = twice.length >= 5 ? twice.slice(0, 10) : mostConfused.slice(0, 5);
     sections.push(`<h2>Most confused pairs</h2>
 ${
       confused.length
@@ -149,37 +219,156 @@ ${
   return sections;
 }
 
+/** Height of the top losses' thumbnails, in pixels. */
+const THUMB_HEIGHT = 180;
+
+/**
+ * A JPEG data URL of `file` at {@link THUMB_HEIGHT} pixels high and its own aspect ratio; `""` when the file
+ * cannot be read or decoded any more (the report is still written).
+ */
+async function thumbnail(file: string): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    return "";
+  }
+  let image;
+  try {
+    image = tf.tidy(() => {
+      const decoded = tf.node.decodeImage(bytes, 3, "int32", false) as Tensor3D;
+      const [h, w] = decoded.shape;
+      const width = Math.max(1, Math.round(w * THUMB_HEIGHT / h));
+      return tf.image.resizeBilinear(decoded, [THUMB_HEIGHT, width], false, true).round().toInt() as Tensor3D;
+    });
+  } catch {
+    return "";
+  }
+  try {
+    const jpeg = await tf.node.encodeJpeg(image, "rgb", 85);
+    return `data:image/jpeg;base64,${btoa(Array.from(jpeg, (b) => String.fromCharCode(b)).join(""))}`;
+  } finally {
+    image.dispose();
+  }
+}
+
 /** The highest-loss images as a grid, and their files (relative to the data folder) as a table. */
 async function topLossesSection(m: ClassifierMetadata, topLosses: readonly TopLossTile[]): Promise<string> {
   const folder = m.data?.folder ?? "";
-  const files = topLosses.filter((t) => t.file).map((t) => [
-    folder && t.file!.startsWith(folder) ? t.file!.slice(folder.length).replace(/^[\\/]/, "") : t.file,
-    m.classNames[t.actual],
-    m.classNames[t.predicted],
-    pct(t.probability),
-    num(t.loss, 3),
-  ]);
+  const rows: string[] = [];
+  for (const t of topLosses.filter((t) => t.file)) {
+    const shown = folder && t.file!.startsWith(folder)
+      ? t.file!.slice(folder.length).replace(/^[\\/]/, "")
+      : t.file!;
+    const href = escapeHtml(pathToFileURL(t.file!).href);
+    const thumb = await thumbnail(t.file!);
+    const cells = [
+      thumb ? `<a href="${href}"><img class="thumb" src="${thumb}" alt=""></a>` : "",
+      `<a href="${href}">${escapeHtml(shown)}</a>`,
+      ...[m.classNames[t.actual], m.classNames[t.predicted], pct(t.probability), num(t.loss, 3)].map(
+        escapeHtml,
+      ),
+    ];
+    rows.push(`<tr>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`);
+  }
+  const head = ["photo", "file", "actual", "predicted", "probability", "loss"].map((h) => `<th>${h}</th>`);
+  const files = rows.length
+    ? `<div class="scroll"><table><thead><tr>${head.join("")}</tr></thead><tbody>\n${
+      rows.join("\n")
+    }\n</tbody></table></div>`
+    : "";
   return `<h2>Top losses</h2>
 <p>The validation images the model was most wrong (or least sure) about: predicted class and its probability,
 then the actual class and the image's loss.</p>
 <div class="chart">${await renderSvg(await topLossesSpec(topLosses, m.classNames))}</div>
-${files.length ? table(["file", "actual", "predicted", "probability", "loss"], files) : ""}`;
+<p>Each photo as it is on disk (its aspect ratio, before the model's resize); click to open the file.</p>
+${files}`;
+}
+
+/** Grad-CAM overlays of `tiles` (for the predicted class) as a grid; the overlays are freed after. */
+async function heatGrid(model: LayersModel, tiles: readonly TopLossTile[], classNames: string[]) {
+  const overlays = gradCamTiles(model, tiles);
+  try {
+    const spec = await topLossesSpec(overlays, classNames, { count: overlays.length });
+    return `<div class="chart">${await renderSvg(spec)}</div>`;
+  } finally {
+    tf.dispose(overlays.map((t) => t.image));
+  }
+}
+
+/**
+ * Where the model looked: Grad-CAM heatmaps (`docs/interpretation.md`) of the predicted class over the
+ * top losses and over a few correctly classified images of each class.
+ */
+async function heatmapSection(input: ReportInput): Promise<string> {
+  const { explain, topLosses, metadata: m } = input;
+  if (!explain || (topLosses.length === 0 && explain.correct.length === 0)) return "";
+  const parts = [`<h2>Where the model looked (Grad-CAM)</h2>
+<p>Red marks the parts of each image that most raised the score of the class the model predicted
+(Grad-CAM on the base's last convolutional block, <code>out_relu</code>); blue, the parts that did not.
+A model that looks at the background, a watermark or a frame rather than the subject has learned a
+shortcut.</p>`];
+  if (topLosses.length) {
+    parts.push(`<h3>The top losses: why the model chose its class</h3>
+${await heatGrid(explain.model, topLosses, m.classNames)}`);
+  }
+  if (explain.correct.length) {
+    parts.push(`<h3>Images it classified right</h3>
+${await heatGrid(explain.model, explain.correct, m.classNames)}`);
+  }
+  return parts.join("\n");
+}
+
+/**
+ * The TypeScript lines that load the model saved in `modelDir` and classify a photo, run from the
+ * project's root (the report's "how to use this model"; tests/tasks/report_test.ts type-checks them).
+ */
+export function usageCode(modelDir: string): string {
+  return `import { loadClassifier, predictFiles } from "./lib/tasks/mod.ts";
+
+const saved = await loadClassifier(${JSON.stringify(modelDir)});
+for await (const r of predictFiles(saved, ["photo.jpg"])) {
+  console.log(r.file, r.ok ? r.predictions[0] : r.error);
+}
+saved.model.dispose();
+`;
+}
+
+/** How to use this model: the predict, review and serve commands and the TypeScript lines. */
+function usageSection(modelDir = "DIR"): string {
+  const dir = /^[\w./-]+$/.test(modelDir) ? modelDir : shellQuote(modelDir);
+  return `<h2>How to use this model</h2>
+<p>From the project's folder: classify photos, list photos to fix in the training data, or open the web
+page that classifies in the browser.</p>
+<pre>deno task predict -- --model ${escapeHtml(dir)} photo.jpg more_photos/
+deno task review -- --model ${escapeHtml(dir)}
+deno task serve -- --model ${escapeHtml(dir)}</pre>
+<p>In TypeScript (Deno, from the project's root):</p>
+<pre>${escapeHtml(usageCode(modelDir))}</pre>`;
 }
 
 const STYLE =
   `body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 980px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: .5em 0; } td, th { border: 1px solid #ddd; padding: 3px 9px; text-align: left; }
-th { background: #f4f4f4; } .chart { overflow-x: auto; } code { background: #f4f4f4; padding: 0 3px; }`;
+th { background: #f4f4f4; } .warning { background: #fff4e0; padding: 4px 8px; } code { background: #f4f4f4; padding: 0 3px; }
+.chart svg { width: 100%; height: auto; display: block; } .chart.square svg { max-width: 640px; } /* small charts: full width would only enlarge their text */
+img.thumb { height: ${THUMB_HEIGHT}px; max-width: 100%; object-fit: contain; display: block; }
+.scroll { overflow-x: auto; } pre { background: #f4f4f4; padding: 8px; overflow-x: auto; }
+@media (max-width: 600px) { body { margin: 1em auto; } img.thumb { height: auto; max-height: ${THUMB_HEIGHT}px; } }`;
 
 /** The report page for a saved classifier: the parts its metadata records. */
 export async function buildReport(input: ReportInput): Promise<string> {
   const m = input.metadata;
   const sections = [
-    ...(m.histories ? [stagesSection(m, m.histories), await curvesSection(m.histories)] : []),
+    ...(m.histories
+      ? [stagesSection(m, m.histories), await curvesSection(m.histories, m.training?.kept?.epoch)]
+      : []),
     ...await errorSections(m),
     ...(input.topLosses.length ? [await topLossesSection(m, input.topLosses)] : []),
-  ];
+    await heatmapSection(input),
+    usageSection(input.modelDir),
+  ].filter((section) => section !== "");
   const title = `Classifier report: ${m.classNames.length} classes`;
   return `<!DOCTYPE html>
 <html lang="en">
@@ -193,6 +382,8 @@ ${STYLE}
 <body>
 <h1>${escapeHtml(title)}</h1>
 ${summary(m)}
+${balancedSection(m)}
+${keptAndBalance(m)}
 
 ${sections.join("\n\n")}
 </body>

@@ -3,14 +3,20 @@
  * ({@link ClassifierMetadata}) from the model and what the caller has of its training — the data, the
  * histories, the interpretation — renders `report.html` from it, and writes the model, both files and
  * nothing else into the folder at once (`saveModel`: a temporary folder swapped in when complete).
+ * `metadata.json` records the SHA-256 of the weights it belongs to. The folder is checked first
+ * ({@link checkClassifierOutput}): a save replaces only what the project wrote there, a folder an earlier
+ * version saved included ({@link isEarlierClassifierFolder}).
  * `deno task train` and the notebooks save through here; `loadClassifier` reads the folder back.
  *
  * @module
  */
+import fs from "node:fs";
 import path from "node:path";
-import { tf } from "../runtime/mod.ts";
+import { print, tf } from "../runtime/mod.ts";
 import type { LayersModel } from "../runtime/mod.ts";
-import type { ImageDataset } from "../data/mod.ts";
+import type { ImageDataset, OrientationMode } from "../data/mod.ts";
+import { checkOutputFolder } from "../io/mod.ts";
+import type { OutputPlan } from "../io/mod.ts";
 import { headUnits, logitsFor, saveModel } from "../model/mod.ts";
 import type { History } from "../train/mod.ts";
 import { confusionMatrix, mostConfused, perClassMetrics } from "../analysis/mod.ts";
@@ -44,8 +50,8 @@ import { buildReport } from "./report.ts";
 export interface TrainingData {
   /** The data folder (`resolveDataFolder`). */
   folder: DataFolder;
-  /** The training dataset (`loadFolderDatasets`): its image count is recorded. */
-  train: Pick<ImageDataset, "filePaths">;
+  /** The training dataset (`loadFolderDatasets`): its image count and orientation are recorded. */
+  train: Pick<ImageDataset, "filePaths"> & { readonly orientation?: OrientationMode };
   /** The validation dataset: its image count is recorded. */
   validation: Pick<ImageDataset, "filePaths">;
 }
@@ -72,6 +78,57 @@ export interface SaveClassifierOptions {
   training?: TrainingRecord;
   /** Free text on where the classifier comes from, recorded as `note`. */
   note?: string;
+  /**
+   * How the training photos were oriented (`preprocessing.orientation`; `predict` and the page decode the
+   * same way). Default: the training dataset's (`data.train.orientation`), else `"ignore"`, the default of
+   * `imageDatasetFromDirectory` (Keras').
+   */
+  orientation?: OrientationMode;
+  /**
+   * An existing `outDir` holding anything the project did not write is moved aside to
+   * `<outDir>.old-<time>` (said through `log`) instead of refused (`deno task train --force`).
+   */
+  force?: boolean;
+  /** Messages (default `print` from `lib/runtime/output.ts`): where the old content was moved with `force`. */
+  log?: (message: string) => void;
+}
+
+/** The files an earlier version of `saveClassifier` wrote, before the folder's manifest. */
+const EARLIER_FILES = ["model.json", "weights.bin", METADATA_FILE, "report.html"];
+
+/**
+ * Whether the folder `dir` is a classifier an earlier version saved, before the manifest: a `model.json`
+ * beside a `metadata.json` of this project's format (another tool's model folder — a Teachable Machine
+ * export has a `metadata.json` too — is not). Of its files, only `model.json`, `weights.bin`,
+ * `metadata.json` and `report.html` are the project's.
+ */
+export function isEarlierClassifierFolder(dir: string): boolean {
+  if (!fs.existsSync(path.join(dir, "model.json"))) return false;
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, METADATA_FILE), "utf8")).format === METADATA_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks the folder a classifier is to be saved in, before any work (`checkOutputFolder` of `lib/io/`):
+ * not a link, writable, apart from `dataFolder`, and new, empty or holding only what the project wrote
+ * there — unless `force`. Throws an `OutputFolderError` (one line, the fix) otherwise.
+ */
+export function checkClassifierOutput(
+  outDir: string,
+  options: { force?: boolean; dataFolder?: string } = {},
+): OutputPlan {
+  return checkOutputFolder(outDir, { kind: "model", ...classifierFolderOptions(options) });
+}
+
+function classifierFolderOptions(o: { force?: boolean; dataFolder?: string }) {
+  return {
+    ...(o.force ? { force: true } : {}),
+    earlierVersion: { files: EARLIER_FILES, is: isEarlierClassifierFolder },
+    ...(o.dataFolder ? { separateFrom: [{ path: o.dataFolder, what: "the data folder" }] } : {}),
+  };
 }
 
 const versions = (): SoftwareVersions => ({
@@ -109,15 +166,27 @@ function stageMetrics(h: History): StageMetrics {
   return { val_loss: last("val_loss"), val_accuracy: last("val_accuracy") };
 }
 
+/** The validation loss and accuracy at `epoch` (1-based over both stages): the kept epoch's. */
+function keptMetrics(frozen: History, fine: History | null, epoch: number): StageMetrics {
+  const h = epoch <= frozen.epoch.length ? frozen : fine!;
+  const i = epoch <= frozen.epoch.length ? epoch - 1 : epoch - 1 - frozen.epoch.length;
+  const at = (key: string) => h.history[key]?.[i] ?? null;
+  return { val_loss: at("val_loss"), val_accuracy: at("val_accuracy") };
+}
+
 function metricsRecord(options: SaveClassifierOptions): MetricsRecord | undefined {
   const { histories, interpretation: errs, classNames } = options;
   const fine = histories?.fineTuning ?? null;
+  // The saved model's: the kept epoch's when training kept one (`training.kept`), else the last one's.
+  const kept = options.training?.kept;
+  const final = histories &&
+    (kept ? keptMetrics(histories.frozen, fine, kept.epoch) : stageMetrics(fine ?? histories.frozen));
   const matrix = errs && confusionMatrix(errs.labels, errs.predicted, classNames.length);
   if (!histories && !matrix) return undefined;
   return {
     ...(histories ? { frozen: stageMetrics(histories.frozen) } : {}),
     ...(fine ? { fineTuning: stageMetrics(fine) } : {}),
-    ...(histories ? { final: stageMetrics(fine ?? histories.frozen) } : {}),
+    ...(final ? { final } : {}),
     ...(matrix
       ? {
         confusionMatrix: matrix,
@@ -167,7 +236,10 @@ function classifierMetadataOf(model: LayersModel, options: SaveClassifierOptions
     channels: 3,
     alpha: options.alpha,
     output: outputKind(units),
-    preprocessing: PREPROCESSING,
+    preprocessing: {
+      ...PREPROCESSING,
+      orientation: options.orientation ?? options.data?.train.orientation ?? "ignore",
+    },
     versions: versions(),
     ...(note !== undefined ? { note } : {}),
     ...(options.data ? { data: dataRecord(options.data, training) } : {}),
@@ -185,22 +257,46 @@ function classifierMetadataOf(model: LayersModel, options: SaveClassifierOptions
   };
 }
 
-/** Writes the model, `metadata` and its report into `outDir` in one atomic save. */
+/** How {@link writeClassifierFolder} treats an existing folder, and says what it did. */
+type FolderOptions = Pick<SaveClassifierOptions, "force" | "log"> & {
+  dataFolder?: string;
+  /** Correctly classified images (`interpret`'s `correct`): with them, the report shows Grad-CAM heatmaps. */
+  correct?: readonly TopLossTile[];
+};
+
+/**
+ * Writes the model, `metadata` (with the SHA-256 of the weights written) and its report into `outDir` in
+ * one atomic save. Returns the metadata written.
+ */
 async function writeClassifierFolder(
   model: LayersModel,
   outDir: string,
   metadata: ClassifierMetadata,
   topLosses: readonly TopLossTile[],
-): Promise<void> {
-  const json = metadataJson(metadata);
-  const report = await buildReport({ metadata, topLosses });
-  await saveModel(model, outDir, { files: { [METADATA_FILE]: json, "report.html": report } });
+  folder: FolderOptions = {},
+): Promise<ClassifierMetadata> {
+  const explain = folder.correct ? { explain: { model, correct: folder.correct } } : {};
+  const report = await buildReport({ metadata, topLosses, ...explain, modelDir: outDir });
+  let written = metadata;
+  const { movedAside } = await saveModel(model, outDir, {
+    ...classifierFolderOptions(folder),
+    files: (weightFiles) => {
+      written = { ...metadata, weightFiles };
+      return { [METADATA_FILE]: metadataJson(written), "report.html": report };
+    },
+  });
+  if (movedAside) {
+    (folder.log ?? print)(`Moved the previous content of ${outDir} aside to ${movedAside} (nothing deleted)`);
+  }
+  return written;
 }
 
 /**
  * Saves a trained classifier into the folder `outDir` in one atomic step: the model (TensorFlow.js
  * layers format), `metadata.json` and `report.html`, replacing a previous save there only once the new one
- * is complete. Returns the metadata written.
+ * is complete. Returns the metadata written. A folder holding anything the project did not write is
+ * refused before anything is written ({@link checkClassifierOutput}; `force` moves it aside), as is one
+ * inside the data folder.
  *
  * The model's input size and output kind are read from the model; `options` give the class names, alpha
  * and whatever else of the training should be recorded ({@link SaveClassifierOptions}).
@@ -226,13 +322,14 @@ export async function saveClassifier(
   options: SaveClassifierOptions | ClassifierMetadata,
   topLosses: readonly TopLossTile[] = [],
 ): Promise<ClassifierMetadata> {
-  if ("format" in options) {
-    await writeClassifierFolder(model, outDir, options, topLosses);
-    return options;
-  }
+  if ("format" in options) return await writeClassifierFolder(model, outDir, options, topLosses);
   const metadata = classifierMetadataOf(model, options);
-  await writeClassifierFolder(model, outDir, metadata, options.interpretation?.topLosses ?? []);
-  return metadata;
+  return await writeClassifierFolder(model, outDir, metadata, options.interpretation?.topLosses ?? [], {
+    ...(options.interpretation ? { correct: options.interpretation.correct } : {}),
+    ...(options.force ? { force: true } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.data ? { dataFolder: options.data.folder.root } : {}),
+  });
 }
 
 /**

@@ -11,7 +11,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT } from "../runtime/mod.ts";
 import type { LayersModel } from "../runtime/mod.ts";
+import { interruptedSaveHint, sha256File } from "../io/mod.ts";
 import { headUnits, loadModel, logitsFor } from "../model/mod.ts";
+import { shownPath } from "../cli/mod.ts";
 import { METADATA_FILE, readMetadata } from "./metadata.ts";
 import type { ClassifierMetadata } from "./metadata.ts";
 
@@ -25,12 +27,6 @@ export function listModels(modelsDir: string = MODELS_DIR): string[] {
     .filter((d) => !d.name.startsWith(".") && fs.existsSync(path.join(modelsDir, d.name, METADATA_FILE)))
     .map((d) => d.name)
     .sort();
-}
-
-/** `p` relative to the current folder when it is inside it (as the user would type it). */
-function shownPath(p: string): string {
-  const rel = path.relative(Deno.cwd(), p);
-  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
 }
 
 /** The sentence on the models there are under `modelsDir`, and how to make one. */
@@ -76,10 +72,12 @@ export function resolveModelDir(arg: string, modelsDir: string = MODELS_DIR): Mo
     );
   }
   const named = path.join(modelsDir, arg);
-  if (!arg.includes("/") && !arg.includes(path.sep) && isClassifier(named)) {
+  const bare = !arg.includes("/") && !arg.includes(path.sep);
+  if (bare && isClassifier(named)) {
     return { dir: named, note: `--model ${arg}: using ${shownPath(named)}` };
   }
-  throw new Error(`--model ${arg}: no such folder; ${modelsHint(modelsDir)}`);
+  const interrupted = interruptedSaveHint(given) ?? (bare ? interruptedSaveHint(named) : undefined);
+  throw new Error(`--model ${arg}: no such folder; ${interrupted ?? modelsHint(modelsDir)}`);
 }
 
 /** A loaded classifier and its metadata. */
@@ -91,11 +89,39 @@ export interface SavedClassifier {
 }
 
 /**
- * Loads `dir` (model + metadata) and checks they agree: the model's input is `imageSize` × 3 and its head
- * has one logit per class (one for two classes).
+ * Refuses a `metadata.json` that belongs to other weights: each weights file it records
+ * (`weightFiles`, absent in files written before it) must have the SHA-256 recorded.
+ */
+function checkWeightFiles(dir: string, metadata: ClassifierMetadata) {
+  for (const record of metadata.weightFiles ?? []) {
+    const file = path.join(dir, ...record.path.split("/"));
+    let actual: string;
+    try {
+      actual = sha256File(file);
+    } catch (e) {
+      throw new Error(`${file} (recorded in ${METADATA_FILE}) cannot be read: ${(e as Error).message}`);
+    }
+    if (actual !== record.sha256) {
+      throw new Error(
+        `${path.join(dir, METADATA_FILE)} belongs to other weights: it records ${record.path} with SHA-256 ` +
+          `${record.sha256.slice(0, 12)}…, but ${file} has ${actual.slice(0, 12)}… — the metadata was ` +
+          `copied from another model, or the weights replaced: put back the ${METADATA_FILE} saved with ` +
+          `these weights, or train again`,
+      );
+    }
+  }
+}
+
+/**
+ * Loads `dir` (model + metadata) and checks they agree: the metadata was saved with these weights
+ * (`weightFiles`), the model's input is `imageSize` × 3 and its head has one logit per class (one for two
+ * classes). A folder missing because a save into it was interrupted is an error naming the previous save.
  */
 export async function loadClassifier(dir: string): Promise<SavedClassifier> {
+  const interrupted = interruptedSaveHint(path.resolve(dir));
+  if (interrupted) throw new Error(`${path.resolve(dir)} does not exist: ${interrupted}`);
   const metadata = readMetadata(dir);
+  checkWeightFiles(dir, metadata);
   const model = await loadModel(dir);
   const [, h, w, c] = model.inputs[0].shape;
   const units = headUnits(model);

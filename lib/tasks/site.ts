@@ -10,7 +10,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT } from "../runtime/mod.ts";
 import { exportInferenceModel } from "../model/mod.ts";
-import { replaceFolder, writeFileSynced } from "../io/mod.ts";
+import { checkOutputFolder, writeFileSynced, writeOutputFolder } from "../io/mod.ts";
+import type { OutputPlan } from "../io/mod.ts";
 import { loadClassifier, MODELS_DIR } from "./saved_classifier.ts";
 import { METADATA_FILE } from "./metadata.ts";
 import type { MetricsRecord, Preprocessing } from "./metadata.ts";
@@ -20,6 +21,14 @@ export const WEB_DIR: string = path.join(PROJECT_ROOT, "lib", "tasks", "web");
 
 const TFJS_DIST = path.join(PROJECT_ROOT, "node_modules", "@tensorflow", "tfjs", "dist");
 const WASM_DIST = path.join(PROJECT_ROOT, "node_modules", "@tensorflow", "tfjs-backend-wasm", "dist");
+/** ExifReader's browser build: the page reads a photo's EXIF Orientation as `deno task predict` does. */
+const EXIFREADER_DIST = path.join(PROJECT_ROOT, "node_modules", "exifreader", "dist");
+/**
+ * libjpeg-turbo built for WebAssembly (its TurboJPEG API): the page decodes JPEGs with the fast integer IDCT
+ * and fancy upsampling, as TensorFlow's `DecodeJpeg` does for training and `deno task predict` — browsers
+ * use the accurate IDCT, which moves probabilities by up to ~2e-2.
+ */
+const JPEG_TURBO_DIST = path.join(PROJECT_ROOT, "node_modules", "@cwasm", "jpeg-turbo");
 
 /** Content types by extension, for every kind of file a site holds. */
 export const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -47,6 +56,8 @@ export interface Site {
   entries: Map<string, SiteEntry>;
   /** What the page shows about the model (written as `model/metadata.json`). */
   metadata: PageMetadata;
+  /** The classifier's folder it was built from (absolute): an export is never written inside it. */
+  modelDir?: string;
 }
 
 /**
@@ -66,6 +77,12 @@ export interface PageMetadata {
   preprocessing: Preprocessing;
   /** The validation results; present when the classifier's metadata has them. */
   metrics?: MetricsRecord;
+  /** When the classifier was saved (ISO 8601, UTC); present when its metadata has it. */
+  created?: string;
+  /** Bytes of the model the page downloads (`model.json` + `weights.bin`), shown by the page. */
+  modelBytes?: number;
+  /** How the weights are stored: "float32", or TensorFlow.js' weight quantization "float16" / "uint8". */
+  weights?: "float32" | "float16" | "uint8";
 }
 
 /**
@@ -114,6 +131,8 @@ export function staticEntries(webDir: string = WEB_DIR): Map<string, SiteEntry> 
   for (const name of ["index.html", "app.js", "style.css"]) add(`/${name}`, webDir, name);
   add("/tfjs/tf.es2017.min.js", TFJS_DIST, "tf.es2017.min.js");
   add("/tfjs/tf-backend-wasm.es2017.min.js", WASM_DIST, "tf-backend-wasm.es2017.min.js");
+  add("/exifreader/exif-reader.js", EXIFREADER_DIST, "exif-reader.js");
+  add("/jpeg/jpeg-turbo.wasm", JPEG_TURBO_DIST, "jpeg-turbo.wasm");
   for (
     const wasm of [
       "tfjs-backend-wasm.wasm",
@@ -130,6 +149,8 @@ export function staticEntries(webDir: string = WEB_DIR): Map<string, SiteEntry> 
 export interface BuildSiteOptions {
   /** The page's folder (default `lib/tasks/web/`). */
   webDir?: string;
+  /** Store the model's weights quantized (TensorFlow.js' weight quantization); default float32. */
+  quantize?: "float16" | "uint8";
 }
 
 /**
@@ -145,7 +166,8 @@ export async function buildSite(modelDir: string, options: BuildSiteOptions = {}
   }
   const { model, metadata: m } = await loadClassifier(dir);
   try {
-    const exported = await exportInferenceModel(model);
+    const exported = await exportInferenceModel(model, { quantize: options.quantize });
+    const modelJson = new TextEncoder().encode(JSON.stringify(exported.modelJson));
     const metadata: PageMetadata = {
       name: path.basename(dir),
       classNames: m.classNames,
@@ -153,13 +175,16 @@ export async function buildSite(modelDir: string, options: BuildSiteOptions = {}
       output: m.output,
       preprocessing: m.preprocessing,
       ...(m.metrics !== undefined ? { metrics: m.metrics } : {}),
+      ...(m.created !== undefined ? { created: m.created } : {}),
+      modelBytes: modelJson.length + exported.weights.length,
+      weights: options.quantize ?? "float32",
     };
     const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
     const entries = staticEntries(options.webDir);
-    entries.set("/model/model.json", { body: json(exported.modelJson), type: CONTENT_TYPES[".json"] });
+    entries.set("/model/model.json", { body: modelJson, type: CONTENT_TYPES[".json"] });
     entries.set("/model/weights.bin", { body: exported.weights, type: CONTENT_TYPES[".bin"] });
     entries.set(`/model/${METADATA_FILE}`, { body: json(metadata), type: CONTENT_TYPES[".json"] });
-    return { entries, metadata };
+    return { entries, metadata, modelDir: dir };
   } finally {
     model.dispose();
   }
@@ -182,22 +207,78 @@ export async function readEntry(entry: SiteEntry): Promise<Uint8Array | null> {
   }
 }
 
+/** The `kind` of an export folder in its manifest (`lib/io/manifest.ts`). */
+const EXPORT_KIND = "web-export";
+
+/** The files of an export: the page's, the tfjs assets and the model's (relative paths). */
+function exportFiles(): string[] {
+  const urls = [
+    ...staticEntries().keys(),
+    "/model/model.json",
+    "/model/weights.bin",
+    `/model/${METADATA_FILE}`,
+  ];
+  return urls.map((u) => u.slice(1));
+}
+
 /**
- * Writes the site as a folder (`index.html`, `app.js`, `style.css`, `tfjs/…`, `model/…`): built in a
- * temporary sibling folder, then swapped in (lib/io/atomic.ts) so `outDir` is never half-written. An existing
- * `outDir` is replaced only when it holds a previous export (its `index.html` and `model/model.json`).
+ * Whether the folder `dir` is an export an earlier version wrote, before the manifest: an `index.html`
+ * beside a `model/metadata.json` of the page's form (another tool's export, or a user's web project with a
+ * model, has another `metadata.json` or none). Of its files, only those an export writes are the project's.
  */
-export async function writeSite(site: Site, outDir: string): Promise<void> {
-  await replaceFolder(path.resolve(outDir), {
-    check(out) {
-      if (!fs.existsSync(out)) return;
-      const previous = fs.existsSync(path.join(out, "index.html")) &&
-        fs.existsSync(path.join(out, "model", "model.json"));
-      const empty = fs.statSync(out).isDirectory() && fs.readdirSync(out).length === 0;
-      if (!previous && !empty) {
-        throw new Error(`--out ${outDir} exists and is not a previous export: choose a new or empty folder`);
-      }
-    },
+export function isEarlierExport(dir: string): boolean {
+  if (!fs.existsSync(path.join(dir, "index.html"))) return false;
+  try {
+    const page = JSON.parse(fs.readFileSync(path.join(dir, "model", METADATA_FILE), "utf8"));
+    return typeof page.name === "string" && Array.isArray(page.classNames) &&
+      typeof page.preprocessing === "object" && page.preprocessing !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** Options of {@link writeSite} and {@link checkSiteOutput}. */
+export interface WriteSiteOptions {
+  /** An `outDir` holding anything the project did not write is moved aside to `<outDir>.old-<time>`. */
+  force?: boolean;
+  /** The classifier's folder: the export must neither be inside it nor hold it (default `site.modelDir`). */
+  modelDir?: string;
+}
+
+function exportOptions(options: WriteSiteOptions) {
+  const { force, modelDir } = options;
+  return {
+    kind: EXPORT_KIND,
+    ...(force ? { force: true } : {}),
+    earlierVersion: { files: exportFiles(), is: isEarlierExport },
+    ...(modelDir ? { separateFrom: [{ path: modelDir, what: "the model folder" }] } : {}),
+  };
+}
+
+/**
+ * Checks the folder an export is to be written to, before any work: not a link, writable, apart from the
+ * model folder, and new, empty or an earlier export with nothing added or changed — unless `force`.
+ * Throws an `OutputFolderError` (one line naming up to three files concerned, and the fix) otherwise.
+ */
+export function checkSiteOutput(outDir: string, options: WriteSiteOptions = {}): OutputPlan {
+  return checkOutputFolder(outDir, exportOptions(options));
+}
+
+/**
+ * Writes the site as a folder (`index.html`, `app.js`, `style.css`, `tfjs/…`, `model/…`, and the manifest
+ * of them): built in a temporary sibling folder, then swapped in (lib/io/atomic.ts) so `outDir` is never
+ * half-written. An existing `outDir` is replaced only when it holds nothing but an earlier export's files
+ * as written ({@link checkSiteOutput}); `force` moves anything else aside (`movedAside`), never deletes it.
+ */
+export async function writeSite(
+  site: Site,
+  outDir: string,
+  options: WriteSiteOptions = {},
+): Promise<{ movedAside?: string }> {
+  const modelDir = options.modelDir ?? site.modelDir;
+  return await writeOutputFolder(path.resolve(outDir), {
+    ...exportOptions({ ...options, ...(modelDir ? { modelDir } : {}) }),
+    purpose: `writing the web page to ${path.resolve(outDir)}`,
     fill: async (temp) => {
       for (const [url, entry] of site.entries) {
         const bytes = await readEntry(entry);

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { DEFAULT_ALPHA, print } from "../runtime/mod.ts";
@@ -22,15 +23,25 @@ import {
   mobileNetV2,
   unfreezeForFineTuning,
 } from "../model/mod.ts";
-import { fit } from "../train/mod.ts";
-import type { History, ProgressSink } from "../train/mod.ts";
-import { interpret } from "../analysis/mod.ts";
+import { earlyStopping, enableDeterminism, fit, lrFind } from "../train/mod.ts";
+import type { FitCallback, History, LrFindResult, ProgressSink } from "../train/mod.ts";
+import { interpret, lrFindSpec, renderSvg } from "../analysis/mod.ts";
+import { writeFileAtomic } from "../io/mod.ts";
 import { loadFolderDatasets, resolveDataFolder } from "./data_folder.ts";
 import type { DataFolder, FolderDatasets } from "./data_folder.ts";
 import { FOLDER_DEFAULTS } from "./folder_defaults.ts";
 import { METADATA_FILE } from "./metadata.ts";
-import type { ClassifierMetadata, StageTime, TrainingRecord } from "./metadata.ts";
-import { saveClassifier } from "./save_classifier.ts";
+import type {
+  ClassifierMetadata,
+  ClassWeightRecord,
+  EarlyStoppingRecord,
+  KeptEpochRecord,
+  StageTime,
+  TrainingRecord,
+} from "./metadata.ts";
+import { BestEpochKeeper, type KeepEpoch, keptEpochRecord } from "./kept_epoch.ts";
+import { classCounts, classWeighting, type ClassWeightMode, imbalanceWarning } from "./class_balance.ts";
+import { checkClassifierOutput, saveClassifier } from "./save_classifier.ts";
 
 /** Options of {@link trainFolder}; defaults in {@link FOLDER_DEFAULTS}, the rest the tutorial's. */
 export interface TrainFolderOptions {
@@ -70,8 +81,14 @@ export interface TrainFolderOptions {
   validationSplit?: number;
   /** Seed of the shuffles, the split, the augmentation and the head's initial weights (default 42). */
   seed?: number;
-  /** Output folder (default `models/<data folder name>`). */
+  /**
+   * Output folder (default `models/<data folder name>`): checked before the data is loaded — not a
+   * symbolic link, writable, not inside the data folder, and new, empty or holding only what the project
+   * wrote there (`checkClassifierOutput`).
+   */
   out?: string;
+  /** An `out` holding anything else is moved aside to `<out>.old-<time>` instead of refused (`--force`). */
+  force?: boolean;
   /** Keras' fit verbosity: 0 silent, 1 progress bar (default), 2 one line per epoch. */
   verbose?: 0 | 1 | 2;
   /** Another base instead of MobileNetV2 (tests use a tiny one); `alpha` and `weights` are then only recorded. */
@@ -89,6 +106,33 @@ export interface TrainFolderOptions {
    * `"details"` adds how the cache's memory budget was chosen.
    */
   datasetMessages?: boolean | "details";
+  /**
+   * A class folder without images (empty, or holding only other files) is left out with a warning instead
+   * of being an error (default false; `deno task train --skip-empty-classes`).
+   */
+  skipEmptyClasses?: boolean;
+  /**
+   * Which epoch's weights are saved: `"best"` (default), the epoch with the lowest validation loss over
+   * both stages; `"last"`, the last epoch run (`deno task train --keep`).
+   */
+  keep?: KeepEpoch;
+  /**
+   * Stop a stage when its validation loss has not improved for `patience` epochs (Keras' `EarlyStopping`
+   * on `val_loss`, `--early-stopping --patience N`); default off. Fine-tuning then starts where the frozen
+   * stage stopped.
+   */
+  earlyStopping?: { patience: number };
+  /**
+   * Class weights of the training loss: `"balanced"` (`n / (k · count)`) or `"none"`; default balanced when
+   * the largest class has ≥ 3× the training images of the smallest (`--class-weight`).
+   */
+  classWeight?: ClassWeightMode;
+  /**
+   * Two runs with the same settings end with bit-identical weights (`enableDeterminism` with `seed`): the
+   * process must have been started with `determinismEnv()`'s variables — `deno task train --deterministic`
+   * does that — else an error names them.
+   */
+  deterministic?: boolean;
 }
 
 /** What {@link trainFolder} did. */
@@ -145,6 +189,16 @@ function checkOptions(o: TrainFolderOptions) {
   if (o.alpha !== undefined && !(o.alpha > 0)) {
     fail(`alpha must be a positive width multiplier, got ${o.alpha}`);
   }
+  if (o.keep !== undefined && o.keep !== "best" && o.keep !== "last") {
+    fail(`keep must be "best" or "last", got ${JSON.stringify(o.keep)}`);
+  }
+  if (o.classWeight !== undefined && o.classWeight !== "balanced" && o.classWeight !== "none") {
+    fail(`classWeight must be "balanced" or "none", got ${JSON.stringify(o.classWeight)}`);
+  }
+  const patience = o.earlyStopping?.patience;
+  if (o.earlyStopping !== undefined && !(Number.isInteger(patience) && patience! >= 0)) {
+    fail(`earlyStopping.patience must be a whole number ≥ 0, got ${patience}`);
+  }
   const size = o.imageSize;
   if (size !== undefined && !(size.length === 2 && size.every((d) => Number.isInteger(d) && d >= 8))) {
     fail(`imageSize must be [height, width] with whole numbers ≥ 8, got ${JSON.stringify(size)}`);
@@ -178,36 +232,59 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, StageTime]> {
 
 const lastValAccuracy = (h: History) => (h.history.val_accuracy?.at(-1) ?? NaN).toFixed(4);
 
-/** How each stage runs: the data, the verbosity and progress, the log. */
+/** How each stage runs: the data, the verbosity and progress, the log, the callbacks and class weights. */
 interface StageRun {
   data: FolderDatasets;
   verbose: 0 | 1 | 2;
   progressSink?: () => ProgressSink;
   log: (message: string) => void;
+  /** Callbacks of both stages (the best-epoch keeper). */
+  callbacks: FitCallback[];
+  /** `earlyStopping`'s patience, or null when off. */
+  patience: number | null;
+  /** The class weights, or null for none. */
+  classWeight: number[] | null;
 }
 
-/** One `fit` from `initialEpoch` to `epochs`, timed. */
-function runStage(model: LayersModel, run: StageRun, epochs: number, initialEpoch: number) {
-  return timed(() =>
+/** One `fit` from `initialEpoch` to `epochs`, timed; `stoppedAt`: the 1-based epoch early stopping ended it. */
+async function runStage(model: LayersModel, run: StageRun, epochs: number, initialEpoch: number) {
+  const stop = run.patience === null ? null : earlyStopping({ monitor: "val_loss", patience: run.patience });
+  const [history, time] = await timed(() =>
     fit(model, run.data.train, {
       epochs,
       initialEpoch,
       validationData: run.data.validation,
       verbose: run.verbose,
       progressSink: run.progressSink?.(),
+      callbacks: [...run.callbacks, ...(stop ? [stop] : [])],
+      ...(run.classWeight ? { classWeight: run.classWeight } : {}),
     })
   );
+  const stoppedAt = stop && stop.stoppedEpoch > 0 ? stop.stoppedEpoch + 1 : undefined;
+  if (stop && stoppedAt !== undefined) {
+    run.log(
+      `Early stopping at epoch ${stoppedAt}: val_loss did not improve on ${stop.best?.toFixed(4)} (epoch ${
+        stop.bestEpoch + 1
+      }) for ${stop.wait} epoch(s), patience ${stop.patience}`,
+    );
+  }
+  return { history, time, stoppedAt };
 }
 
-/** Both training stages on `model` (compiled here); histories and times. */
+/** Both training stages on `model` (compiled here); histories, times, where early stopping ended them. */
 async function trainStages(model: LayersModel, base: LayersModel, s: Settings, run: StageRun) {
   compileForTransferLearning(model, s.learningRate);
   run.log(
     `Stage 1: the head trains, the base is frozen (${countTrainableVariables(model)} trainable variables)`,
   );
-  const [frozen, frozenTime] = await runStage(model, run, s.epochs, 0);
-  run.log(`Stage 1: val_accuracy ${lastValAccuracy(frozen)} in ${frozenTime.wallSeconds.toFixed(1)} s`);
-  if (s.fineTuneEpochs === 0) return { frozen, fine: null, stages: { frozen: frozenTime } };
+  const frozen = await runStage(model, run, s.epochs, 0);
+  const stopped: EarlyStoppingRecord["stoppedAt"] = frozen.stoppedAt ? { frozen: frozen.stoppedAt } : {};
+  run.log(
+    `Stage 1: val_accuracy ${lastValAccuracy(frozen.history)} in ${frozen.time.wallSeconds.toFixed(1)} s`,
+  );
+  if (s.fineTuneEpochs === 0) {
+    return { frozen: frozen.history, fine: null, stages: { frozen: frozen.time }, stopped };
+  }
   unfreezeForFineTuning(base, s.fineTuneAt);
   // compile() does not free the optimizer it replaces (Adam's moments), and model.dispose() never does.
   model.optimizer.dispose();
@@ -217,9 +294,17 @@ async function trainStages(model: LayersModel, base: LayersModel, s: Settings, r
       countTrainableVariables(model)
     } trainable variables)`,
   );
-  const [fine, fineTime] = await runStage(model, run, s.epochs + s.fineTuneEpochs, s.epochs);
-  run.log(`Stage 2: val_accuracy ${lastValAccuracy(fine)} in ${fineTime.wallSeconds.toFixed(1)} s`);
-  return { frozen, fine, stages: { frozen: frozenTime, fineTuning: fineTime } };
+  // After early stopping, the frozen stage ran fewer epochs: fine-tuning numbers on from there.
+  const done = frozen.history.epoch.length;
+  const fine = await runStage(model, run, done + s.fineTuneEpochs, done);
+  if (fine.stoppedAt) stopped.fineTuning = fine.stoppedAt;
+  run.log(`Stage 2: val_accuracy ${lastValAccuracy(fine.history)} in ${fine.time.wallSeconds.toFixed(1)} s`);
+  return {
+    frozen: frozen.history,
+    fine: fine.history,
+    stages: { frozen: frozen.time, fineTuning: fine.time },
+    stopped,
+  };
 }
 
 /** The base: `makeBase`'s, else MobileNetV2 without its top, with the run's alpha and weights. */
@@ -238,15 +323,61 @@ async function makeBaseModel(o: TrainFolderOptions, s: Settings): Promise<Layers
   });
 }
 
+/** How the run is steered: which epoch to keep, early stopping, class weights. */
+interface Steering {
+  keep: KeepEpoch;
+  earlyStopping: { patience: number } | null;
+  classWeight: ClassWeightRecord;
+  deterministic: boolean;
+}
+
+/** Both stages with the best-epoch keeper; then the kept epoch's weights are put back (`keep: "best"`). */
+async function trainKeeping(
+  model: LayersModel,
+  base: LayersModel,
+  s: Settings,
+  run: Omit<StageRun, "callbacks" | "patience" | "classWeight"> & { steering: Steering },
+) {
+  const { keep, earlyStopping, classWeight } = run.steering;
+  const keeper = new BestEpochKeeper();
+  try {
+    const trained = await trainStages(model, base, s, {
+      ...run,
+      callbacks: keep === "best" ? [keeper] : [],
+      patience: earlyStopping?.patience ?? null,
+      classWeight: classWeight.mode === "balanced" ? classWeight.weights : null,
+    });
+    const valLoss = [...trained.frozen.history.val_loss ?? [], ...trained.fine?.history.val_loss ?? []];
+    const kept = keptEpochRecord({ keep, keeper, valLoss, frozenEpochs: trained.frozen.epoch.length });
+    if (keep === "best") keeper.restore();
+    run.log(keptEpochLine(kept));
+    return { ...trained, kept };
+  } finally {
+    keeper.dispose();
+  }
+}
+
+/** The summary line of the kept epoch: `Kept epoch 7 of 10 (stage 1, val_loss 0.3123): the lowest …`. */
+export function keptEpochLine(kept: KeptEpochRecord): string {
+  const stage = kept.stage === "frozen" ? "stage 1" : "stage 2";
+  const value = kept.value === null ? "" : `, val_loss ${kept.value.toFixed(4)}`;
+  return `Kept epoch ${kept.epoch} of ${kept.epochsRun} (${stage}${value}): ${kept.reason}`;
+}
+
 /** Trains `model` in both stages, interprets it on the validation images and saves it. */
 async function trainAndSave(
   s: Settings,
   classifier: { model: LayersModel; base: LayersModel; baseName: string },
-  run: StageRun & { folder: DataFolder; outDir: string },
+  run: Omit<StageRun, "callbacks" | "patience" | "classWeight"> & {
+    folder: DataFolder;
+    outDir: string;
+    force: boolean;
+    steering: Steering;
+  },
 ): Promise<ClassifierMetadata> {
   const { model, base } = classifier;
-  const { frozen, fine, stages } = await trainStages(model, base, s, run);
-  const { data } = run;
+  const { frozen, fine, stages, stopped, kept } = await trainKeeping(model, base, s, run);
+  const { data, steering } = run;
   const interpretation = await interpret(model, data.validation, {
     classNames: data.classNames,
     files: data.validation.filePaths,
@@ -257,6 +388,10 @@ async function trainAndSave(
     weights: weights ?? "none",
     baseName: classifier.baseName,
     stages,
+    kept,
+    ...(steering.earlyStopping ? { earlyStopping: { ...steering.earlyStopping, stoppedAt: stopped } } : {}),
+    classWeight: steering.classWeight,
+    ...(steering.deterministic ? { deterministic: true } : {}),
   };
   try {
     return await saveClassifier(model, run.outDir, {
@@ -266,27 +401,54 @@ async function trainAndSave(
       histories: { frozen, fineTuning: fine },
       interpretation,
       training,
+      force: run.force,
+      log: run.log,
     });
   } finally {
     interpretation.dispose();
   }
 }
 
-/**
- * Trains a classifier on `options.data` in the tutorial's two stages and saves it (model, metadata,
- * report) to `options.out` in one atomic step. See {@link TrainFolderOptions} for the defaults.
- */
-export async function trainFolder(options: TrainFolderOptions): Promise<TrainFolderResult> {
+/** The run's class weighting from the training images per class; warns when they are imbalanced. */
+function classWeightOf(
+  folder: DataFolder,
+  data: FolderDatasets,
+  o: TrainFolderOptions,
+  log: (m: string) => void,
+) {
+  const counts = classCounts(data.train.filePaths, folder.trainDir, data.classNames);
+  const record = classWeighting(counts, o.classWeight);
+  const warning = imbalanceWarning(record, data.classNames);
+  if (warning) log(warning);
+  return record;
+}
+
+/** Everything before training: the settings, the checked output folder, the data, the model. */
+async function prepareRun(options: TrainFolderOptions) {
   checkOptions(options);
   const log = options.log ?? ((m: string) => print(m));
   const s = settingsOf(options);
+  // Before the datasets and the model, whose shuffles and initial weights draw random numbers.
+  if (options.deterministic) enableDeterminism({ seed: s.seed });
+  const force = options.force ?? false;
+  // Before any work (a download, the data): a bad --out is refused in seconds, not after training.
+  if (options.out !== undefined) {
+    const local = fs.statSync(options.data, { throwIfNoEntry: false })?.isDirectory();
+    checkClassifierOutput(options.out, { force, ...(local ? { dataFolder: options.data } : {}) });
+  }
   const folder = await resolveDataFolder(options.data, {
     cacheDir: options.cacheDir,
     mirror: options.mirror,
   });
   const outDir = path.resolve(options.out ?? path.join("models", folder.name));
+  checkClassifierOutput(outDir, { force, dataFolder: folder.root });
   log(`Data: ${folder.root}`);
-  const data = await loadFolderDatasets(folder, { ...s, verbose: options.datasetMessages ?? true });
+  const data = await loadFolderDatasets(folder, {
+    ...s,
+    verbose: options.datasetMessages ?? true,
+    skipEmptyClasses: options.skipEmptyClasses ?? false,
+    log, // the datasets' warnings too: to stderr under --json
+  });
   log(
     `Training images: ${data.train.filePaths.length}, validation images: ${data.validation.filePaths.length}`,
   );
@@ -297,14 +459,30 @@ export async function trainFolder(options: TrainFolderOptions): Promise<TrainFol
     numClasses: data.classNames.length,
     seed: s.seed,
   });
+  return { s, log, force, folder, outDir, data, rawBase, model, base };
+}
+
+/**
+ * Trains a classifier on `options.data` in the tutorial's two stages and saves it (model, metadata,
+ * report) to `options.out` in one atomic step. See {@link TrainFolderOptions} for the defaults.
+ */
+export async function trainFolder(options: TrainFolderOptions): Promise<TrainFolderResult> {
+  const { s, log, force, folder, outDir, data, rawBase, model, base } = await prepareRun(options);
   try {
     const run = {
       data,
       folder,
       outDir,
+      force,
       log,
       verbose: options.verbose ?? 1,
       progressSink: options.progressSink,
+      steering: {
+        keep: options.keep ?? "best",
+        earlyStopping: options.earlyStopping ?? null,
+        classWeight: classWeightOf(folder, data, options, log),
+        deterministic: options.deterministic ?? false,
+      },
     };
     const metadata = await trainAndSave(s, { model, base, baseName: rawBase.name }, run);
     log(`Saved ${outDir} (model.json, weights.bin, ${METADATA_FILE}, report.html)`);
@@ -313,5 +491,46 @@ export async function trainFolder(options: TrainFolderOptions): Promise<TrainFol
     model.optimizer?.dispose();
     model.dispose();
     throw e;
+  }
+}
+
+/** What {@link findFolderLearningRate} found. */
+export interface FolderLrFindResult {
+  /** The curve and the suggested rates (`lrFind`'s). */
+  result: LrFindResult;
+  /** The curve's chart, written beside the output folder: `<out>.lr-find.svg`. */
+  svgFile: string;
+}
+
+/**
+ * The learning-rate finder (`lrFind`, fastai's range test) on the frozen stage of a `trainFolder` run with
+ * the same options: the head's loss against Adam's rate, written as `<out>.lr-find.svg` beside the output
+ * folder (never inside it: that folder holds only the saved classifier). Nothing is trained or saved.
+ */
+export async function findFolderLearningRate(options: TrainFolderOptions): Promise<FolderLrFindResult> {
+  const { s, log, folder, outDir, data, model } = await prepareRun(options);
+  try {
+    compileForTransferLearning(model, s.learningRate);
+    const weighting = classWeightOf(folder, data, options, log);
+    log(`Learning-rate finder: the head, base frozen, Adam from 1e-7 to 10 over up to 100 batches`);
+    const result = await lrFind(model, data.train, {
+      ...(weighting.mode === "balanced" ? { classWeight: weighting.weights } : {}),
+      // Progress: a line every 10 batches (a batch of the frozen stage takes seconds on MobileNetV2).
+      onStep: ({ iteration, learningRate, smoothedLoss }) => {
+        if ((iteration + 1) % 10 === 0) {
+          log(
+            `  batch ${iteration + 1}: rate ${learningRate.toExponential(2)}, loss ${
+              smoothedLoss.toFixed(4)
+            }`,
+          );
+        }
+      },
+    });
+    const svgFile = `${outDir}.lr-find.svg`;
+    await writeFileAtomic(svgFile, await renderSvg(lrFindSpec({ ...result })));
+    return { result, svgFile };
+  } finally {
+    model.optimizer?.dispose();
+    model.dispose();
   }
 }

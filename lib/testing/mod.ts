@@ -3,7 +3,8 @@
  * build and train in well under a second — a MobileNetV2-shaped base with Keras' layer names
  * ({@link tinyBase}), generated colour-class image sets as tensors and datasets ({@link tinySet},
  * {@link tinyClassSet}) or as a folder of PNG files in class folders ({@link writeColourFolder}), a saved
- * classifier's `metadata.json` ({@link tinyMetadata}) — and comparisons ({@link maxAbsDiff},
+ * classifier's `metadata.json` ({@link tinyMetadata}), phone photos with an EXIF Orientation
+ * ({@link withExifOrientation}, {@link storedPixels}) — and comparisons ({@link maxAbsDiff},
  * {@link movingStats}, {@link weightsOf}).
  *
  * Not here: the project's own fixture files (`tests/fixtures/`), Keras reference outputs (`tools/keras/`).
@@ -42,3 +43,4 @@ export type { TinySet } from "./tiny.ts";
 // The types of other folders these fixtures take or return, so that callers (and `deno doc`) can name them.
 export type { data, LayersModel, Tensor1D, Tensor4D, TensorContainer } from "../runtime/mod.ts";
 export type { ClassifierMetadata } from "../tasks/mod.ts";
+export { displayedPosition, storedPixels, tiffWithOrientation, withExifOrientation } from "./exif.ts";

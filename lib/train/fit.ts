@@ -20,12 +20,17 @@ import type { CustomCallbackArgs, LayersModel, Tensor } from "../runtime/mod.ts"
 import { ProgressLogger } from "./progress.ts";
 import { CachedValidation } from "./validation_cache.ts";
 import { useCompiledStep } from "./train_graph.ts";
+import { type ClassWeight, ClassWeighting, classWeightVector } from "./class_weight.ts";
 import { checkedDataset, checkImages, emptyDataset, ensureNotEmpty } from "./batch_checks.ts";
 import type { BatchDataset } from "./batch_checks.ts";
 import type { ProgressSink } from "./progress.ts";
 
 type CallbackInstance = InstanceType<typeof tf.Callback> | InstanceType<typeof tf.CustomCallback>;
-/** A callback for {@link fit}: a `tf.Callback`, a `tf.CustomCallback`, or the hooks of one (`{ onEpochEnd, … }`). */
+/**
+ * A callback for {@link fit}: a `tf.Callback`, a `tf.CustomCallback`, or the hooks of one (`{ onEpochEnd, … }`).
+ * When training fails or is interrupted, `fit` calls a callback's `onTrainAbort()` if it has one (no
+ * `onTrainEnd` comes then): `earlyStopping` frees its best weights there.
+ */
 export type FitCallback =
   | InstanceType<typeof tf.Callback>
   | InstanceType<typeof tf.CustomCallback>
@@ -69,6 +74,13 @@ export interface FitOptions {
    * train op by op as before. Default true; false: tfjs' own step (the bench's A/B).
    */
   compiledStep?: boolean;
+  /**
+   * Keras' `class_weight`: the weight of each class index (`{ 0: 1, 1: 4 }` or `[1, 4]`; missing classes
+   * weigh 1). Each training example's loss (and so its gradient) is scaled by its label's weight — the
+   * batch loss is `Σ w·loss / batch size`, as Keras reduces it. The accuracy and the validation are not
+   * weighted, as in Keras. See `balancedClassWeights` for "balanced" weights.
+   */
+  classWeight?: ClassWeight;
 }
 
 function isDataset(x: unknown): x is BatchDataset {
@@ -105,7 +117,13 @@ export async function fit(model: LayersModel, dataset: BatchDataset, options: Fi
   callbacks.push(watch.callback());
   // A failed step, dataset or callback leaves its batch and logs to us (lib/runtime/failure_cleanup.ts).
   const batches = new BatchTracker();
-  const undoCompiledStep = options.compiledStep === false ? null : useCompiledStep(model);
+  const weighting = options.classWeight === undefined
+    ? undefined
+    : new ClassWeighting(model, options.classWeight);
+  const undoCompiledStep = useCompiledStep(model, {
+    compiled: options.compiledStep !== false,
+    classWeighting: weighting,
+  });
   let h;
   try {
     h = await disposeScalarsOnFailure(() =>
@@ -119,10 +137,13 @@ export async function fit(model: LayersModel, dataset: BatchDataset, options: Fi
     );
   } catch (e) {
     batches.disposeLeft();
+    // No onTrainEnd comes: callbacks holding tensors (EarlyStopping's best weights) free them here.
+    for (const c of callbacks) (c as { onTrainAbort?: () => void }).onTrainAbort?.();
     throw e;
   } finally {
-    undoCompiledStep?.();
+    undoCompiledStep();
     cached?.dispose();
+    weighting?.dispose();
     await watch.finish({ epochs, steps });
   }
   if (train.batches === 0) throw emptyDataset("fit");
@@ -148,6 +169,7 @@ function checkFitArguments(model: LayersModel, dataset: BatchDataset, options: F
   if (!Number.isInteger(epochs) || epochs < 1) {
     throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
   }
+  if (options.classWeight !== undefined) classWeightVector(model, options.classWeight);
   if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs) {
     throw new Error(
       `fit: initialEpoch must be an integer in [0, epochs) — epochs is the index to stop at, as in Keras — ` +

@@ -16,7 +16,11 @@
  * saving and the optimizer's weights see exactly what an eager step would leave. Random inputs stay
  * where they were: the weightless layers before the graph (data augmentation) run eagerly with their
  * seeded generators, and dropout's uniform draws are made by tfjs as its `Dropout` layer makes them
- * (`randomUniform` with the layer's seed) and fed.
+ * (`randomUniform`) and fed — a seeded layer's `t`-th mask with `dropoutSeed(seed, t)`, as the eager step
+ * draws it too (`random_state.ts`). The learning rate and the other hyperparameters are fed every step,
+ * so a rate changed between steps (`reduceLROnPlateau`, the learning-rate finder) takes effect at once.
+ * With class weights (`fit`'s `classWeight`) the weight vector is fed and each example's weight gathered
+ * by its label in the graph (`class_weight.ts`).
  *
  * {@link useCompiledStep} makes `fitDataset` use it (it replaces tfjs' `makeTrainFunction` for the run,
  * `lib/model/tfjs_internals.ts`); a model it cannot express trains with tfjs' own step, as before: a layer
@@ -28,6 +32,8 @@
  */
 import { tf } from "../runtime/mod.ts";
 import type { LayersModel, SymbolicTensor, Tensor, Variable } from "../runtime/mod.ts";
+import type { ClassWeighting } from "./class_weight.ts";
+import { nextDropoutSeed, peekDropoutSeed, seededDropouts, withDropoutSeeds } from "./random_state.ts";
 import {
   DT_BOOL,
   DT_FLOAT,
@@ -62,8 +68,8 @@ interface FlatNode extends GraphNode {
   training: boolean;
 }
 type Feed =
-  | { kind: "x" | "y" }
-  | { kind: "uniform"; shape: number[]; seed?: number }
+  | { kind: "x" | "y" | "classWeight" }
+  | { kind: "uniform"; shape: number[]; layer: Layer }
   | { kind: "var" | "state" | "hyper"; index: number }
   | { kind: "slot"; index: number; slot: number };
 
@@ -221,7 +227,7 @@ class StepWriter {
   private readonly live = new Set<number>();
   private forwards = new Map<GraphNode, Forward>();
 
-  constructor(private readonly parts: StepParts) {
+  constructor(private readonly parts: StepParts, private readonly classWeighted: boolean) {
     this.fedIndex = new Map(parts.variables.map((v, i) => [v, i]));
   }
 
@@ -231,8 +237,11 @@ class StepWriter {
     return this.g.placeholder(name, shape);
   }
 
-  /** How layers write their weights: fed placeholders for trainable variables, constants otherwise. */
-  private emitter(training: boolean): Emitter {
+  /**
+   * How layers write their weights: fed placeholders for trainable variables, constants otherwise; `layer`'s
+   * random draws (dropout) are fed per step.
+   */
+  private emitter(training: boolean, layer?: Layer): Emitter {
     const { g, fedIndex, weightNodes } = this;
     return {
       g,
@@ -254,8 +263,10 @@ class StepWriter {
         return name;
       },
       constant: (layer: Layer) => !layer.weights.some((w) => fedIndex.has(w)),
-      uniform: (name: string, shape: number[], seed?: number) =>
-        this.input(name, shape, { kind: "uniform", shape, seed }),
+      uniform: (name: string, shape: number[]) => {
+        if (!layer) throw new Error(`${name}: random draws outside a layer call`);
+        return this.input(name, shape, { kind: "uniform", shape, layer });
+      },
     };
   }
 
@@ -264,10 +275,13 @@ class StepWriter {
     const p = this.parts;
     const x = this.input("input", p.graphInput.shape.map((d) => d ?? -1), { kind: "x" });
     const labels = this.input("labels", [-1], { kind: "y" });
+    const weights = this.classWeighted
+      ? this.input("class_weights", [p.units === 1 ? 2 : p.units], { kind: "classWeight" })
+      : undefined;
     this.names.set(p.graphInput.id, x);
     this.forward();
     const logits = this.names.get(p.output.id)!;
-    const { loss, accuracy, dlogits } = writeLoss(this.g, logits, labels, p.units);
+    const { loss, accuracy, dlogits } = writeLoss(this.g, logits, labels, p.units, weights);
     const gradients = this.backward(dlogits);
     if (typeof gradients === "string") return gradients;
     const outputs = [loss, accuracy, ...this.update(gradients)];
@@ -287,7 +301,7 @@ class StepWriter {
       nodes,
       folds,
       this.names,
-      (node) => this.emitter((node as FlatNode).training),
+      (node) => this.emitter((node as FlatNode).training, node.outboundLayer),
     );
   }
 
@@ -351,18 +365,37 @@ function sumOf(g: GraphWriter, name: string, parts: string[]): string {
   return parts.length === 1 ? parts[0] : g.op(name, "AddN", parts, { ...T, N: { i: parts.length } });
 }
 
-/** The loss's outputs: mean loss, mean accuracy and the gradient of the mean loss for the logits. */
+/**
+ * The loss's outputs: mean loss, mean accuracy and the gradient of the mean loss for the logits. The
+ * accuracy is not class-weighted: Keras weights only `weighted_metrics`, not the compiled `metrics`.
+ */
 interface LossNodes {
   loss: string;
   accuracy: string;
   dlogits: string;
 }
 
+/** What the two losses share: the batch size, a mean over all axes, and the sample weights if any. */
+interface LossContext {
+  count: string;
+  mean: (name: string, v: string, rank: number) => string;
+  /** `[b]` sample weights (the class weight of each label), or undefined. */
+  w?: string;
+}
+
 /**
- * The mean loss, the mean accuracy and the loss's gradient for the logits: binary cross-entropy from one
- * logit (`σ(z) − y`, over the batch), or sparse categorical cross-entropy from `n` (`softmax(z) − onehot`).
+ * The mean loss, the accuracy and the loss's gradient for the logits: binary cross-entropy from one logit
+ * (`σ(z) − y`, over the batch), or sparse categorical cross-entropy from `n` (`softmax(z) − onehot`). With
+ * `classWeights` (`[classes]`) each example's loss and gradient are scaled by its label's weight and the
+ * loss is `Σ w·l / batch` (Keras' `sum_over_batch_size`).
  */
-function writeLoss(g: GraphWriter, z: string, labels: string, units: number): LossNodes {
+function writeLoss(
+  g: GraphWriter,
+  z: string,
+  labels: string,
+  units: number,
+  classWeights?: string,
+): LossNodes {
   const count = g.op("loss/count", "Cast", [
     g.op("loss/size", "Size", [labels], { ...T, out_type: { type: DT_INT32 } }),
   ], cast(DT_INT32, DT_FLOAT));
@@ -372,32 +405,51 @@ function writeLoss(g: GraphWriter, z: string, labels: string, units: number): Lo
       Tidx: { type: DT_INT32 },
       keep_dims: { b: false },
     });
-  return units === 1
-    ? writeBinaryLoss(g, z, labels, count, mean)
-    : writeCategoricalLoss(g, z, labels, count, mean);
+  const w = classWeights === undefined ? undefined : writeSampleWeights(g, labels, classWeights);
+  const context = { count, mean, w };
+  return units === 1 ? writeBinaryLoss(g, z, labels, context) : writeCategoricalLoss(g, z, labels, context);
 }
 
-type MeanWriter = (name: string, v: string, rank: number) => string;
+/** Each example's weight `[b]`: the class weight of its label. */
+function writeSampleWeights(g: GraphWriter, labels: string, classWeights: string): string {
+  const index = g.op("weights/labels_int", "Cast", [labels], cast(DT_FLOAT, DT_INT32));
+  return g.op("weights/sample", "GatherV2", [
+    classWeights,
+    index,
+    g.constant("weights/axis", new Int32Array([0]), []),
+  ], {
+    Tparams: { type: DT_FLOAT },
+    Tindices: { type: DT_INT32 },
+    Taxis: { type: DT_INT32 },
+    batch_dims: { i: 0 },
+  });
+}
+
+/** `x · w` with `w` `[b]` reshaped to `[b, 1]` (for `[b, 1]` or `[b, n]` values). */
+function timesColumn(g: GraphWriter, name: string, x: string, w: string): string {
+  const column = g.op(`${name}/w_column`, "Reshape", [
+    w,
+    g.constant(`${name}/shape`, new Int32Array([-1, 1]), [2]),
+  ], {
+    ...T,
+    Tshape: { type: DT_INT32 },
+  });
+  return g.op(name, "Mul", [x, column], T);
+}
 
 /** Binary cross-entropy from one logit and accuracy at logit 0 (see {@link writeLoss}). */
 function writeBinaryLoss(
   g: GraphWriter,
   z: string,
   labels: string,
-  count: string,
-  mean: MeanWriter,
+  { count, mean, w }: LossContext,
 ): LossNodes {
-  const y = g.op(
-    "loss/labels",
-    "Reshape",
-    [labels, g.constant("loss/shape", new Int32Array([-1, 1]), [2])],
-    {
-      ...T,
-      Tshape: { type: DT_INT32 },
-    },
-  );
+  const y = g.op("loss/labels", "Reshape", [labels, g.constant("loss/shape", new Int32Array([-1, 1]), [2])], {
+    ...T,
+    Tshape: { type: DT_INT32 },
+  });
   // max(z, 0) − z·y + log(1 + e^−|z|)
-  const perExample = g.op("loss/bce", "AddV2", [
+  let perExample = g.op("loss/bce", "AddV2", [
     g.op("loss/relu_minus_zy", "Sub", [
       g.op("loss/relu", "Relu", [z], T),
       g.op("loss/zy", "Mul", [z, y], T),
@@ -406,10 +458,12 @@ function writeBinaryLoss(
       g.op("loss/exp", "Exp", [g.op("loss/neg_abs", "Neg", [g.op("loss/abs", "Abs", [z], T)], T)], T),
     ], T),
   ], T);
-  const dlogits = g.op("loss/dlogits", "RealDiv", [
-    g.op("loss/residual", "Sub", [g.op("loss/sigmoid", "Sigmoid", [z], T), y], T),
-    count,
-  ], T);
+  let residual = g.op("loss/residual", "Sub", [g.op("loss/sigmoid", "Sigmoid", [z], T), y], T);
+  if (w) {
+    perExample = timesColumn(g, "loss/bce_weighted", perExample, w);
+    residual = timesColumn(g, "loss/residual_weighted", residual, w);
+  }
+  const dlogits = g.op("loss/dlogits", "RealDiv", [residual, count], T);
   const predicted = g.op("accuracy/predicted", "Cast", [
     g.op("accuracy/positive", "Greater", [z, g.scalar("accuracy/zero", 0)], T),
   ], cast(DT_BOOL, DT_FLOAT));
@@ -427,15 +481,16 @@ function writeCategoricalLoss(
   g: GraphWriter,
   z: string,
   labels: string,
-  count: string,
-  mean: MeanWriter,
+  { count, mean, w }: LossContext,
 ): LossNodes {
   const y = g.op("loss/labels_int", "Cast", [labels], cast(DT_FLOAT, DT_INT32));
   const xent = g.op("loss/xent", "SparseSoftmaxCrossEntropyWithLogits", [z, y], {
     ...T,
     Tlabels: { type: DT_INT32 },
   });
-  const dlogits = g.op("loss/dlogits", "RealDiv", [`${xent}:1`, count], T);
+  const perExample = w ? g.op("loss/xent_weighted", "Mul", [xent, w], T) : xent;
+  const backprop = w ? timesColumn(g, "loss/backprop_weighted", `${xent}:1`, w) : `${xent}:1`;
+  const dlogits = g.op("loss/dlogits", "RealDiv", [backprop, count], T);
   const argmax = g.op(
     "accuracy/argmax",
     "ArgMax",
@@ -449,7 +504,13 @@ function writeCategoricalLoss(
   const hit = g.op("accuracy/hit", "Cast", [
     g.op("accuracy/equal", "Equal", [argmax, y], { T: { type: DT_INT32 } }),
   ], cast(DT_BOOL, DT_FLOAT));
-  return { loss: mean("loss/mean", xent, 1), accuracy: mean("accuracy/mean", hit, 1), dlogits };
+  return { loss: mean("loss/mean", perExample, 1), accuracy: mean("accuracy/mean", hit, 1), dlogits };
+}
+
+/** Options of {@link TrainGraph.compile}. */
+export interface TrainGraphOptions {
+  /** Write the loss with per-class weights fed each step (`fit`'s `classWeight`); default false. */
+  classWeighted?: boolean;
 }
 
 /** One compiled training step of a model (see the module notes). */
@@ -461,16 +522,19 @@ export class TrainGraph {
     private readonly session: GraphSession,
     private readonly feeds: Feed[],
     private readonly gradientNames: string[],
+    /** Whether the graph takes class weights. */
+    readonly classWeighted: boolean,
   ) {}
 
   /** Compiles `model`'s training step (compiled model, Adam or RMSprop), or says why it cannot. */
-  static compile(model: LayersModel): TrainGraph | string {
+  static compile(model: LayersModel, options: TrainGraphOptions = {}): TrainGraph | string {
     const parts = stepParts(model);
     if (typeof parts === "string") return parts;
-    const written = new StepWriter(parts).write();
+    const classWeighted = options.classWeighted ?? false;
+    const written = new StepWriter(parts, classWeighted).write();
     if (typeof written === "string") return written;
     const session = GraphSession.load(written.graph, written.outputs);
-    return new TrainGraph(parts, session, written.feeds, written.gradients);
+    return new TrainGraph(parts, session, written.feeds, written.gradients, classWeighted);
   }
 
   /** Whether this step still computes `model`'s step: same optimizer, trainable list and constant weights. */
@@ -486,8 +550,8 @@ export class TrainGraph {
     return x.dtype === "float32" && y.size === x.shape[0] && (y.dtype === "float32" || y.dtype === "int32");
   }
 
-  /** The feeds for batch `x`, `y`: the eager prefix (augmentation) run, dropout's draws made. */
-  private inputs(x: Tensor, y: Tensor, hyper: Tensor[]): Tensor[] {
+  /** The eager prefix's output (augmentation) for batch `x`: the graph's input. */
+  private prefixOutput(x: Tensor): Tensor {
     const values = new Map<number, Tensor>([[
       this.parts.prefix[0]?.inputTensors[0].id ?? this.parts.graphInput.id,
       x,
@@ -500,17 +564,31 @@ export class TrainGraph {
       });
       values.set(node.outputTensors[0].id, out as Tensor);
     }
+    return values.get(this.parts.graphInput.id)!;
+  }
+
+  /**
+   * The feeds for batch `x`, `y`: the eager prefix (augmentation) run, dropout's draws made (a seeded
+   * layer's next mask; `advance` false: without counting it), the class weights when the graph takes them.
+   */
+  private inputs(x: Tensor, y: Tensor, hyper: Tensor[], advance: boolean, classWeights?: Tensor): Tensor[] {
+    if (this.classWeighted && !classWeights) throw new Error("TrainGraph: this step needs the class weights");
+    const input = this.prefixOutput(x);
     const slots = this.parts.update.slots(this.parts.variables.map((v) => varName(v)));
     const state = this.parts.update.state();
     const batch = x.shape[0];
     return this.feeds.map((f) => {
       switch (f.kind) {
         case "x":
-          return values.get(this.parts.graphInput.id)!;
+          return input;
         case "y":
           return tf.cast(tf.reshape(y, [-1]), "float32");
-        case "uniform":
-          return tf.randomUniform(f.shape.map((d) => d === -1 ? batch : d), 0, 1, "float32", f.seed);
+        case "classWeight":
+          return classWeights!;
+        case "uniform": {
+          const seed = advance ? nextDropoutSeed(f.layer) : peekDropoutSeed(f.layer);
+          return tf.randomUniform(f.shape.map((d) => d === -1 ? batch : d), 0, 1, "float32", seed);
+        }
         case "var":
           return this.parts.variables[f.index].read();
         case "slot":
@@ -523,33 +601,39 @@ export class TrainGraph {
     });
   }
 
-  /** One training step on batch `x`, `y`: updates the variables and the optimizer; `[loss, accuracy]`. */
-  step(x: Tensor, y: Tensor): Tensor[] {
+  /**
+   * One training step on batch `x`, `y` (and the class weights, `[classes]`, when the graph takes them):
+   * updates the variables and the optimizer; `[loss, accuracy]`.
+   */
+  step(x: Tensor, y: Tensor, classWeights?: Tensor): Tensor[] {
     if (this.disposed) throw new Error("TrainGraph.step: the graph was disposed");
     const update = this.parts.update;
     const outs = tf.tidy(() => {
       const hyper = update.hyperparameters().map((v) => tf.scalar(v));
-      return this.session.run(this.inputs(x, y, hyper));
+      return this.session.run(this.inputs(x, y, hyper, true, classWeights));
     });
-    const [loss, accuracy, ...rest] = outs;
+    const metrics = outs.splice(0, 2);
     const slots = update.slots(this.parts.variables.map((v) => varName(v)));
     let i = 0;
     this.parts.variables.forEach((v, k) => {
-      (v.read() as Variable).assign(rest[i++]);
-      for (const s of slots[k]) s.assign(rest[i++]);
+      (v.read() as Variable).assign(outs[i++]);
+      for (const s of slots[k]) s.assign(outs[i++]);
     });
-    for (const s of update.state()) s.assign(rest[i++]);
-    tf.dispose(rest);
+    for (const s of update.state()) s.assign(outs[i++]);
+    tf.dispose(outs);
     update.finish();
-    return [loss, accuracy];
+    return metrics;
   }
 
-  /** The gradients of the mean loss for batch `x`, `y`, one per trainable variable; nothing is updated. */
-  gradients(x: Tensor, y: Tensor): Tensor[] {
+  /**
+   * The gradients of the mean loss for batch `x`, `y`, one per trainable variable; nothing is updated
+   * (seeded dropout draws the mask its next step will draw).
+   */
+  gradients(x: Tensor, y: Tensor, classWeights?: Tensor): Tensor[] {
     if (this.disposed) throw new Error("TrainGraph.gradients: the graph was disposed");
     return tf.tidy(() => {
       const hyper = this.parts.update.hyperparameters().map((v) => tf.scalar(v));
-      return this.session.run(this.inputs(x, y, hyper), this.gradientNames);
+      return this.session.run(this.inputs(x, y, hyper, false, classWeights), this.gradientNames);
     });
   }
 
@@ -564,27 +648,38 @@ export class TrainGraph {
 /** Whether the last `fit` step of a model ran compiled, and why not when it did not. */
 export const compiledStepStatus = new WeakMap<LayersModel, { compiled: boolean; reason?: string }>();
 
+/** Options of {@link useCompiledStep}. */
+export interface TrainStepOptions {
+  /** Compile the step (default true); false: tfjs' own step, still with class weights and dropout seeds. */
+  compiled?: boolean;
+  /** `fit`'s class weights, for each step's sample weights. */
+  classWeighting?: ClassWeighting;
+}
+
 /**
  * Makes `model.fitDataset` / `model.fit` train with a {@link TrainGraph} step (compiled on the first
  * batch, recompiled when the trainable weights, the optimizer or a constant weight change), falling back
- * to tfjs' own step for what it cannot compile. Returns the function that undoes it and closes the graph.
+ * to tfjs' own step for what it cannot compile — which then gets the class weights as sample weights and
+ * seeded dropout's per-step seeds. Returns the function that undoes it and closes the graph.
  */
-export function useCompiledStep(model: LayersModel): () => void {
+export function useCompiledStep(model: LayersModel, options: TrainStepOptions = {}): () => void {
+  const { compiled = true, classWeighting } = options;
   let graph: TrainGraph | null = null;
-  let failed: string | null = null;
+  let failed: string | null = compiled ? null : "compiledStep: false";
+  const dropouts = seededDropouts(model);
   const restore = tfjsInternals.replaceTrainFunction(model, (eager) => (data: Tensor[]) => {
     if (data.length === 2 && failed === null && !graph?.matches(model)) {
       graph?.dispose();
-      const compiled = TrainGraph.compile(model);
-      graph = typeof compiled === "string" ? null : compiled;
-      if (typeof compiled === "string") failed = compiled;
+      const made = TrainGraph.compile(model, { classWeighted: classWeighting !== undefined });
+      graph = typeof made === "string" ? null : made;
+      if (typeof made === "string") failed = made;
     }
     if (graph && data.length === 2 && graph.accepts(data[0], data[1])) {
       compiledStepStatus.set(model, { compiled: true });
-      return graph.step(data[0], data[1]);
+      return graph.step(data[0], data[1], classWeighting?.weights);
     }
     compiledStepStatus.set(model, { compiled: false, reason: failed ?? "sample weights or input type" });
-    return eager(data);
+    return eagerStep(eager, data, dropouts, classWeighting);
   });
   if (!restore) return () => {};
   return () => {
@@ -592,4 +687,20 @@ export function useCompiledStep(model: LayersModel): () => void {
     graph?.dispose();
     graph = null;
   };
+}
+
+/** tfjs' own step on `data`, with the class weights as sample weights and seeded dropout's next seeds. */
+function eagerStep(
+  eager: (data: Tensor[]) => Tensor[],
+  data: Tensor[],
+  dropouts: ReturnType<typeof seededDropouts>,
+  classWeighting?: ClassWeighting,
+): Tensor[] {
+  if (!classWeighting || data.length !== 2) return withDropoutSeeds(dropouts, () => eager(data));
+  const weights = classWeighting.sampleWeights(data[1]);
+  try {
+    return withDropoutSeeds(dropouts, () => eager([...data, weights]));
+  } finally {
+    weights.dispose();
+  }
 }

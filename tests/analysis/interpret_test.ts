@@ -1,4 +1,4 @@
-import { assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { tf } from "../../lib/runtime/tf.ts";
 import type { data, Tensor, TensorContainer } from "../../lib/runtime/tf.ts";
 import { buildClassifier, compileClassifier } from "../../lib/model/classifier.ts";
@@ -70,6 +70,40 @@ Deno.test("interpret: predictions, losses and the top-loss images agree with the
   assertAlmostEquals(t0.probability, probs[t0.index * 4 + t0.predicted], 1e-6);
   result.dispose();
   assertEquals(tf.memory().numTensors, before, "only the top-loss images were kept, and dispose frees them");
+  model.dispose();
+  set.dispose();
+});
+
+Deno.test("interpret keeps the first correctPerClass correctly classified images of each class", async () => {
+  const set = tinyClassSet(40, 4, 16, 16, 3);
+  const { model } = buildClassifier({ base: tinyBase(), numClasses: 4, seed: 1, augmentation: null });
+  const before = tf.memory().numTensors;
+  const files = Array.from({ length: 40 }, (_, i) => `img${i}.png`);
+  const result = await interpret(model, set.dataset, { topK: 1, files, correctPerClass: 2 });
+  const expected: number[] = [];
+  for (let k = 0; k < 4; k++) {
+    const right = Array.from(result.labels.keys()).filter((i) =>
+      result.labels[i] === k && result.predicted[i] === k
+    );
+    expected.push(...right.slice(0, 2));
+  }
+  assert(expected.length > 0, "the random model gets some images right");
+  assertEquals(result.correct.map((t) => t.index), expected);
+  for (const t of result.correct) {
+    assertEquals([t.actual, t.predicted, t.file], [
+      result.labels[t.index],
+      result.labels[t.index],
+      `img${t.index}.png`,
+    ]);
+    const image = tf.tidy(() => set.images.slice(t.index, 1).squeeze([0]));
+    assertEquals(Array.from(t.image.dataSync()), Array.from(image.dataSync()));
+    image.dispose();
+  }
+  result.dispose();
+  assertEquals(tf.memory().numTensors, before, "dispose frees the kept correct images too");
+  const none = await interpret(model, set.dataset, { topK: 0, correctPerClass: 0 });
+  assertEquals(none.correct, []);
+  none.dispose();
   model.dispose();
   set.dispose();
 });

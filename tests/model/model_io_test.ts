@@ -23,7 +23,13 @@ Deno.test("saveModel writes model.json, weights.bin and extra files; loadModel g
     const dir = path.join(tmp, "models", "cats");
     const bytes = new Uint8Array([1, 2, 3]);
     await saveModel(m, dir, { files: { "metadata.json": '{"a":1}', "assets/x.bin": bytes } });
-    assertEquals(fs.readdirSync(dir).sort(), ["assets", "metadata.json", "model.json", "weights.bin"]);
+    assertEquals(fs.readdirSync(dir).sort(), [
+      ".tl-manifest.json",
+      "assets",
+      "metadata.json",
+      "model.json",
+      "weights.bin",
+    ]);
     assertEquals(await Deno.readTextFile(path.join(dir, "metadata.json")), '{"a":1}');
     assertEquals(await Deno.readFile(path.join(dir, "assets", "x.bin")), bytes);
     assertEquals(fs.readdirSync(path.dirname(dir)), ["cats"], "no temporary folder or lock file is left");
@@ -32,7 +38,7 @@ Deno.test("saveModel writes model.json, weights.bin and extra files; loadModel g
     assertEquals(predict(await loadModel(path.join(dir, "model.json"))), predict(m));
     // Saving again replaces the whole folder: files of the previous save do not linger.
     await saveModel(model(2), dir);
-    assertEquals(fs.readdirSync(dir).sort(), ["model.json", "weights.bin"]);
+    assertEquals(fs.readdirSync(dir).sort(), [".tl-manifest.json", "model.json", "weights.bin"]);
     for (const x of [m, loaded]) x.dispose();
   });
 });
@@ -52,7 +58,7 @@ Deno.test("saveModel refuses a .json path, reserved or escaping extra names, and
     const user = path.join(tmp, "notes");
     await Deno.mkdir(user);
     await Deno.writeTextFile(path.join(user, "todo.txt"), "mine");
-    await assertRejects(() => saveModel(m, user), Error, "holds no model.json");
+    await assertRejects(() => saveModel(m, user), Error, "was not written by this project");
     assertEquals(await Deno.readTextFile(path.join(user, "todo.txt")), "mine");
     m.dispose();
   });
@@ -90,11 +96,16 @@ Deno.test("saveModel removes leftovers of dead processes and restores a save orp
     await Deno.rename(dir, orphan);
     await Deno.mkdir(`${dir}.saving-${dead}-89abcdef`);
     await Deno.writeTextFile(`${dir}.saving-${dead}-89abcdef/weights.bin`, "partial");
-    await assertRejects(() => loadModel(dir), Error, `the previous save is in ${orphan}`);
+    await assertRejects(() => loadModel(dir), Error, `the previous complete save is ${orphan}`);
     // The next save puts the old one back first, then replaces it; nothing of the dead process remains.
     await saveModel(model(2), dir, { files: { "metadata.json": "{}" } });
     assertEquals(fs.readdirSync(tmp), ["model"]);
-    assertEquals(fs.readdirSync(dir).sort(), ["metadata.json", "model.json", "weights.bin"]);
+    assertEquals(fs.readdirSync(dir).sort(), [
+      ".tl-manifest.json",
+      "metadata.json",
+      "model.json",
+      "weights.bin",
+    ]);
     m.dispose();
   });
 });

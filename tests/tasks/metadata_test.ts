@@ -148,7 +148,13 @@ Deno.test("saveClassifier in one call: the model's size and output read from it,
         histories: { frozen: history(0, [0.5, 0.7]), fineTuning: history(2, [0.8, 0.9]) },
         training: { fineTuneAt: 100 },
       });
-      assertEquals(listTree(out), ["metadata.json", "model.json", "report.html", "weights.bin"]);
+      assertEquals(listTree(out), [
+        ".tl-manifest.json",
+        "metadata.json",
+        "model.json",
+        "report.html",
+        "weights.bin",
+      ]);
       assertEquals(readMetadata(out), JSON.parse(JSON.stringify(metadata)));
       assertEquals([metadata.imageSize, metadata.output, metadata.numClasses], [[16, 16], "softmax", 3]);
       assertEquals(metadata.metrics, {

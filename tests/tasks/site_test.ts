@@ -88,7 +88,9 @@ Deno.test("buildSite + writeSite: a self-contained folder whose model predicts a
     assertEquals(tf.memory().numTensors, before, "buildSite leaks no tensor");
     assertEquals([...site.entries.keys()].sort(), [
       "/app.js",
+      "/exifreader/exif-reader.js",
       "/index.html",
+      "/jpeg/jpeg-turbo.wasm",
       "/model/metadata.json",
       "/model/model.json",
       "/model/weights.bin",
@@ -124,14 +126,20 @@ Deno.test("buildSite + writeSite: a self-contained folder whose model predicts a
     original.dispose();
     exported.dispose();
 
-    // A second export replaces the first whole; a folder that is not an export is never overwritten.
-    fs.writeFileSync(path.join(out, "stale.txt"), "from before");
+    // A second export replaces the first; a folder with files the project did not write is never
+    // overwritten (tests/tasks/output_folders_test.ts has the cases).
     await writeSite(site, out);
-    assert(!fs.existsSync(path.join(out, "stale.txt")));
+    fs.writeFileSync(path.join(out, "stale.txt"), "from before");
+    await assertRejects(
+      () => writeSite(site, out),
+      Error,
+      "holds files this project did not write (stale.txt)",
+    );
+    assert(fs.existsSync(path.join(out, "stale.txt")));
     const other = path.join(tmp, "documents");
     fs.mkdirSync(other);
     fs.writeFileSync(path.join(other, "thesis.txt"), "mine");
-    await assertRejects(() => writeSite(site, other), Error, "is not a previous export");
+    await assertRejects(() => writeSite(site, other), Error, "was not written by this project");
     assertEquals(fs.readFileSync(path.join(other, "thesis.txt"), "utf8"), "mine");
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -183,8 +191,38 @@ Deno.test("deno task export: usage errors exit 2; --json names the written folde
     assert(report.files.includes("/model/weights.bin"));
     assert(fs.statSync(path.join(out, "model", "weights.bin")).size > 0);
     const notExport = await run(["--model", modelDir, "--out", modelDir]);
-    assertEquals(notExport.code, 1);
-    assertMatch(notExport.stderr, /is not a previous export/);
+    assertEquals(notExport.code, 2);
+    assertMatch(notExport.stderr, /is inside the model folder/);
+
+    // --quantize: a smaller weights.bin that tfjs loads, its size and kind in the page's metadata.
+    const badQuantize = await run(["--model", modelDir, "--out", path.join(tmp, "q"), "--quantize", "int4"]);
+    assertEquals(badQuantize.code, 2);
+    assertMatch(badQuantize.stderr, /--quantize int4: expected float16 or uint8/);
+    const onnxQuantize = await run([
+      "--model",
+      modelDir,
+      "--out",
+      path.join(tmp, "m.onnx"),
+      "--format",
+      "onnx",
+      "--quantize",
+      "uint8",
+    ]);
+    assertEquals(onnxQuantize.code, 2);
+    assertMatch(onnxQuantize.stderr, /--quantize goes with --format web/);
+    const half = path.join(tmp, "half");
+    const q = await run(["--model", modelDir, "--out", half, "--quantize", "float16", "--json"]);
+    assertEquals(q.code, 0, q.stderr);
+    const qReport = JSON.parse(q.stdout.trim().split("\n").at(-1)!);
+    assertEquals(qReport.weights, "float16");
+    const halfBytes = fs.statSync(path.join(half, "model", "weights.bin")).size;
+    assertEquals(halfBytes * 2, fs.statSync(path.join(out, "model", "weights.bin")).size);
+    const page = JSON.parse(fs.readFileSync(path.join(half, "model", "metadata.json"), "utf8"));
+    assertEquals(page.weights, "float16");
+    assertEquals(page.modelBytes, halfBytes + fs.statSync(path.join(half, "model", "model.json")).size);
+    const loaded = await tf.loadLayersModel(`file://${path.join(half, "model", "model.json")}`);
+    assertEquals(loaded.outputs[0].shape, [null, 1]);
+    loaded.dispose();
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -10,7 +10,7 @@ import path from "node:path";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { PROJECT_ROOT } from "../../lib/runtime/config.ts";
 
-const TASKS = ["run", "test", "setup", "bench", "train", "predict", "serve", "export"] as const;
+const TASKS = ["run", "test", "setup", "bench", "train", "predict", "review", "serve", "export"] as const;
 
 /** A fresh clone's code: deno.json, deno.lock and the code folders, no node_modules, .venv or models. */
 function freshClone(): string {

@@ -35,7 +35,13 @@ Deno.test("trainFolder: 4 colour classes in train/ + validation/ → > 90 %, sav
       ...quiet,
     });
     assertEquals(outDir, out);
-    assertEquals(fs.readdirSync(out).sort(), ["metadata.json", "model.json", "report.html", "weights.bin"]);
+    assertEquals(fs.readdirSync(out).sort(), [
+      ".tl-manifest.json",
+      "metadata.json",
+      "model.json",
+      "report.html",
+      "weights.bin",
+    ]);
     assertEquals(metadata.classNames, ["blue", "green", "red", "yellow"]);
     assertEquals([metadata.numClasses, metadata.output, metadata.imageSize], [4, "softmax", [16, 16]]);
     const m = metadata.metrics!;

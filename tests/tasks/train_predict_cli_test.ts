@@ -24,7 +24,13 @@ Deno.test("deno task train then deno task predict: table and JSON lines, a broke
     assertEquals(train.code, 0, train.stderr);
     assertMatch(train.stdout, /Epoch 1\/1[\s\S]*Epoch 2\/2/);
     assertMatch(train.stdout, /Classes \(4\): blue, green, red, yellow/);
-    assertEquals(fs.readdirSync(model).sort(), ["metadata.json", "model.json", "report.html", "weights.bin"]);
+    assertEquals(fs.readdirSync(model).sort(), [
+      ".tl-manifest.json",
+      "metadata.json",
+      "model.json",
+      "report.html",
+      "weights.bin",
+    ]);
     // It ends with what to do next, commands ready to copy.
     assertMatch(
       train.stdout,

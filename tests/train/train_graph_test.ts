@@ -10,6 +10,7 @@ import { binaryCrossentropyFromLogits } from "../../lib/model/losses.ts";
 import { collectedTrainableWeights } from "../../lib/model/tfjs_internals.ts";
 import { fit } from "../../lib/train/fit.ts";
 import { compiledStepStatus, TrainGraph, useCompiledStep } from "../../lib/train/train_graph.ts";
+import { dropoutSeed } from "../../lib/train/random_state.ts";
 
 const apply = (layer: { apply(x: unknown): unknown }, x: unknown) => layer.apply(x) as SymbolicTensor;
 
@@ -192,6 +193,9 @@ async function trainSteps(compiled: boolean, makeOptimizer: () => Optimizer, fin
   const counts: number[] = [];
   for (let s = 0; s < 3; s++) {
     const { x, y } = batch(4, [16, 16, 3], 2, 30 + s);
+    // tfjs' own Dropout reuses its seed at every step; the compiled step draws a seeded layer's s-th mask
+    // with dropoutSeed(seed, s): tfjs' own step with that seed is the reference.
+    if (!compiled) seedDropout(model, dropoutSeed(13, s));
     const out = await model.trainOnBatch(x, y) as number[];
     losses.push(out[0]);
     tf.dispose([x, y]);

@@ -11,6 +11,13 @@
  * alpha 0.35 with ../shared's ImageNet weights and an untrained 2-class head, or random weights without
  * them). Photos: three cats and three dogs from ../shared's dataset, else generated PNGs and JPEGs.
  *
+ * Phone photos: the first photo stored as a camera stores it under EXIF Orientation 2–8 (pixels sideways or
+ * mirrored, the tag saying so), as PNGs with an `eXIf` chunk — lossless, so the page must agree with
+ * `predict` (lib/tasks/predict_files.ts) within the tolerance — and under 6 (a phone held upright) as a JPEG
+ * with an APP1 segment: there the two JPEG decoders differ, so the page must read the same orientation and
+ * give the same top class. The `ignore` run does it all again for a copy of the model whose metadata has no
+ * `preprocessing.orientation` (saved before it was recorded: photos as stored), which the page must follow.
+ *
  * Usage: deno run -A tools/browser/web_check.ts [--model DIR] [--backends auto,wasm,cpu,webgl] [--json]
  *
  * @module
@@ -21,11 +28,17 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
-import type { BrowserContext } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { BlobWriter, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
 import { PROJECT_ROOT, resolveMirror, tf } from "../../lib/runtime/mod.ts";
-import type { LayersModel, Tensor, Tensor1D, Tensor2D, Tensor3D } from "../../lib/runtime/mod.ts";
-import { loadImage } from "../../lib/data/mod.ts";
+import type { LayersModel, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D } from "../../lib/runtime/mod.ts";
+import { gradCam } from "../../lib/analysis/mod.ts";
+import {
+  loadImage,
+  ORIENTATION_TRANSFORMS,
+  type OrientationMode,
+  readExifOrientation,
+} from "../../lib/data/mod.ts";
 import { buildClassifier, mobileNetV2, saveModel } from "../../lib/model/mod.ts";
 import {
   buildSite,
@@ -34,6 +47,8 @@ import {
   METADATA_FORMAT,
   METADATA_VERSION,
   MODELS_DIR,
+  orientationOf,
+  predictFiles,
   PREPROCESSING,
   readMetadata,
   serveSite,
@@ -41,7 +56,7 @@ import {
 } from "../../lib/tasks/mod.ts";
 import type { Site } from "../../lib/tasks/mod.ts";
 import { writeFileAtomic } from "../../lib/io/mod.ts";
-import { tinyBase } from "../../lib/testing/mod.ts";
+import { storedPixels, tinyBase, withExifOrientation } from "../../lib/testing/mod.ts";
 
 const OUT = path.join(PROJECT_ROOT, "out", "web");
 const SHARED = resolveMirror() ?? path.resolve(PROJECT_ROOT, "..", "shared");
@@ -60,15 +75,18 @@ const USAGE =
   --model DIR       a trained classifier folder; default: the model trained last, else a generated one
   --photos DIR      class folders (DIR/<class>/*.jpg) to take six photos from; default: ../shared's
                     dataset holding the model's classes
-  --backends LIST   page runs, comma-separated from auto, webgl, wasm, cpu, exported; default all
+  --backends LIST   page runs, comma-separated from auto, webgl, wasm, cpu, exported, ignore; default all
                     (a forced backend this browser lacks is reported, not failed; auto must work;
-                    exported: the \`deno task export\` folder served by python3 -m http.server)
+                    exported: the \`deno task export\` folder served by python3 -m http.server;
+                    ignore: the model with metadata saying photos were decoded as stored)
   --tolerance X     largest accepted |page − tfjs-node| per probability; default 1e-3
   --json            print the report as JSON`;
 
 interface Photo {
   file: string;
   label: string;
+  /** The EXIF Orientation written into a phone photo. */
+  orientation?: number;
 }
 
 /**
@@ -77,7 +95,7 @@ interface Photo {
  */
 async function pngCopies(items: Photo[]): Promise<Photo[]> {
   const out: Photo[] = [];
-  for (const p of items.filter((p) => /\.jpe?g$/i.test(p.file))) {
+  for (const p of items.filter((p) => /\.jpe?g$/i.test(p.file)).slice(0, PNG_COPIES)) {
     const file = p.file.replace(/\.jpe?g$/i, ".png");
     const image = tf.node.decodeImage(fs.readFileSync(p.file), 3) as Tensor3D;
     const png = await tf.node.encodePng(image);
@@ -88,7 +106,78 @@ async function pngCopies(items: Photo[]): Promise<Photo[]> {
   return out;
 }
 
-const PHOTOS = 6;
+/** Real photos taken from the dataset, and how many of them get a lossless PNG copy. */
+const PHOTOS = 20;
+const PNG_COPIES = 6;
+
+/**
+ * Phone photos of the first photo (a JPEG when there is one): its pixels stored as a camera stores them under
+ * EXIF Orientation 2–8, as PNGs with an `eXIf` chunk, and under 6 as a JPEG with an APP1 segment.
+ */
+async function phonePhotos(items: Photo[], dir: string): Promise<Photo[]> {
+  const source = items.find((p) => /\.jpe?g$/i.test(p.file)) ?? items[0];
+  const decoded = tf.node.decodeImage(fs.readFileSync(source.file), 3) as Tensor3D;
+  const shape = decoded.shape as [number, number, number];
+  const upright = decoded.dataSync();
+  decoded.dispose();
+  const out: Photo[] = [];
+  for (
+    const [orientation, kind] of [2, 3, 4, 5, 6, 7, 8, 6].map((o, i) => [o, i < 7 ? "png" : "jpg"] as const)
+  ) {
+    const stored = storedPixels(upright, shape, orientation);
+    const image = tf.tensor3d(stored.values, stored.shape, "int32");
+    const bytes = kind === "png"
+      ? await tf.node.encodePng(image)
+      : await tf.node.encodeJpeg(image, "rgb", 95);
+    image.dispose();
+    const file = path.join(dir, `phone_o${orientation}.${kind}`);
+    fs.writeFileSync(file, withExifOrientation(bytes, orientation));
+    out.push({ file, label: source.label, orientation });
+  }
+  return out;
+}
+
+/**
+ * Phone-sized JPEGs made from the first photo, upscaled to 3000×4000 and re-encoded by libjpeg (tfjs-node):
+ * stored upright, and stored sideways (4000×3000) under EXIF Orientation 6, as a phone held upright saves it.
+ */
+async function phoneSizedPhotos(items: Photo[], dir: string): Promise<Photo[]> {
+  const source = items.find((p) => /\.jpe?g$/i.test(p.file)) ?? items[0];
+  const upright = tf.tidy(() => {
+    const decoded = tf.node.decodeImage(fs.readFileSync(source.file), 3) as Tensor3D;
+    const large = tf.image.resizeBilinear(decoded.toFloat(), [4000, 3000], false, true);
+    return tf.clipByValue(large.round(), 0, 255).cast("int32") as Tensor3D;
+  });
+  const out: Photo[] = [];
+  for (const orientation of [1, 6]) {
+    // Orientation 6 stores the upright picture turned: columns reversed, then transposed (storedPixels').
+    const image = orientation === 1
+      ? upright
+      : tf.tidy(() => tf.transpose(tf.reverse(upright, 1), [1, 0, 2]) as Tensor3D);
+    const bytes = await tf.node.encodeJpeg(image, "rgb", 90);
+    if (image !== upright) image.dispose();
+    const file = path.join(dir, `phone_3000x4000${orientation === 1 ? "" : `_o${orientation}`}.jpg`);
+    fs.writeFileSync(file, orientation === 1 ? bytes : withExifOrientation(bytes, orientation));
+    out.push({ file, label: source.label, ...orientation === 1 ? {} : { orientation } });
+  }
+  upright.dispose();
+  return out;
+}
+
+/**
+ * A copy of the classifier in `modelDir` whose metadata has no `preprocessing.orientation`, as one saved
+ * before it was recorded: its photos are to be decoded as stored.
+ */
+async function storedOrientationCopy(modelDir: string, dir: string): Promise<string> {
+  const { model, metadata } = await loadClassifier(modelDir);
+  const { orientation: _, ...preprocessing } = metadata.preprocessing;
+  const note = "web check: a copy without preprocessing.orientation";
+  await saveModel(model, dir, {
+    files: { "metadata.json": JSON.stringify({ ...metadata, preprocessing, note }) },
+  });
+  model.dispose();
+  return dir;
+}
 
 /** Photo files by class: `<anything>/validation/<class>/<file>` entries of a zip, or `<root>/<class>/<file>`. */
 type Candidates = Map<string, { name: string; read: () => Promise<Uint8Array> }[]>;
@@ -291,24 +380,52 @@ function probabilities(logits: ArrayLike<number>, output: string): number[] {
 
 /** tfjs-node's probabilities for one photo: as training decodes it, and as browsers decode it. */
 interface Reference {
-  /** lib/data/image_decode.ts `loadImage` (TensorFlow's DecodeImage: JPEG with libjpeg's fast integer IDCT). */
+  /**
+   * `deno task predict`'s (`predictFiles`: lib/data/image_decode.ts `loadImage`, TensorFlow's DecodeImage —
+   * JPEG with libjpeg's fast integer IDCT — oriented as the model was trained).
+   */
   training: number[];
-  /** JPEG decoded with libjpeg's accurate integer IDCT (what Chromium does), then the same resize. */
+  /** JPEG decoded with libjpeg's accurate integer IDCT (what Chromium does), then the same orientation and resize. */
   browserDecode: number[];
+  /** The orientation the model was trained with: how the page must decode. */
+  decoding: OrientationMode;
+}
+
+/** `image` turned upright by EXIF `orientation` (lib/data/exif_orientation.ts' transform). */
+function upright(image: Tensor3D, orientation: number): Tensor3D {
+  const t = ORIENTATION_TRANSFORMS[orientation as keyof typeof ORIENTATION_TRANSFORMS];
+  const turned = t.transpose ? tf.transpose(image, [1, 0, 2]) : image;
+  const axes = [...t.reverseRows ? [0] : [], ...t.reverseColumns ? [1] : []];
+  return axes.length ? tf.reverse(turned, axes) : turned;
+}
+
+/** `predict`'s probabilities for `files`, in `classNames`' order. */
+async function predicted(saved: Awaited<ReturnType<typeof loadClassifier>>, files: string[]) {
+  const out = new Map<string, number[]>();
+  for await (const r of predictFiles(saved, files)) {
+    if (!r.ok) throw new Error(`predict: ${r.error}`);
+    const p = new Map(r.predictions.map((c) => [c.className, c.probability]));
+    out.set(r.file, saved.metadata.classNames.map((c) => p.get(c)!));
+  }
+  return out;
 }
 
 async function reference(modelDir: string, files: string[]): Promise<Reference[]> {
-  const { model, metadata: meta } = await loadClassifier(modelDir);
+  const saved = await loadClassifier(modelDir);
+  const { model, metadata: meta } = saved;
+  const decoding = orientationOf(meta);
   const run = (x: Tensor) => probabilities((model.predict(x) as Tensor).dataSync(), meta.output);
   try {
+    const training = await predicted(saved, files);
     return files.map((file) =>
       tf.tidy(() => {
         const bytes = fs.readFileSync(file);
-        const training = run(loadImage(bytes, { imageSize: meta.imageSize }, file).expandDims(0));
-        if (!/\.jpe?g$/i.test(file)) return { training, browserDecode: training };
-        const pixels = tf.node.decodeJpeg(bytes, 3, 1, true, false, 1, "INTEGER_ACCURATE").toFloat();
-        const x = tf.image.resizeBilinear(pixels as Tensor3D, meta.imageSize, false, true).expandDims(0);
-        return { training, browserDecode: run(x) };
+        const fromPredict = training.get(file)!;
+        if (!/\.jpe?g$/i.test(file)) return { training: fromPredict, browserDecode: fromPredict, decoding };
+        let pixels = tf.node.decodeJpeg(bytes, 3, 1, true, false, 1, "INTEGER_ACCURATE") as Tensor3D;
+        if (decoding === "exif") pixels = upright(pixels, readExifOrientation(bytes));
+        const x = tf.image.resizeBilinear(pixels.toFloat(), meta.imageSize, false, true).expandDims(0);
+        return { training: fromPredict, browserDecode: run(x), decoding };
       })
     );
   } finally {
@@ -321,12 +438,15 @@ interface PhotoResult {
   label: string;
   top: string;
   page: number[];
-  /** tfjs-node on the same pixels as the browser (asserted within the tolerance). */
+  /** `deno task predict`'s (TensorFlow's decoder, `loadImage`): asserted within the tolerance. */
   node: number[];
   maxDiff: number;
-  /** tfjs-node with the training decoder (`loadImage`); differs from `node` for JPEGs only. */
-  training: number[];
-  trainingDiff: number;
+  /** tfjs-node with the JPEG decoded as Chromium decodes it (accurate IDCT): what the page gave before. */
+  browserDecode: number[];
+  browserDecodeDiff: number;
+  /** The EXIF Orientation the page read, and how it decoded (the model's `preprocessing.orientation`). */
+  orientation: string;
+  decoding: string;
   inferenceMs: number;
   decodeMs: number;
 }
@@ -337,10 +457,41 @@ interface RunReport {
   unavailable?: string;
   results: PhotoResult[];
   maxDiff: number;
-  maxTrainingDiff: number;
+  maxBrowserDecodeDiff: number;
   meanInferenceMs: number;
   errors: string[];
   screenshot: string;
+}
+
+/**
+ * What a card says of a photo's orientation against what `predict` does: the page decodes as the model was
+ * trained, reads a phone photo's EXIF Orientation as written, and gives it `predict`'s top class.
+ */
+function orientationErrors(
+  card: Record<string, string>,
+  item: Photo,
+  ref: Reference,
+  probs: number[],
+): string[] {
+  const errors: string[] = [];
+  if (card.decoding !== ref.decoding) {
+    errors.push(
+      `${card.file}: the page decoded with orientation "${card.decoding}", the model "${ref.decoding}"`,
+    );
+  }
+  if (item.orientation === undefined) return errors;
+  if (card.orientation !== String(item.orientation)) {
+    errors.push(
+      `${card.file}: the page read EXIF Orientation ${card.orientation}, the file has ${item.orientation}`,
+    );
+  }
+  const top = (p: number[]) => p.indexOf(Math.max(...p));
+  if (top(probs) !== top(ref.training)) {
+    errors.push(
+      `${card.file}: the page's top class differs from predict's (${JSON.stringify(ref.training)})`,
+    );
+  }
+  return errors;
 }
 
 /** The page's result cards against tfjs-node's probabilities; problems go to `errors`. */
@@ -360,15 +511,19 @@ function compareCards(
       return;
     }
     const probs = JSON.parse(card.probabilities) as number[];
-    const expected = node[i].browserDecode;
+    const expected = node[i].training;
     const diff = (ref: number[]) => Math.max(...probs.map((p, k) => Math.abs(p - ref[k])));
     const maxDiff = diff(expected);
     if (card.file !== path.basename(items[i].file)) {
       errors.push(`card ${i} is ${card.file}, not ${items[i].file}`);
     }
     if (probs.length !== expected.length || !(maxDiff <= tolerance)) {
-      errors.push(`${card.file}: page ${JSON.stringify(probs)} vs tfjs-node ${JSON.stringify(expected)}`);
+      errors.push(`${card.file}: page ${JSON.stringify(probs)} vs predict ${JSON.stringify(expected)}`);
     }
+    if (/\.jpe?g$/i.test(items[i].file) && card.decoder !== "libjpeg-turbo") {
+      errors.push(`${card.file}: decoded by "${card.decoder}", not libjpeg-turbo as TensorFlow does`);
+    }
+    errors.push(...orientationErrors(card, items[i], node[i], probs));
     results.push({
       file: path.basename(items[i].file),
       label: items[i].label,
@@ -376,8 +531,10 @@ function compareCards(
       page: probs,
       node: expected,
       maxDiff,
-      training: node[i].training,
-      trainingDiff: diff(node[i].training),
+      browserDecode: node[i].browserDecode,
+      browserDecodeDiff: diff(node[i].browserDecode),
+      orientation: card.orientation ?? "",
+      decoding: card.decoding ?? "",
       inferenceMs: Number(card.inferenceMs),
       decodeMs: Number(card.decodeMs),
     });
@@ -393,6 +550,7 @@ async function runPage(
   items: Photo[],
   node: Reference[],
   tolerance: number,
+  modelDir?: string,
 ): Promise<RunReport> {
   const page = await context.newPage();
   const errors: string[] = [];
@@ -407,13 +565,13 @@ async function runPage(
     status: "",
     results: [],
     maxDiff: 0,
-    maxTrainingDiff: 0,
+    maxBrowserDecodeDiff: 0,
     meanInferenceMs: NaN,
     errors,
     screenshot,
   };
   try {
-    await page.goto(backend === "auto" || backend === "exported" ? url : `${url}?backend=${backend}`);
+    await page.goto(["auto", "exported", "ignore"].includes(backend) ? url : `${url}?backend=${backend}`);
     try {
       await page.waitForSelector('body[data-ready="true"], body[data-error="true"]', { timeout: 120_000 });
     } catch {
@@ -423,7 +581,10 @@ async function runPage(
     report.status = await page.locator("#status").innerText();
     if (await page.locator('body[data-error="true"]').count()) {
       const text = await page.locator("#error").innerText();
-      if (!["auto", "exported"].includes(backend) && /no TensorFlow\.js backend could start/.test(text)) {
+      if (
+        !["auto", "exported", "ignore"].includes(backend) &&
+        /no TensorFlow\.js backend could start/.test(text)
+      ) {
         report.unavailable = text;
         errors.length = 0; // a browser without this backend: not a failure of the page
         return report;
@@ -432,6 +593,7 @@ async function runPage(
       return report;
     }
     report.backend = await page.locator("body").getAttribute("data-backend");
+    if (backend === "auto") await page.screenshot({ path: path.join(OUT, "page-ready.png") });
     await page.locator("#files").setInputFiles(items.map((p) => p.file));
     const done = page.locator('.result[data-done="true"]');
     const deadline = Date.now() + 300_000;
@@ -450,8 +612,11 @@ async function runPage(
     if (tensors[0] !== tensors[1]) {
       errors.push(`the page's tensors went from ${tensors[0]} (ready) to ${tensors[1]} (after the photos)`);
     }
+    if (backend === "auto") {
+      errors.push(...await phoneScreen(page), ...await whyErrors(page, modelDir!, items));
+    }
     report.maxDiff = Math.max(0, ...report.results.map((r) => r.maxDiff));
-    report.maxTrainingDiff = Math.max(0, ...report.results.map((r) => r.trainingDiff));
+    report.maxBrowserDecodeDiff = Math.max(0, ...report.results.map((r) => r.browserDecodeDiff));
     const times = report.results.map((r) => r.inferenceMs);
     report.meanInferenceMs = times.reduce((a, b) => a + b, 0) / times.length;
     return report;
@@ -461,8 +626,62 @@ async function runPage(
   }
 }
 
-/** Uploads a file that is not an image: the page must say so on that photo's card, and go on working. */
-async function brokenFile(context: BrowserContext, url: string, dir: string) {
+/**
+ * "Why?" on the first three photos: the page's Grad-CAM heatmap (`[h, w]`, its class) must equal
+ * lib/analysis' `gradCam` on `predict`'s input within 1e-3 (docs/interpretation.md's tolerance).
+ */
+async function whyErrors(page: Page, modelDir: string, items: Photo[]): Promise<string[]> {
+  const errors: string[] = [];
+  const { model, metadata } = await loadClassifier(modelDir);
+  try {
+    for (let i = 0; i < Math.min(3, items.length); i++) {
+      const card = page.locator(".result").nth(i);
+      if (!await card.locator("button.why").count()) return [`${items[i].file}: no "Why?" button`];
+      await card.locator("button.why").click();
+      await page.waitForFunction(
+        (k) => {
+          const cards = (globalThis as any).document.querySelectorAll(".result");
+          return cards[k]?.dataset.heat !== undefined;
+        },
+        i,
+        { timeout: 60_000 },
+      );
+      const heat = JSON.parse(await card.getAttribute("data-heat") ?? "[]") as number[];
+      const classIndex = Number(await card.getAttribute("data-heat-class"));
+      const options = { imageSize: metadata.imageSize, orientation: orientationOf(metadata) };
+      const expected = tf.tidy(() => {
+        const x = loadImage(fs.readFileSync(items[i].file), options, items[i].file).expandDims(0);
+        return Array.from(gradCam(model, x as Tensor4D, { classIndex }).heatmaps.dataSync());
+      });
+      const diff = Math.max(...expected.map((v, k) => Math.abs(v - heat[k])));
+      console.log(
+        `  why? ${path.basename(items[i].file)}: Grad-CAM |Δ| ${diff.toExponential(1)} from gradCam`,
+      );
+      if (heat.length !== expected.length || !(diff <= 1e-3)) {
+        errors.push(`${items[i].file}: the page's Grad-CAM differs from gradCam's by ${diff}`);
+      }
+    }
+    await page.screenshot({ path: path.join(OUT, "page-why.png") });
+  } finally {
+    model.dispose();
+  }
+  return errors;
+}
+
+/** The page at a phone's width (390 px): screenshot, and nothing wider than the screen. */
+async function phoneScreen(page: Page): Promise<string[]> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(OUT, "page-390px.png") });
+  const width = await page.locator("html").evaluate((html) => html.scrollWidth);
+  await page.setViewportSize({ width: 1100, height: 900 });
+  return width > 390 ? [`at 390 px wide the page is ${width} px wide (scrolls sideways)`] : [];
+}
+
+/**
+ * Uploads a file that is not an image: the page must say so on that photo's card (a placeholder, no
+ * broken-image icon) and in its error box; then a good photo (`good`) must classify and clear the error.
+ */
+async function brokenFile(context: BrowserContext, url: string, dir: string, good: string) {
   const file = path.join(dir, "not_a_photo.jpg");
   fs.writeFileSync(file, "this is text, not a JPEG");
   const page = await context.newPage();
@@ -477,11 +696,16 @@ async function brokenFile(context: BrowserContext, url: string, dir: string) {
       errors.push(`broken file: the card shows ${JSON.stringify(shown)}`);
     }
     if (!await page.locator("#error").isVisible()) errors.push("broken file: no error shown on the page");
+    if (!await page.locator(".result .placeholder").count()) errors.push("broken file: no placeholder shown");
+    await page.screenshot({ path: path.join(OUT, "page-broken-file.png") });
+    await page.locator("#files").setInputFiles(good);
+    await page.waitForSelector('.result[data-done="true"] >> nth=1', { timeout: 60_000 });
+    if (await page.locator("#error").isVisible()) errors.push("a good photo after it: the error stays");
+    await page.screenshot({ path: path.join(OUT, "page-error-cleared.png") });
     return { shown, errors };
   } catch (e) {
     return { shown: null, errors: [`broken file: ${e instanceof Error ? e.message : e}`] };
   } finally {
-    await page.screenshot({ path: path.join(OUT, "page-broken-file.png") }).catch(() => {});
     await page.close();
   }
 }
@@ -495,7 +719,7 @@ interface CheckArgs {
   help: boolean;
 }
 
-const RUNS = ["auto", "webgl", "wasm", "cpu", "exported"];
+const RUNS = ["auto", "webgl", "wasm", "cpu", "exported", "ignore"];
 
 function parseCheckArgs(args: string[]): CheckArgs {
   const { values } = parseArgs({
@@ -541,9 +765,26 @@ async function prepare(args: CheckArgs, tmp: string, log: (s: string) => void) {
     log("web check: no trained model under models/: generating one");
     modelDir = await generatedModel(path.join(tmp, "model"), originals);
   }
-  const items = [...originals, ...await pngCopies(originals)];
+  const items = [
+    ...originals,
+    ...await pngCopies(originals),
+    ...await phonePhotos(originals, path.join(tmp, "photos")),
+    ...await phoneSizedPhotos(originals, path.join(tmp, "photos")),
+  ];
   log(`web check: model ${modelDir}; ${items.length} photos (${items.map((p) => p.label).join(", ")})`);
   return { modelDir, items, node: await reference(modelDir, items.map((p) => p.file)) };
+}
+
+/**
+ * The `ignore` run's site: a copy of the model whose metadata has no `preprocessing.orientation`, served on
+ * another port, with `predict`'s probabilities for `items` under it.
+ */
+async function storedOrientationSite(modelDir: string, tmp: string, items: Photo[], signal: AbortSignal) {
+  const dir = await storedOrientationCopy(modelDir, path.join(tmp, "model-ignore"));
+  const node = await reference(dir, items.map((p) => p.file));
+  let url = "";
+  const server = serveSite(await buildSite(dir), { port: 0, signal, onListen: (u) => url = u });
+  return { url, server, node };
 }
 
 /** Headless Chromium with a fresh profile; requests to anything but `origins` are blocked and listed. */
@@ -574,19 +815,20 @@ function printRun(run: RunReport, tolerance: number, log: (s: string) => void) {
   }
   log(`${run.requested}: backend ${run.backend}; ${run.status.replace(/\s+/g, " ")}`);
   log(
-    "  photo                class → page top   P(page)            |Δ| same pixels  |Δ| training decoder     ms",
+    "  photo                class → page top   P(page)            |Δ| predict      |Δ| browser decoder      ms",
   );
   for (const r of run.results) {
     const probs = r.page.map((p) => p.toFixed(4)).join("/");
+    const file = r.orientation === "1" ? r.file : `${r.file} (o${r.orientation}, ${r.decoding})`;
     log(
-      `  ${r.file.padEnd(20)} ${r.label.padEnd(5)} → ${r.top.padEnd(8)} ${probs.padEnd(18)} ` +
-        `${r.maxDiff.toExponential(1).padEnd(16)} ${r.trainingDiff.toExponential(1).padEnd(21)} ` +
+      `  ${file.padEnd(20)} ${r.label.padEnd(5)} → ${r.top.padEnd(8)} ${probs.padEnd(18)} ` +
+        `${r.maxDiff.toExponential(1).padEnd(16)} ${r.browserDecodeDiff.toExponential(1).padEnd(21)} ` +
         r.inferenceMs.toFixed(1),
     );
   }
   log(
-    `  max |Δ| ${run.maxDiff.toExponential(2)} on the same pixels (tolerance ${tolerance}), ` +
-      `${run.maxTrainingDiff.toExponential(2)} against the training decoder (JPEG IDCT); ` +
+    `  max |Δ| ${run.maxDiff.toExponential(2)} against predict (tolerance ${tolerance}); ` +
+      `${run.maxBrowserDecodeDiff.toExponential(2)} against Chromium's own JPEG decoder (accurate IDCT); ` +
       `${run.meanInferenceMs.toFixed(1)} ms per image; screenshot ${
         path.relative(PROJECT_ROOT, run.screenshot)
       }` +
@@ -613,6 +855,7 @@ async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   let context: BrowserContext | undefined;
   let server: Deno.HttpServer | undefined;
+  const servers: Deno.HttpServer[] = [];
   let exported: { url: string; stop(): Promise<void> } | null = null;
   try {
     const { modelDir, items, node } = await prepare(args, tmp, log);
@@ -620,19 +863,28 @@ async function main(argv: string[]): Promise<number> {
     let url = "";
     server = serveSite(site, { port: 0, signal: controller.signal, onListen: (u) => url = u });
     if (args.backends.includes("exported")) exported = await serveExport(site, path.join(tmp, "export"));
-    const origins = new Set([new URL(url).origin, ...exported ? [new URL(exported.url).origin] : []]);
+    const stored = args.backends.includes("ignore")
+      ? await storedOrientationSite(modelDir, tmp, items, controller.signal)
+      : null;
+    servers.push(...stored ? [stored.server] : []);
+    const origins = new Set([
+      new URL(url).origin,
+      ...exported ? [new URL(exported.url).origin] : [],
+      ...stored ? [new URL(stored.url).origin] : [],
+    ]);
     const blocked: string[] = [];
     context = await launchBrowser(path.join(tmp, "profile"), origins, blocked);
     const runs: RunReport[] = [];
     for (const backend of args.backends) {
-      const pageUrl = backend === "exported" ? exported!.url : url;
-      runs.push(await runPage(context, pageUrl, backend, items, node, args.tolerance));
+      const pageUrl = backend === "exported" ? exported!.url : backend === "ignore" ? stored!.url : url;
+      const ref = backend === "ignore" ? stored!.node : node;
+      runs.push(await runPage(context, pageUrl, backend, items, ref, args.tolerance, modelDir));
       printRun(runs.at(-1)!, args.tolerance, log);
     }
     const failures = runs.flatMap((r) => r.errors.map((e) => `${r.requested}: ${e}`));
     if (runs.find((r) => r.requested === "auto")?.unavailable) failures.push("auto: no backend started");
     if (!runs.some((r) => r.results.length)) failures.push("no run produced predictions");
-    const broken = await brokenFile(context, url, path.join(tmp, "photos"));
+    const broken = await brokenFile(context, url, path.join(tmp, "photos"), items[0].file);
     log(
       `a file that is not an image: ${broken.shown ? `the page says "${broken.shown}"` : "no error shown"}`,
     );
@@ -651,6 +903,7 @@ async function main(argv: string[]): Promise<number> {
     await exported?.stop();
     controller.abort();
     await server?.finished;
+    for (const s of servers) await s.finished;
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/cli/mod.ts";
+import { parseCommandLine, parseOptions, runTool, UsageError, userPath } from "../../lib/cli/mod.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -20,11 +20,13 @@ starts, a line per training epoch as it ends, and at the end each notebook's fin
 A failing cell stops its notebook: named with its error, exit code 1.
 
 Options:
-  --out DIR      where the executed notebooks (.ipynb) and pages (.html) go (default out/)
+  --out DIR      where the executed notebooks (.ipynb) and pages (.html) go (default out/ in the project)
   --timeout S    seconds a cell may run (default 3600)
   --grace S      seconds to wait for output a cell sends after it finished (default 0.5)
   --no-check     do not check the outputs (every cell has one, cells tagged plot a chart)
   -h, --help     show this help
+
+NOTEBOOK and --out are taken from the folder you type the command in.
 
 Settings (environment variables, all optional; relative paths are from the project's root):
   TL_DATA_URL     the tutorial's images: zip URL or path (default: the tutorial's
@@ -66,14 +68,15 @@ export function parseRunArgs(args: string[]): string[] | "help" {
   };
   for (const nb of positionals) {
     if (!nb.endsWith(".ipynb")) throw new UsageError(`${nb}: expected a notebook (.ipynb)`);
-    if (!fs.existsSync(path.resolve(nb))) throw new UsageError(`${nb}: no such notebook`);
+    const where = path.isAbsolute(nb) ? "" : ` (looked for ${userPath(nb)})`;
+    if (!fs.existsSync(userPath(nb))) throw new UsageError(`${nb}: no such notebook${where}`);
   }
   return [
-    ...(v.out === undefined ? [] : ["--out", v.out]),
+    ...(v.out === undefined ? [] : ["--out", userPath(v.out)]),
     ...seconds("timeout", v.timeout, true),
     ...seconds("grace", v.grace, false),
     ...(v["no-check"] ? ["--no-check"] : []),
-    ...positionals.map((nb) => path.resolve(nb)),
+    ...positionals.map((nb) => userPath(nb)),
   ];
 }
 

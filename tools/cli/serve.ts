@@ -1,11 +1,18 @@
 /**
  * `deno task serve -- [--model models/NAME] [--port N] [--host H]`: the classifier in a web page, served
- * to this machine (127.0.0.1) until Ctrl-C. See lib/tasks/site.ts for what is served, lib/tasks/serve.ts for how.
+ * to this machine (127.0.0.1) until Ctrl-C; another `--host` is warned about, since it lets other computers
+ * in. See lib/tasks/site.ts for what is served, lib/tasks/serve.ts for how.
  *
  * @module
  */
-import path from "node:path";
-import { parseCommandLine, parseOptions, runTool, UsageError } from "../../lib/cli/mod.ts";
+import {
+  parseCommandLine,
+  parseOptions,
+  runTool,
+  shownPath,
+  UsageError,
+  userModelArg,
+} from "../../lib/cli/mod.ts";
 
 const USAGE = `Usage: deno task serve -- [--model DIR] [--port N] [--host HOST]
 
@@ -15,8 +22,12 @@ WebGL / WASM / CPU; everything served from this project, no network).
   --model DIR   a folder written by \`deno task train\` (models/NAME, or just NAME); default: the
                 model trained last (models/LATEST, else the newest models/*/metadata.json)
   --port N      default 8000 (0: any free port)
-  --host HOST   default 127.0.0.1 (this machine only); 0.0.0.0 serves the whole network
-  -h, --help    show this help`;
+  --host HOST   default 127.0.0.1 (this machine only); 0.0.0.0 serves the whole network: anyone who
+                can reach this computer can then open the page and download the model
+  -h, --help    show this help
+
+Only requests addressed to this server (its address and port, or localhost) are answered: a page from
+another site cannot read this one through a domain name of its own (DNS rebinding).`;
 
 /** Parsed command line, or a usage error (exit 2). */
 export function parseServeArgs(
@@ -39,7 +50,16 @@ export function parseServeArgs(
     throw new UsageError(`--port must be an integer in 0..65535, got ${JSON.stringify(values.port)}`);
   }
   if (!values.host) throw new UsageError("--host must not be empty");
-  return { model: values.model, port, hostname: values.host!, help: values.help! };
+  // Deno listens on "::1", not "[::1]": brackets belong in URLs only.
+  const hostname = values.host.replace(/^\[(.*)\]$/, "$1");
+  return { model: values.model, port, hostname, help: values.help! };
+}
+
+/** The warning for a `--host` other computers reach, with the addresses they would open. */
+export function exposedWarning(host: string, urls: string[]): string {
+  const where = urls.length ? ` (from another computer: ${urls.slice(0, 3).join(", ")})` : "";
+  return `serve: warning: --host ${host} is reachable from other computers: anyone on your network can ` +
+    `open the page and download the model${where}. Leave --host out to serve this computer only.`;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -50,12 +70,12 @@ async function main(args: string[]): Promise<number> {
   if (typeof parsed === "number") return parsed;
   // Loaded after argument parsing: --help and usage errors answer without starting TensorFlow.
   const { buildSite, latestModelDir, resolveModelDir, serveSite } = await import("../../lib/tasks/mod.ts");
-  const model = parsed.model === undefined ? { dir: latestModelDir() } : resolveModelDir(parsed.model);
+  const model = parsed.model === undefined
+    ? { dir: latestModelDir() }
+    : resolveModelDir(userModelArg(parsed.model));
   if (model.note) console.error(`serve: ${model.note}`);
   const modelDir = model.dir;
-  const rel = path.relative(Deno.cwd(), modelDir);
-  const shown = rel && !rel.startsWith("..") ? rel : modelDir;
-  console.log(`serve: preparing ${shown} for the browser…`);
+  console.log(`serve: preparing ${shownPath(modelDir)} for the browser…`);
   const site = await buildSite(modelDir);
   const controller = new AbortController();
   Deno.addSignalListener("SIGINT", () => controller.abort());
@@ -63,10 +83,11 @@ async function main(args: string[]): Promise<number> {
     hostname: parsed.hostname,
     port: parsed.port,
     signal: controller.signal,
-    onListen: (url) => {
+    onListen: (url, network) => {
       const { name, classNames } = site.metadata;
       console.log(`serve: model "${name}" (${classNames.length} classes: ${classNames.join(", ")})`);
       console.log(`serve: open ${url} (Ctrl-C stops)`);
+      if (network.exposed) console.error(exposedWarning(parsed.hostname, network.urls));
     },
   });
   await server.finished;

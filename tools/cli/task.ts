@@ -10,13 +10,25 @@
  *   process: npm packages that setup has just installed cannot be resolved by a Deno process that
  *   started before they were there.
  *
+ * `--deterministic` (train): the tool's process starts with TensorFlow's deterministic environment
+ * (`deterministicEnv`: deterministic kernels, fixed thread pools), which TensorFlow reads only when it loads.
+ *
  * Ctrl-C reaches the tool (same process group); this launcher waits for it and exits with its code.
+ *
+ * `deno task` runs this launcher in the project's root and sets `INIT_CWD` to the folder the user typed the
+ * command in; the tool inherits both and takes its path arguments from `INIT_CWD` (lib/cli/user_path.ts).
  *
  * @module
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ARGS_ONLY_ENV, wantsHelp, withoutSeparator } from "../../lib/cli/mod.ts";
+import {
+  ARGS_ONLY_ENV,
+  deterministicEnv,
+  wantsDeterminism,
+  wantsHelp,
+  withoutSeparator,
+} from "../../lib/cli/mod.ts";
 import { runSetup, setupComplete } from "../setup/setup.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -28,6 +40,7 @@ export const TASK_SCRIPTS: Readonly<Record<string, string>> = {
   bench: "bench/bench.ts",
   train: "tools/cli/train.ts",
   predict: "tools/cli/predict.ts",
+  review: "tools/cli/review.ts",
   serve: "tools/cli/serve.ts",
   export: "tools/cli/export.ts",
 };
@@ -72,7 +85,7 @@ async function main(): Promise<number> {
   }
   const setup = await runSetup({ ifNeeded: true });
   if (setup !== 0) return setup;
-  return await runScript(script, args);
+  return await runScript(script, args, wantsDeterminism(args) ? deterministicEnv() : {});
 }
 
 if (import.meta.main) Deno.exit(await main());

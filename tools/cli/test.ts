@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCommandLine, parseOptions, UsageError } from "../../lib/cli/mod.ts";
+import { INIT_CWD_ENV, parseCommandLine, parseOptions, UsageError, userPath } from "../../lib/cli/mod.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -18,7 +18,8 @@ const HELP = `Usage: deno task test [-- options] [FILE...]
 
 Runs the project's tests with \`deno test -A --no-check=remote\`: every tests/**/*_test.ts and the
 examples in lib/'s documentation (--doc), or only the
-FILEs (or folders) given. Setup runs first when something is missing.
+FILEs (or folders) given, from the folder you type the command in. Setup runs first when something is
+missing.
 
 Several tests train small models or run a notebook (a few minutes in all on 2 cores); a test that
 needs something absent (.venv, Chromium) says so and is skipped.
@@ -36,8 +37,11 @@ Examples:
   deno task test -- tests/cli/cli_test.ts tests/tasks/tasks_help_test.ts
   deno task test -- --filter "did you mean"`;
 
-/** The \`deno test\` arguments of a \`deno task test\` command line, or "help". */
-export function testArgs(args: string[], root: string = ROOT): string[] | "help" {
+/**
+ * The \`deno test\` arguments of a \`deno task test\` command line, or "help". FILEs are taken from `from`
+ * (default: where the user typed the command) and passed on as absolute paths.
+ */
+export function testArgs(args: string[], from: string = userPath(".")): string[] | "help" {
   const { values: v, positionals } = parseOptions({
     args,
     allowPositionals: true,
@@ -50,9 +54,12 @@ export function testArgs(args: string[], root: string = ROOT): string[] | "help"
     },
   });
   if (v.help) return "help";
-  for (const p of positionals) {
-    if (!fs.existsSync(path.resolve(root, p))) throw new UsageError(`${p}: no such test file or folder`);
-  }
+  const files = positionals.map((p) => userPath(p, from));
+  files.forEach((file, i) => {
+    if (!fs.existsSync(file)) {
+      throw new UsageError(`${positionals[i]}: no such test file or folder (looked for ${file})`);
+    }
+  });
   if (v.reporter !== undefined && !["pretty", "dot", "junit", "tap"].includes(v.reporter)) {
     throw new UsageError(`--reporter: expected pretty, dot, junit or tap, got "${v.reporter}"`);
   }
@@ -65,16 +72,22 @@ export function testArgs(args: string[], root: string = ROOT): string[] | "help"
     ...(v.parallel ? ["--parallel"] : []),
     ...(v.reporter === undefined ? [] : ["--reporter", v.reporter]),
     // By default also the @example blocks of lib/'s documentation, run as tests (deno test --doc).
-    ...(positionals.length ? positionals : ["--doc", "tests/", "lib/"]),
+    ...(files.length ? files : ["--doc", "tests/", "lib/"]),
   ];
 }
 
 async function main(): Promise<number> {
   const argv = parseCommandLine("test", HELP, () => testArgs(Deno.args));
   if (typeof argv === "number") return argv;
+  // The tests run tasks of their own (`deno task …`), each from a folder it chooses: `deno task` keeps an
+  // INIT_CWD it inherits, so ours (where the user typed `deno task test`) must not reach them.
+  const env = Deno.env.toObject();
+  delete env[INIT_CWD_ENV];
   const { code } = await new Deno.Command(Deno.execPath(), {
     args: argv,
     cwd: ROOT,
+    env,
+    clearEnv: true,
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

@@ -7,7 +7,16 @@
  * @module
  */
 import path from "node:path";
-import { parseCommandLine, parseOptions, runTool, UsageError, wholeNumberOption } from "../../lib/cli/mod.ts";
+import {
+  parseCommandLine,
+  parseOptions,
+  runTool,
+  shownPath,
+  UsageError,
+  userPath,
+  userSource,
+  wholeNumberOption,
+} from "../../lib/cli/mod.ts";
 // Types only: the training code (TensorFlow) is imported once the command line is known to be good.
 import type { TrainFolderOptions } from "../../lib/tasks/mod.ts";
 
@@ -36,10 +45,32 @@ Options:
                         RMSprop's rate while fine-tuning (default 0.00001, the tutorial's)
   --validation-split F  held-out fraction when DIR has no validation/ folder (default 0.2)
   --seed N              seed of shuffles, split, augmentation and initial weights (default 42)
-  --out DIR             output folder (default models/<data folder name>)
+  --out DIR             output folder (default models/<data folder name>): new, empty or written by an
+                        earlier train — a folder holding anything else is refused before training
+  --force               if --out holds anything else, move that folder aside to DIR.old-<time> first
+                        (nothing is deleted)
+  --keep best|last      which epoch's weights are saved: the one with the lowest validation loss over
+                        both stages (best, the default) or the last one run; metadata.json, the report
+                        and the summary say which epoch was kept and why
+  --early-stopping      stop a stage when its validation loss has not improved for --patience epochs
+  --patience N          with --early-stopping: epochs without improvement before stopping (default 3)
+  --class-weight balanced|none
+                        weight each class's loss by n / (classes × its images) (balanced) or not (none);
+                        default: balanced when the largest class has ≥ 3× the images of the smallest
+  --find-lr             do not train: run the learning-rate finder (fastai's lr_find) on the frozen
+                        stage, print the suggested --learning-rate and draw the loss against the rate
+                        as OUT.lr-find.svg beside the output folder
+  --deterministic       two runs with the same settings end with identical weights: seeded random
+                        numbers, TensorFlow's deterministic kernels and fixed thread pools (slower; the
+                        cost is in docs/training.md)
+  --skip-empty-classes  leave out, with a warning, a class folder without images (empty, or holding only
+                        other files) instead of stopping with an error
   --json                print a JSON summary on stdout (progress goes to stderr)
   --verbose             also say how the decoded-image cache's memory budget was chosen
   -h, --help            show this help
+
+Paths (DIR, --out, --weights) are taken from the folder you type the command in; the paths of the
+TL_* settings (TL_WEIGHTS_URL, TL_CACHE_DIR, TL_MIRROR) from the project's root.
 
 Defaults: for a folder of a few hundred photos, not the tutorial's 2,000. The tutorial's 160x160 and
 Adam at 0.0001 leave the head far from trained after 10 epochs of so few steps: on 500 flower photos
@@ -72,6 +103,8 @@ export interface TrainArgs {
   json: boolean;
   /** `--verbose`: also the dataset's cache budget. */
   verbose: boolean;
+  /** `--find-lr`: run the learning-rate finder instead of training. */
+  findLr: boolean;
 }
 
 /** The options `deno task train` takes. */
@@ -88,8 +121,16 @@ const TRAIN_OPTIONS = {
   "validation-split": { type: "string" },
   seed: { type: "string" },
   out: { type: "string" },
+  force: { type: "boolean" },
   json: { type: "boolean" },
   verbose: { type: "boolean" },
+  "skip-empty-classes": { type: "boolean" },
+  keep: { type: "string" },
+  "early-stopping": { type: "boolean" },
+  patience: { type: "string" },
+  "class-weight": { type: "string" },
+  deterministic: { type: "boolean" },
+  "find-lr": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -100,6 +141,45 @@ function fractionOption(name: string, raw: string | undefined, what: string): nu
   if (!(r > 0 && r < 1)) throw new UsageError(`--${name}: expected ${what} between 0 and 1, got "${raw}"`);
   return r;
 }
+
+/** `--NAME`'s value, one of `choices` (`undefined` when absent); else a usage error listing them. */
+function choiceOption<T extends string>(
+  name: string,
+  raw: string | undefined,
+  choices: readonly T[],
+): T | undefined {
+  if (raw === undefined) return undefined;
+  if (!choices.includes(raw as T)) {
+    throw new UsageError(`--${name}: expected ${choices.join(" or ")}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+/** The steering options: `--keep`, `--early-stopping [--patience N]`, `--class-weight`. */
+function steeringOptions(v: Record<string, string | boolean | undefined>): Partial<TrainFolderOptions> {
+  const patience = wholeNumberOption("patience", v.patience as string | undefined, 0);
+  if (patience !== undefined && !v["early-stopping"]) {
+    throw new UsageError("--patience needs --early-stopping (add it, or leave out --patience)");
+  }
+  const keep = choiceOption("keep", v.keep as string | undefined, ["best", "last"] as const);
+  const classWeight = choiceOption(
+    "class-weight",
+    v["class-weight"] as string | undefined,
+    [
+      "balanced",
+      "none",
+    ] as const,
+  );
+  return {
+    ...(keep ? { keep } : {}),
+    ...(v["early-stopping"] ? { earlyStopping: { patience: patience ?? DEFAULT_PATIENCE } } : {}),
+    ...(classWeight ? { classWeight } : {}),
+    ...(v.deterministic ? { deterministic: true } : {}),
+  };
+}
+
+/** `--early-stopping`'s patience without `--patience`. */
+const DEFAULT_PATIENCE = 3;
 
 /** `deno task train`'s command line, checked; `"help"` for `--help`. */
 export function parseTrainArgs(args: string[]): TrainArgs | "help" {
@@ -120,13 +200,18 @@ export function parseTrainArgs(args: string[]): TrainArgs | "help" {
   return {
     json: v.json ?? false,
     verbose: v.verbose ?? false,
+    findLr: v["find-lr"] ?? false,
     options: {
-      data: positionals[0],
+      data: userSource(positionals[0]),
       epochs: wholeNumberOption("epochs", v.epochs, 1),
       fineTuneEpochs: wholeNumberOption("fine-tune-epochs", v["fine-tune-epochs"], 0),
       fineTuneAt: wholeNumberOption("fine-tune-at", v["fine-tune-at"], 0),
       alpha,
-      weights: v.weights === undefined ? undefined : v.weights === "none" ? null : v.weights,
+      weights: v.weights === undefined || v.weights === "imagenet"
+        ? v.weights
+        : v.weights === "none"
+        ? null
+        : userSource(v.weights),
       imageSize: parseImageSize(v["image-size"]),
       batchSize: wholeNumberOption("batch-size", v["batch-size"], 1),
       learningRate: fractionOption("learning-rate", v["learning-rate"], "a number"),
@@ -137,20 +222,17 @@ export function parseTrainArgs(args: string[]): TrainArgs | "help" {
       ),
       validationSplit,
       seed: wholeNumberOption("seed", v.seed, 0),
-      out: v.out,
+      out: v.out === undefined ? undefined : userPath(v.out),
+      ...(v.force ? { force: true } : {}),
+      ...(v["skip-empty-classes"] ? { skipEmptyClasses: true } : {}),
+      ...steeringOptions(v),
     },
   };
 }
 
-/** A path as the user should type it: relative to the current folder when inside it. */
-function shown(p: string): string {
-  const rel = path.relative(Deno.cwd(), p);
-  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
-}
-
 /** What to do with the model just saved in `outDir`: commands to copy, each after what it is for. */
 export function nextSteps(outDir: string): string {
-  const dir = shown(outDir);
+  const dir = shownPath(outDir);
   return [
     "",
     "Next:",
@@ -182,6 +264,31 @@ async function withSettings(options: TrainFolderOptions): Promise<TrainFolderOpt
   };
 }
 
+/** `--find-lr`: the finder's suggestion, printed (or as JSON), and where its curve is. */
+async function findLr(options: TrainFolderOptions, json: boolean): Promise<number> {
+  const { findFolderLearningRate } = await import("../../lib/tasks/mod.ts");
+  const { result, svgFile } = await findFolderLearningRate(options);
+  const { suggestion, steep, minimum, diverged } = result;
+  if (json) {
+    console.log(JSON.stringify({ suggestion, steep, minimum, diverged, curve: svgFile }));
+    return 0;
+  }
+  const rate = (r: number | undefined) => r === undefined ? "none" : r.toExponential(2);
+  console.log(
+    [
+      `Suggested learning rate: ${rate(suggestion)} (fastai's "valley"; steepest descent ${rate(steep)}, ` +
+      `a tenth of the lowest loss's ${rate(minimum)})`,
+      `Curve: ${shownPath(svgFile)}`,
+      ...(suggestion === undefined ? [] : [
+        `Train with it: deno task train -- ${
+          /^[a-z]+:\/\//i.test(options.data) ? options.data : shownPath(options.data)
+        } --learning-rate ${rate(suggestion)}`,
+      ]),
+    ].join("\n"),
+  );
+  return 0;
+}
+
 async function main(): Promise<number> {
   const parsed = parseCommandLine("train", HELP, () => parseTrainArgs(Deno.args));
   if (typeof parsed === "number") return parsed;
@@ -190,6 +297,9 @@ async function main(): Promise<number> {
   const { lineSink } = await import("../../lib/train/mod.ts");
   const options = await withSettings(parsed.options);
   const toStderr = (m: string) => console.error(m);
+  if (parsed.findLr) {
+    return await findLr({ ...options, ...(json ? { log: toStderr, datasetMessages: false } : {}) }, json);
+  }
   const result = await trainFolder({
     ...options,
     datasetMessages: verbose ? "details" : true,
@@ -210,6 +320,9 @@ async function main(): Promise<number> {
       imageSize: m.imageSize,
       metrics: m.metrics,
       stages: m.training?.stages,
+      kept: m.training?.kept,
+      earlyStopping: m.training?.earlyStopping,
+      classWeight: m.training?.classWeight,
     }));
   } else console.log(nextSteps(result.outDir));
   result.model.optimizer.dispose();

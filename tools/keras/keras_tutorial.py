@@ -242,11 +242,14 @@ def step_times(model, images, labels, repeats, warmup):
     for _ in range(warmup):
         model.train_on_batch(images, labels)
     times = []
+    cpu_start = time.process_time()
     for _ in range(repeats):
         start = time.perf_counter()
         model.train_on_batch(images, labels)
         times.append(time.perf_counter() - start)
+    cpu = time.process_time() - cpu_start
     return {
+        "cpu_seconds_per_step": round(cpu / repeats, 4),
         "median_seconds": round(statistics.median(times), 4),
         "min_seconds": round(min(times), 4),
         "max_seconds": round(max(times), 4),

@@ -26,7 +26,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 const TFJS_NODE_VERSION = "4.22.0";
 const STANDARD_LIBTENSORFLOW = "2.9.1";
 const WHEEL_TENSORFLOW = Deno.env.get("TL_TENSORFLOW_WHEEL_VERSION") ?? "2.21.0";
-const JUPYTER_REQUIREMENTS = ["jupyterlab==4.6.4", "nbclient==0.11.0", "nbconvert==7.17.1"];
+/** What `.venv` holds: the notebook tooling, and `onnx` for the ONNX export's `onnx.checker` test. */
+const VENV_REQUIREMENTS = ["jupyterlab==4.6.4", "nbclient==0.11.0", "nbconvert==7.17.1", "onnx==1.23.1"];
 const STANDARD_DOWNLOAD_TIMEOUT_MS = 180_000;
 
 const HELP = `Usage: deno task setup [-- options]
@@ -439,9 +440,9 @@ console.log(JSON.stringify({ backend: tf.getBackend(), tensorflow: tensorflowVer
 async function setUpJupyter() {
   const venv = path.join(ROOT, ".venv");
   const stamp = path.join(venv, ".requirements");
-  const wanted = JUPYTER_REQUIREMENTS.join("\n");
+  const wanted = VENV_REQUIREMENTS.join("\n");
   if (!exists(stamp) || fs.readFileSync(stamp, "utf8") !== wanted) {
-    log(`creating .venv with ${JUPYTER_REQUIREMENTS.join(", ")} (pip)…`);
+    log(`creating .venv with ${VENV_REQUIREMENTS.join(", ")} (pip)…`);
     await run("python3", ["-m", "venv", venv], { quiet: true });
     await run(path.join(venv, "bin", "python"), [
       "-m",
@@ -450,7 +451,7 @@ async function setUpJupyter() {
       "--quiet",
       "--retries",
       "0",
-      ...JUPYTER_REQUIREMENTS,
+      ...VENV_REQUIREMENTS,
     ], { quiet: true });
     fs.writeFileSync(stamp, wanted);
   } else log("Jupyter tooling already in .venv");

@@ -1,0 +1,275 @@
+/**
+ * Photos to fix in the data a saved classifier was trained on (`deno task review`): every image of the
+ * training and validation parts (and `test/` when there is one) embedded once by the classifier
+ * (`embedDataset`), likely mislabels and near-duplicates found (`lib/analysis/review.ts`), written as a
+ * {@link ReviewReport} (JSON) and as a shell script of `mv`/`rm` lines the user edits and runs
+ * ({@link reviewScript}). Nothing is moved here.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { writeFileAtomic } from "../io/mod.ts";
+import { imageDatasetFromDirectory } from "../data/mod.ts";
+import type { ImageDataset } from "../data/mod.ts";
+import {
+  dataMapSpec,
+  embedDataset,
+  likelyMislabels,
+  nearDuplicates,
+  pca2d,
+  renderSvg,
+  REVIEW_DEFAULTS,
+} from "../analysis/mod.ts";
+import type { DataPart, DuplicateKind, Embeddings, MapPoint } from "../analysis/mod.ts";
+import { folderFingerprint, resolveDataFolder } from "./data_folder.ts";
+import type { DataFolder } from "./data_folder.ts";
+import { orientationOf } from "./metadata.ts";
+import type { ClassifierMetadata } from "./metadata.ts";
+import type { SavedClassifier } from "./saved_classifier.ts";
+import { reviewScript } from "./review_script.ts";
+
+/** `format` of a {@link ReviewReport}. */
+export const REVIEW_FORMAT = "transfer-learning-ts/review";
+
+/** One image of the data, as a review names it. */
+export interface ReviewedImage {
+  /** Path relative to the data folder (`root`), with `/`. */
+  file: string;
+  /** Its part: training, validation or test. */
+  part: DataPart;
+  /** Its label (the class folder's name). */
+  label: string;
+}
+
+/** A likely mislabel in a {@link ReviewReport}. */
+export interface ReviewMislabel extends ReviewedImage {
+  /** The class the model is confident in. */
+  predicted: string;
+  /** Probability the model gives `predicted`. */
+  probability: number;
+  /** Cross-entropy under the label, `−ln p(label)`. */
+  loss: number;
+}
+
+/** A near-duplicate pair in a {@link ReviewReport}. */
+export interface ReviewDuplicate {
+  /** `"leak"`: across parts; `"conflict"`: same part, other labels; `"duplicate"`: same part and label. */
+  kind: DuplicateKind;
+  /** Cosine similarity of the two embeddings. */
+  similarity: number;
+  /** The first image, in the data's order (the script keeps the training copy of a leak, whichever it is). */
+  a: ReviewedImage;
+  /** The second image. */
+  b: ReviewedImage;
+}
+
+/** What `deno task review` writes as JSON (`review.json`). */
+export interface ReviewReport {
+  /** `"transfer-learning-ts/review"`. */
+  format: typeof REVIEW_FORMAT;
+  /** Version of this layout. */
+  formatVersion: 1;
+  /** The model folder reviewed with (absolute). */
+  model: string;
+  /** The data folder holding the parts (absolute); the files below are relative to it. */
+  root: string;
+  /** `false` when the folder's files differ from those the model was trained on (`data.fingerprint`). */
+  sameDataAsTraining: boolean;
+  /** The thresholds used. */
+  thresholds: { minConfidence: number; minSimilarity: number };
+  /** Images reviewed per part. */
+  images: Partial<Record<DataPart, number>>;
+  /** Likely mislabels, highest loss first. */
+  mislabels: ReviewMislabel[];
+  /** Near-duplicate pairs, most similar first. */
+  duplicates: ReviewDuplicate[];
+  /** The validation images on a map of their embeddings (PCA; `dataMapSpec` draws it). */
+  map: MapPoint[];
+}
+
+/** Options of {@link reviewClassifier}. */
+export interface ReviewOptions {
+  /** The data folder or archive (default: the one in `metadata.json`, `data.folder` then `data.source`). */
+  data?: string;
+  /** See `REVIEW_DEFAULTS`. */
+  minConfidence?: number;
+  /** See `REVIEW_DEFAULTS`. */
+  minSimilarity?: number;
+  /** Images per batch (default 32). */
+  batchSize?: number;
+  /** Progress messages (default: none). */
+  log?: (message: string) => void;
+}
+
+/** The data argument of a review: the option, else the recorded folder, else the recorded source. */
+function dataArgument(metadata: ClassifierMetadata, data?: string): string {
+  if (data !== undefined) return data;
+  const record = metadata.data;
+  if (!record) {
+    throw new Error("metadata.json records no data folder (trained in a notebook?): give --data FOLDER");
+  }
+  return fs.existsSync(record.folder) ? record.folder : record.source;
+}
+
+/** The parts of `folder`: each part's folder, and for a split folder the validation files. */
+function partsOf(folder: DataFolder): { part: DataPart; dir: string }[] {
+  const parts: { part: DataPart; dir: string }[] = [{ part: "train", dir: folder.trainDir }];
+  if (folder.validationDir) parts.push({ part: "validation", dir: folder.validationDir });
+  if (folder.testDir) parts.push({ part: "test", dir: folder.testDir });
+  return parts;
+}
+
+/** Loads the images of `dir`, unshuffled, decoded as the model was trained. */
+function partDataset(dir: string, metadata: ClassifierMetadata, batchSize: number): Promise<ImageDataset> {
+  return imageDatasetFromDirectory(dir, {
+    imageSize: metadata.imageSize,
+    orientation: orientationOf(metadata),
+    formats: "decodable",
+    classNames: metadata.classNames,
+    shuffle: false,
+    batchSize,
+    verbose: false,
+  });
+}
+
+/** For a folder split by `validationSplit`: the files training held out, as training chose them. */
+async function heldOutFiles(folder: DataFolder, metadata: ClassifierMetadata): Promise<Set<string>> {
+  const split = metadata.data?.split;
+  if (!split || !("validationSplit" in split)) return new Set();
+  const [, validation] = await imageDatasetFromDirectory(folder.trainDir, {
+    imageSize: metadata.imageSize,
+    formats: "decodable",
+    classNames: metadata.classNames,
+    validationSplit: split.validationSplit,
+    seed: split.seed,
+    subset: "both",
+    verbose: false,
+  });
+  return new Set(validation.filePaths);
+}
+
+/** Every image of the data embedded, with its file and part. */
+async function embedParts(saved: SavedClassifier, folder: DataFolder, options: ReviewOptions) {
+  const { metadata } = saved;
+  const heldOut = await heldOutFiles(folder, metadata);
+  const images: ReviewedImage[] = [];
+  const chunks: Embeddings[] = [];
+  for (const { part, dir } of partsOf(folder)) {
+    const dataset = await partDataset(dir, metadata, options.batchSize ?? 32);
+    options.log?.(`review: embedding ${dataset.filePaths.length} ${part} images in ${dir}`);
+    const e = await embedDataset(saved.model, dataset);
+    dataset.filePaths.forEach((file, i) => {
+      images.push({
+        file: path.relative(folder.root, file).split(path.sep).join("/"),
+        part: heldOut.has(file) ? "validation" : part,
+        label: metadata.classNames[e.labels[i]],
+      });
+    });
+    chunks.push(e);
+  }
+  return { images, embeddings: joinEmbeddings(chunks) };
+}
+
+function joinEmbeddings(chunks: Embeddings[]): Embeddings {
+  const join = <T extends Float32Array | Int32Array>(arrays: T[], make: (n: number) => T): T => {
+    const out = make(arrays.reduce((n, a) => n + a.length, 0));
+    let at = 0;
+    for (const a of arrays) {
+      out.set(a, at);
+      at += a.length;
+    }
+    return out;
+  };
+  return {
+    count: chunks.reduce((n, c) => n + c.count, 0),
+    dim: chunks[0].dim,
+    numClasses: chunks[0].numClasses,
+    features: join(chunks.map((c) => c.features), (n) => new Float32Array(n)),
+    probabilities: join(chunks.map((c) => c.probabilities), (n) => new Float32Array(n)),
+    labels: join(chunks.map((c) => c.labels), (n) => new Int32Array(n)),
+  };
+}
+
+/**
+ * Reviews the data `saved` (loaded from `modelDir`) was trained on: likely mislabels and near-duplicates
+ * with the given thresholds. Reads the images; writes nothing.
+ */
+export async function reviewClassifier(
+  saved: SavedClassifier,
+  modelDir: string,
+  options: ReviewOptions = {},
+): Promise<ReviewReport> {
+  const { metadata } = saved;
+  let folder: DataFolder;
+  try {
+    folder = await resolveDataFolder(dataArgument(metadata, options.data));
+  } catch (e) {
+    if (options.data !== undefined || !metadata.data) throw e;
+    throw new Error(`${(e as Error).message} — the data recorded in metadata.json; give --data FOLDER`);
+  }
+  const recorded = metadata.data?.fingerprint;
+  const sameDataAsTraining = recorded === undefined ||
+    recorded === `sha256:${folderFingerprint(folder.root).sha256}`;
+  const thresholds = {
+    minConfidence: options.minConfidence ?? REVIEW_DEFAULTS.minConfidence,
+    minSimilarity: options.minSimilarity ?? REVIEW_DEFAULTS.minSimilarity,
+  };
+  const { images, embeddings } = await embedParts(saved, folder, options);
+  const name = (c: number) => metadata.classNames[c];
+  const mislabels = likelyMislabels(embeddings, thresholds).map((m) => ({
+    ...images[m.index],
+    predicted: name(m.predicted),
+    probability: m.probability,
+    loss: m.loss,
+  }));
+  const parts = images.map((i) => i.part);
+  const duplicates = nearDuplicates(embeddings, { ...thresholds, parts }).map((d) => ({
+    kind: d.kind,
+    similarity: d.similarity,
+    a: images[d.a],
+    b: images[d.b],
+  }));
+  const map = validationMap(embeddings, images, metadata.classNames);
+  const counts: Partial<Record<DataPart, number>> = {};
+  for (const p of parts) counts[p] = (counts[p] ?? 0) + 1;
+  return {
+    format: REVIEW_FORMAT,
+    formatVersion: 1,
+    model: path.resolve(modelDir),
+    root: folder.root,
+    sameDataAsTraining,
+    thresholds,
+    images: counts,
+    mislabels,
+    duplicates,
+    map,
+  };
+}
+
+/** The validation images (all images when there are none) on the PCA map of their embeddings. */
+function validationMap(e: Embeddings, images: ReviewedImage[], classNames: string[]): MapPoint[] {
+  let rows = images.flatMap((image, i) => image.part === "validation" ? [i] : []);
+  if (rows.length === 0) rows = images.map((_, i) => i);
+  const features = new Float32Array(rows.length * e.dim);
+  rows.forEach((r, j) => features.set(e.features.subarray(r * e.dim, (r + 1) * e.dim), j * e.dim));
+  const xy = pca2d(features, rows.length, e.dim);
+  return rows.map((r, j) => {
+    const p = Array.from(e.probabilities.subarray(r * e.numClasses, (r + 1) * e.numClasses));
+    const predicted = classNames[p.indexOf(Math.max(...p))];
+    return { x: xy[2 * j], y: xy[2 * j + 1], label: images[r].label, predicted, name: images[r].file };
+  });
+}
+
+/**
+ * Writes `report` as JSON to `files.json`, as a shell script to `files.script` and, with `files.map`, its
+ * map of the data as an SVG (each to a temporary name, renamed when complete).
+ */
+export async function writeReview(
+  report: ReviewReport,
+  files: { json: string; script: string; map?: string },
+): Promise<void> {
+  await writeFileAtomic(files.json, JSON.stringify(report, null, 2) + "\n");
+  await writeFileAtomic(files.script, reviewScript(report));
+  if (files.map !== undefined) await writeFileAtomic(files.map, await renderSvg(dataMapSpec(report.map)));
+}

@@ -1,0 +1,14 @@
+import { assertEquals } from "../_assert.ts";
+import { deterministicEnv, wantsDeterminism } from "../../lib/cli/mod.ts";
+import { determinismEnv } from "../../lib/train/determinism.ts";
+
+Deno.test("lib/cli's deterministicEnv (the TensorFlow-free launcher's copy) equals lib/train's determinismEnv", () => {
+  assertEquals(deterministicEnv(), determinismEnv());
+  assertEquals(deterministicEnv(3), determinismEnv({ threads: 3 }));
+});
+
+Deno.test("wantsDeterminism: --deterministic among the options, not after --", () => {
+  assertEquals(wantsDeterminism(["d", "--deterministic", "--epochs", "2"]), true);
+  assertEquals(wantsDeterminism(["d", "--epochs", "2"]), false);
+  assertEquals(wantsDeterminism(["--", "--deterministic"]), false);
+});
