@@ -1,12 +1,14 @@
 /**
- * A map of the data: embeddings (`embeddings.ts`) projected to two dimensions by PCA — the two directions
- * in which the images differ most — and drawn as a Vega-Lite scatter plot, coloured by class, the images
- * the model gets wrong marked. Close points are images the model sees alike; a point inside another
- * class's cloud is worth a look. (UMAP would separate clusters better; PCA needs no package and is
- * deterministic.)
+ * A map of the data: embeddings (`embeddings.ts`) projected to two dimensions — by UMAP (McInnes et al.
+ * 2018, the `umap-js` package, seeded so that the same embeddings give the same map), which keeps
+ * neighbours together and so separates clusters, or by PCA (the two directions in which the images differ
+ * most) for sets too small for UMAP's neighbourhoods or on request — and drawn as a Vega-Lite scatter plot,
+ * coloured by class, the images the model gets wrong marked. Close points are images the model sees alike;
+ * a point inside another class's cloud is worth a look.
  *
  * @module
  */
+import { UMAP } from "umap-js";
 import { tf } from "../runtime/mod.ts";
 import type { Tensor } from "../runtime/mod.ts";
 import type { TopLevelSpec } from "./display.ts";
@@ -42,6 +44,60 @@ export function pca2d(rows: Float32Array, count: number, dim: number): Float32Ar
   return values;
 }
 
+/** How a map is projected: `"umap"` or `"pca"`. */
+export type MapMethod = "umap" | "pca";
+
+/** Below this many points {@link projectMap} uses PCA: UMAP needs enough neighbours per point. */
+export const UMAP_MIN_POINTS = 15;
+
+/** Options of {@link projectMap}. */
+export interface ProjectMapOptions {
+  /** `"umap"` (default; PCA below {@link UMAP_MIN_POINTS} points) or `"pca"`. */
+  method?: MapMethod;
+  /** Seed of UMAP's random numbers (default 42): the same seed and rows give the same map. */
+  seed?: number;
+  /** UMAP's neighbours per point (default 15, fewer for small sets). */
+  nNeighbors?: number;
+}
+
+/** mulberry32: UMAP's random numbers, seeded (umap-js takes any `() => number` in [0, 1)). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `rows` (`count × dim`, row-major) on a 2-D map: `xy` (`count × 2`, row-major) and the method used —
+ * UMAP, seeded, unless `method` is `"pca"` or there are fewer than {@link UMAP_MIN_POINTS} points.
+ */
+export function projectMap(
+  rows: Float32Array,
+  count: number,
+  dim: number,
+  options: ProjectMapOptions = {},
+): { xy: Float32Array; method: MapMethod } {
+  const method = options.method ?? "umap";
+  if (method !== "umap" && method !== "pca") {
+    throw new Error(`projectMap: method must be "umap" or "pca", got ${JSON.stringify(method)}`);
+  }
+  if (rows.length !== count * dim || count < 1) {
+    throw new Error(`projectMap: expected ${count} × ${dim} values, got ${rows.length}`);
+  }
+  if (method === "pca" || count < UMAP_MIN_POINTS) return { xy: pca2d(rows, count, dim), method: "pca" };
+  const vectors = Array.from({ length: count }, (_, i) => Array.from(rows.subarray(i * dim, (i + 1) * dim)));
+  const umap = new UMAP({
+    nComponents: 2,
+    nNeighbors: Math.min(options.nNeighbors ?? 15, count - 1),
+    random: seeded(options.seed ?? 42),
+  });
+  return { xy: Float32Array.from(umap.fit(vectors).flat()), method: "umap" };
+}
+
 /** One point of {@link dataMapSpec}. */
 export interface MapPoint {
   /** Position on the map: first component. */
@@ -56,22 +112,33 @@ export interface MapPoint {
   name: string;
 }
 
-/** The map as a Vega-Lite scatter plot: colour the label, a cross where the prediction is wrong. */
-export function dataMapSpec(points: readonly MapPoint[], options: { title?: string } = {}): TopLevelSpec {
+/**
+ * The map as a Vega-Lite scatter plot: colour the label, a cross where the prediction is wrong; `method`
+ * (default `"pca"`) names the axes.
+ */
+export function dataMapSpec(
+  points: readonly MapPoint[],
+  options: { title?: string; method?: MapMethod } = {},
+): TopLevelSpec {
   const wrong = points.filter((p) => p.label !== p.predicted).length;
+  const method = options.method ?? "pca";
+  const axis = method === "umap" ? "UMAP" : "component";
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: options.title ??
-      `Map of the data (PCA of the embeddings): ${wrong} of ${points.length} misclassified`,
-    description:
-      `Scatter plot of ${points.length} images by their embeddings' first two principal components`,
+      `Map of the data (${method.toUpperCase()} of the embeddings): ${wrong} of ${points.length} misclassified`,
+    description: `Scatter plot of ${points.length} images by ${
+      method === "umap"
+        ? "a UMAP projection of their embeddings"
+        : "their embeddings' first two principal components"
+    }`,
     width: 600,
     height: 400,
     data: { values: points.map((p) => ({ ...p, result: p.label === p.predicted ? "right" : "wrong" })) },
     mark: { type: "point", filled: true, size: 40, opacity: 0.8 },
     encoding: {
-      x: { field: "x", type: "quantitative", title: "component 1", axis: { labels: false } },
-      y: { field: "y", type: "quantitative", title: "component 2", axis: { labels: false } },
+      x: { field: "x", type: "quantitative", title: `${axis} 1`, axis: { labels: false } },
+      y: { field: "y", type: "quantitative", title: `${axis} 2`, axis: { labels: false } },
       color: { field: "label", type: "nominal", title: "class" },
       shape: {
         field: "result",

@@ -2,7 +2,8 @@
  * Reading a trained classifier's results: where it errs ({@link interpret}: predictions over a labelled
  * dataset, {@link confusionMatrix}, {@link perClassMetrics}, {@link mostConfused}, the highest-loss images),
  * photos to fix ({@link embedDataset}, {@link likelyMislabels}, {@link nearDuplicates}: mislabels,
- * near-duplicates and train/validation leaks; a map of the data: {@link pca2d}, {@link dataMapSpec}),
+ * near-duplicates and train/validation leaks; a map of the data: {@link projectMap} (UMAP, PCA),
+ * {@link dataMapSpec}),
  * test-time augmentation ({@link ttaProbabilities}), the
  * tutorial's figures as Vega-Lite specs (image grids, learning curves, confusion matrix, top losses) and
  * showing a spec in the notebook ({@link show}) or as SVG ({@link renderSvg}), and why the model decides:
@@ -55,7 +56,15 @@
  */
 export { type ChartBundle, chartBundle, describeSpec, renderSvg, show } from "./display.ts";
 export { embedDataset, EMBEDDING_LAYER, embeddingModel, type Embeddings } from "./embeddings.ts";
-export { dataMapSpec, type MapPoint, pca2d } from "./data_map.ts";
+export {
+  dataMapSpec,
+  type MapMethod,
+  type MapPoint,
+  pca2d,
+  projectMap,
+  type ProjectMapOptions,
+  UMAP_MIN_POINTS,
+} from "./data_map.ts";
 export { TTA_DEGREES, type TtaOptions, ttaProbabilities, ttaVariants } from "./tta.ts";
 // The types the signatures above name (deno doc --lint: no reference to a private type).
 export type { Tensor2D, Tensor4D } from "../runtime/mod.ts";

@@ -107,7 +107,7 @@ export {
 } from "./save_classifier.ts";
 export type { MetadataInput, SaveClassifierOptions, TrainingData } from "./save_classifier.ts";
 export { buildReport, escapeHtml, usageCode } from "./report.ts";
-export type { ReportInput } from "./report.ts";
+export type { ReportInput, TestSetResult } from "./report.ts";
 export { listModels, loadClassifier, MODELS_DIR, resolveModelDir } from "./saved_classifier.ts";
 export type { ModelArgument, SavedClassifier } from "./saved_classifier.ts";
 export {
@@ -124,12 +124,14 @@ export type {
   FilePrediction,
   PredictFilesOptions,
 } from "./predict_files.ts";
-export { REVIEW_FORMAT, reviewClassifier, writeReview } from "./review.ts";
+export { readingOf, REVIEW_FORMAT, reviewClassifier, reviewFolder, writeReview } from "./review.ts";
 export type {
   ReviewDuplicate,
   ReviewedImage,
+  ReviewFindings,
   ReviewMislabel,
   ReviewOptions,
+  ReviewReading,
   ReviewReport,
 } from "./review.ts";
 export { reviewScript, SAME_PHOTO_SIMILARITY, shellQuote } from "./review_script.ts";

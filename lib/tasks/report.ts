@@ -10,6 +10,7 @@
  */
 import {
   confusionMatrixSpec,
+  dataMapSpec,
   gradCamTiles,
   learningCurvesSpec,
   perClassMetricsSpec,
@@ -18,12 +19,14 @@ import {
 } from "../analysis/mod.ts";
 import type { LearningHistory, TopLossTile } from "../analysis/mod.ts";
 import fs from "node:fs";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { tf } from "../runtime/mod.ts";
 import type { LayersModel, Tensor3D } from "../runtime/mod.ts";
 import { concatHistories } from "../train/mod.ts";
 import type { ClassifierMetadata, HistoriesRecord, StageMetrics, StageTime } from "./metadata.ts";
 import { shellQuote } from "./review_script.ts";
+import type { ReviewedImage, ReviewFindings } from "./review.ts";
 
 /** What the report shows. */
 export interface ReportInput {
@@ -38,6 +41,27 @@ export interface ReportInput {
   explain?: { model: LayersModel; correct: readonly TopLossTile[] };
   /** The folder the model is saved in, for the "how to use this model" commands (default `DIR`). */
   modelDir?: string;
+  /**
+   * Photos to fix and the map of the data (`reviewFolder` over the training data after training); absent:
+   * neither section.
+   */
+  review?: ReviewFindings;
+  /** The classifier on the folder's `test/` images after training; absent: no test-set section. */
+  testSet?: TestSetResult;
+}
+
+/** A classifier's results on a test set: images it never saw in training or to choose an epoch. */
+export interface TestSetResult {
+  /** The test folder. */
+  dir: string;
+  /** Images in it. */
+  images: number;
+  /** Share classified right. */
+  accuracy: number;
+  /** Mean cross-entropy. */
+  loss: number;
+  /** Rows: actual class, columns: predicted class. */
+  confusionMatrix: number[][];
 }
 
 /**
@@ -63,7 +87,8 @@ const seconds = (v: number | undefined) => v === undefined ? "–" : `${v.toFixe
 function table(head: string[], rows: unknown[][]): string {
   const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
   const tr = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("\n");
-  return `<table><thead><tr>${th}</tr></thead><tbody>\n${tr}\n</tbody></table>`;
+  // Scrolls on its own on a narrow screen rather than widening the page.
+  return `<div class="scroll"><table><thead><tr>${th}</tr></thead><tbody>\n${tr}\n</tbody></table></div>`;
 }
 
 /** The opening paragraph: classes, data, model, input, output, time. */
@@ -219,6 +244,21 @@ ${
   return sections;
 }
 
+/** The test set's score, balanced accuracy and confusion matrix. */
+async function testSetSection(t: TestSetResult, classNames: string[]): Promise<string> {
+  const m = t.confusionMatrix;
+  const recalls = m.map((row, i) =>
+    row.reduce((a, b) => a + b, 0) ? row[i] / row.reduce((a, b) => a + b, 0) : NaN
+  )
+    .filter(Number.isFinite);
+  const balanced = recalls.reduce((a, b) => a + b, 0) / recalls.length;
+  return `<h2>Test set</h2>
+<p><strong>Test accuracy ${pct(t.accuracy)}</strong> on ${escapeHtml(t.images)} images of
+<code>${escapeHtml(t.dir)}</code> (balanced accuracy ${pct(balanced)}, loss ${num(t.loss)}) — images used
+neither in training nor to choose the saved epoch: the estimate to quote.</p>
+<div class="chart square">${await renderSvg(confusionMatrixSpec(m, classNames))}</div>`;
+}
+
 /** Height of the top losses' thumbnails, in pixels. */
 const THUMB_HEIGHT = 180;
 
@@ -283,6 +323,79 @@ then the actual class and the image's loss.</p>
 <div class="chart">${await renderSvg(await topLossesSpec(topLosses, m.classNames))}</div>
 <p>Each photo as it is on disk (its aspect ratio, before the model's resize); click to open the file.</p>
 ${files}`;
+}
+
+/** Rows shown per list of photos to fix (the review's JSON has them all). */
+const FIX_ROWS = 20;
+
+/** A photo of the review as a table cell: its thumbnail and its path (part and label), both linked. */
+async function photoCell(root: string, image: ReviewedImage): Promise<string> {
+  const file = path.join(root, ...image.file.split("/"));
+  const href = escapeHtml(pathToFileURL(file).href);
+  const thumb = await thumbnail(file);
+  const img = thumb ? `<a href="${href}"><img class="thumb small" src="${thumb}" alt=""></a>` : "";
+  return `${img}<a href="${href}">${escapeHtml(image.file)}</a> (${escapeHtml(image.part)})`;
+}
+
+const KIND_TEXT = {
+  leak: "leak: in training and in validation/test",
+  conflict: "conflict: the same photo with two labels",
+  duplicate: "duplicate: a second copy in one class",
+} as const;
+
+/** Likely mislabels and near-duplicate pairs, with thumbnails and the command that writes the script. */
+async function photosToFixSection(review: ReviewFindings, modelDir = "DIR"): Promise<string> {
+  const { thresholds: t, mislabels, duplicates, root } = review;
+  const rows = (cells: string[]) => `<tr>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
+  const head = (h: string[]) => `<thead><tr>${h.map((x) => `<th>${x}</th>`).join("")}</tr></thead>`;
+  const mis: string[] = [];
+  for (const m of mislabels.slice(0, FIX_ROWS)) {
+    mis.push(rows([await photoCell(root, m), ...[m.label, m.predicted, pct(m.probability)].map(escapeHtml)]));
+  }
+  const pairs: string[] = [];
+  for (const d of duplicates.slice(0, FIX_ROWS)) {
+    const kind = `<span class="kind-${d.kind}">${escapeHtml(KIND_TEXT[d.kind])}</span>`;
+    pairs.push(rows([kind, num(d.similarity, 3), await photoCell(root, d.a), await photoCell(root, d.b)]));
+  }
+  const more = (n: number) => n > FIX_ROWS ? `<p>… and ${n - FIX_ROWS} more (see the review below).</p>` : "";
+  const dir = /^[\w./-]+$/.test(modelDir) ? modelDir : shellQuote(modelDir);
+  const counts = Object.entries(review.images).map(([p, n]) => `${n} ${p}`).join(", ");
+  return `<h2>Photos to fix</h2>
+<p>Every image of the data (${escapeHtml(counts)}) embedded by the trained model. <strong>Likely
+mislabels</strong>: the model gives another class at least ${pct(t.minConfidence)} — often the model is the
+one that is wrong, so look before moving. <strong>Near-duplicates</strong>: pairs whose embeddings have a cosine
+similarity of at least ${num(t.minSimilarity, 2)}; a <em>leak</em> between training and validation inflates
+the validation accuracy.</p>
+<h3>Likely mislabels (${mislabels.length})</h3>
+${
+    mis.length
+      ? `<div class="scroll"><table>${head(["photo", "label", "predicted", "probability"])}<tbody>\n${
+        mis.join("\n")
+      }\n</tbody></table></div>${more(mislabels.length)}`
+      : "<p>None.</p>"
+  }
+<h3>Near-duplicates and leaks (${duplicates.length})</h3>
+${
+    pairs.length
+      ? `<div class="scroll"><table>${head(["kind", "similarity", "first", "second"])}<tbody>\n${
+        pairs.join("\n")
+      }\n</tbody></table></div>${more(duplicates.length)}`
+      : "<p>None.</p>"
+  }
+<p>To get them as JSON and as a shell script of <code>mv</code>/<code>rm</code> lines to edit and run
+(nothing is moved by the tool), from the project's folder:</p>
+<pre>deno task review -- --model ${escapeHtml(dir)}</pre>`;
+}
+
+/** The map of the data: the review's points as a static scatter plot. */
+async function dataMapSection(review: ReviewFindings): Promise<string> {
+  if (review.map.length === 0) return "";
+  return `<h2>Map of the data</h2>
+<p>Each point is a validation image, placed by its embedding (${
+    review.mapMethod === "umap" ? "UMAP, seeded" : "PCA"
+  }): close points are images the model sees alike.
+Colour: the label; a cross: the model got it wrong. A cross among another class's points is worth a look.</p>
+<div class="chart">${await renderSvg(dataMapSpec(review.map, { method: review.mapMethod }))}</div>`;
 }
 
 /** Grad-CAM overlays of `tiles` (for the predicted class) as a grid; the overlays are freed after. */
@@ -354,6 +467,7 @@ table { border-collapse: collapse; margin: .5em 0; } td, th { border: 1px solid 
 th { background: #f4f4f4; } .warning { background: #fff4e0; padding: 4px 8px; } code { background: #f4f4f4; padding: 0 3px; }
 .chart svg { width: 100%; height: auto; display: block; } .chart.square svg { max-width: 640px; } /* small charts: full width would only enlarge their text */
 img.thumb { height: ${THUMB_HEIGHT}px; max-width: 100%; object-fit: contain; display: block; }
+img.thumb.small { height: ${THUMB_HEIGHT / 2}px; } .kind-leak { color: #b00; font-weight: bold; }
 .scroll { overflow-x: auto; } pre { background: #f4f4f4; padding: 8px; overflow-x: auto; }
 @media (max-width: 600px) { body { margin: 1em auto; } img.thumb { height: auto; max-height: ${THUMB_HEIGHT}px; } }`;
 
@@ -365,8 +479,12 @@ export async function buildReport(input: ReportInput): Promise<string> {
       ? [stagesSection(m, m.histories), await curvesSection(m.histories, m.training?.kept?.epoch)]
       : []),
     ...await errorSections(m),
+    ...(input.testSet ? [await testSetSection(input.testSet, m.classNames)] : []),
     ...(input.topLosses.length ? [await topLossesSection(m, input.topLosses)] : []),
     await heatmapSection(input),
+    ...(input.review
+      ? [await photosToFixSection(input.review, input.modelDir), await dataMapSection(input.review)]
+      : []),
     usageSection(input.modelDir),
   ].filter((section) => section !== "");
   const title = `Classifier report: ${m.classNames.length} classes`;

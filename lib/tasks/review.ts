@@ -11,21 +11,22 @@ import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../io/mod.ts";
 import { imageDatasetFromDirectory } from "../data/mod.ts";
-import type { ImageDataset } from "../data/mod.ts";
+import type { ImageDataset, OrientationMode } from "../data/mod.ts";
+import type { LayersModel } from "../runtime/mod.ts";
 import {
   dataMapSpec,
   embedDataset,
   likelyMislabels,
   nearDuplicates,
-  pca2d,
+  projectMap,
   renderSvg,
   REVIEW_DEFAULTS,
 } from "../analysis/mod.ts";
-import type { DataPart, DuplicateKind, Embeddings, MapPoint } from "../analysis/mod.ts";
+import type { DataPart, DuplicateKind, Embeddings, MapMethod, MapPoint } from "../analysis/mod.ts";
 import { folderFingerprint, resolveDataFolder } from "./data_folder.ts";
 import type { DataFolder } from "./data_folder.ts";
 import { orientationOf } from "./metadata.ts";
-import type { ClassifierMetadata } from "./metadata.ts";
+import type { ClassifierMetadata, DataRecord } from "./metadata.ts";
 import type { SavedClassifier } from "./saved_classifier.ts";
 import { reviewScript } from "./review_script.ts";
 
@@ -84,8 +85,10 @@ export interface ReviewReport {
   mislabels: ReviewMislabel[];
   /** Near-duplicate pairs, most similar first. */
   duplicates: ReviewDuplicate[];
-  /** The validation images on a map of their embeddings (PCA; `dataMapSpec` draws it). */
+  /** The validation images on a map of their embeddings (`projectMap`; `dataMapSpec` draws it). */
   map: MapPoint[];
+  /** How `map` was projected: UMAP (seeded), or PCA for small sets or on request. */
+  mapMethod: MapMethod;
 }
 
 /** Options of {@link reviewClassifier}. */
@@ -98,6 +101,8 @@ export interface ReviewOptions {
   minSimilarity?: number;
   /** Images per batch (default 32). */
   batchSize?: number;
+  /** The map's projection (default `"umap"`, PCA below `UMAP_MIN_POINTS` images; `projectMap`). */
+  mapMethod?: MapMethod;
   /** Progress messages (default: none). */
   log?: (message: string) => void;
 }
@@ -120,13 +125,35 @@ function partsOf(folder: DataFolder): { part: DataPart; dir: string }[] {
   return parts;
 }
 
-/** Loads the images of `dir`, unshuffled, decoded as the model was trained. */
-function partDataset(dir: string, metadata: ClassifierMetadata, batchSize: number): Promise<ImageDataset> {
-  return imageDatasetFromDirectory(dir, {
+/** How the images of a review are read: as the model was trained on them. */
+export interface ReviewReading {
+  /** The model's input size, `[height, width]`. */
+  imageSize: [number, number];
+  /** Class names in label order (the class folders). */
+  classNames: string[];
+  /** EXIF orientation as in training. */
+  orientation: OrientationMode;
+  /** Training's split (`metadata.data.split`): a seeded split finds the validation files again. */
+  split?: DataRecord["split"];
+}
+
+/** The reading of a saved classifier's data, from its metadata. */
+export function readingOf(metadata: ClassifierMetadata): ReviewReading {
+  return {
     imageSize: metadata.imageSize,
-    orientation: orientationOf(metadata),
-    formats: "decodable",
     classNames: metadata.classNames,
+    orientation: orientationOf(metadata),
+    ...(metadata.data?.split ? { split: metadata.data.split } : {}),
+  };
+}
+
+/** Loads the images of `dir`, unshuffled, decoded as the model was trained. */
+export function partDataset(dir: string, reading: ReviewReading, batchSize: number): Promise<ImageDataset> {
+  return imageDatasetFromDirectory(dir, {
+    imageSize: reading.imageSize,
+    orientation: reading.orientation,
+    formats: "decodable",
+    classNames: reading.classNames,
     shuffle: false,
     batchSize,
     verbose: false,
@@ -134,13 +161,13 @@ function partDataset(dir: string, metadata: ClassifierMetadata, batchSize: numbe
 }
 
 /** For a folder split by `validationSplit`: the files training held out, as training chose them. */
-async function heldOutFiles(folder: DataFolder, metadata: ClassifierMetadata): Promise<Set<string>> {
-  const split = metadata.data?.split;
+async function heldOutFiles(folder: DataFolder, reading: ReviewReading): Promise<Set<string>> {
+  const split = reading.split;
   if (!split || !("validationSplit" in split)) return new Set();
   const [, validation] = await imageDatasetFromDirectory(folder.trainDir, {
-    imageSize: metadata.imageSize,
+    imageSize: reading.imageSize,
     formats: "decodable",
-    classNames: metadata.classNames,
+    classNames: reading.classNames,
     validationSplit: split.validationSplit,
     seed: split.seed,
     subset: "both",
@@ -150,20 +177,24 @@ async function heldOutFiles(folder: DataFolder, metadata: ClassifierMetadata): P
 }
 
 /** Every image of the data embedded, with its file and part. */
-async function embedParts(saved: SavedClassifier, folder: DataFolder, options: ReviewOptions) {
-  const { metadata } = saved;
-  const heldOut = await heldOutFiles(folder, metadata);
+async function embedParts(
+  model: LayersModel,
+  folder: DataFolder,
+  reading: ReviewReading,
+  options: ReviewOptions,
+) {
+  const heldOut = await heldOutFiles(folder, reading);
   const images: ReviewedImage[] = [];
   const chunks: Embeddings[] = [];
   for (const { part, dir } of partsOf(folder)) {
-    const dataset = await partDataset(dir, metadata, options.batchSize ?? 32);
+    const dataset = await partDataset(dir, reading, options.batchSize ?? 32);
     options.log?.(`review: embedding ${dataset.filePaths.length} ${part} images in ${dir}`);
-    const e = await embedDataset(saved.model, dataset);
+    const e = await embedDataset(model, dataset);
     dataset.filePaths.forEach((file, i) => {
       images.push({
         file: path.relative(folder.root, file).split(path.sep).join("/"),
         part: heldOut.has(file) ? "validation" : part,
-        label: metadata.classNames[e.labels[i]],
+        label: reading.classNames[e.labels[i]],
       });
     });
     chunks.push(e);
@@ -191,6 +222,47 @@ function joinEmbeddings(chunks: Embeddings[]): Embeddings {
   };
 }
 
+/** What a review finds in a data folder: {@link ReviewReport} without the model and the fingerprint check. */
+export type ReviewFindings = Pick<
+  ReviewReport,
+  "root" | "thresholds" | "images" | "mislabels" | "duplicates" | "map" | "mapMethod"
+>;
+
+/**
+ * Likely mislabels, near-duplicates and the map of the data in `folder`, every image embedded once by
+ * `model` (one forward per batch). Used by {@link reviewClassifier} and by `trainFolder` for the report.
+ */
+export async function reviewFolder(
+  model: LayersModel,
+  folder: DataFolder,
+  reading: ReviewReading,
+  options: ReviewOptions = {},
+): Promise<ReviewFindings> {
+  const thresholds = {
+    minConfidence: options.minConfidence ?? REVIEW_DEFAULTS.minConfidence,
+    minSimilarity: options.minSimilarity ?? REVIEW_DEFAULTS.minSimilarity,
+  };
+  const { images, embeddings } = await embedParts(model, folder, reading, options);
+  const name = (c: number) => reading.classNames[c];
+  const mislabels = likelyMislabels(embeddings, thresholds).map((m) => ({
+    ...images[m.index],
+    predicted: name(m.predicted),
+    probability: m.probability,
+    loss: m.loss,
+  }));
+  const parts = images.map((i) => i.part);
+  const duplicates = nearDuplicates(embeddings, { ...thresholds, parts }).map((d) => ({
+    kind: d.kind,
+    similarity: d.similarity,
+    a: images[d.a],
+    b: images[d.b],
+  }));
+  const { map, method: mapMethod } = validationMap(embeddings, images, reading.classNames, options.mapMethod);
+  const counts: Partial<Record<DataPart, number>> = {};
+  for (const p of parts) counts[p] = (counts[p] ?? 0) + 1;
+  return { root: folder.root, thresholds, images: counts, mislabels, duplicates, map, mapMethod };
+}
+
 /**
  * Reviews the data `saved` (loaded from `modelDir`) was trained on: likely mislabels and near-duplicates
  * with the given thresholds. Reads the images; writes nothing.
@@ -211,54 +283,35 @@ export async function reviewClassifier(
   const recorded = metadata.data?.fingerprint;
   const sameDataAsTraining = recorded === undefined ||
     recorded === `sha256:${folderFingerprint(folder.root).sha256}`;
-  const thresholds = {
-    minConfidence: options.minConfidence ?? REVIEW_DEFAULTS.minConfidence,
-    minSimilarity: options.minSimilarity ?? REVIEW_DEFAULTS.minSimilarity,
-  };
-  const { images, embeddings } = await embedParts(saved, folder, options);
-  const name = (c: number) => metadata.classNames[c];
-  const mislabels = likelyMislabels(embeddings, thresholds).map((m) => ({
-    ...images[m.index],
-    predicted: name(m.predicted),
-    probability: m.probability,
-    loss: m.loss,
-  }));
-  const parts = images.map((i) => i.part);
-  const duplicates = nearDuplicates(embeddings, { ...thresholds, parts }).map((d) => ({
-    kind: d.kind,
-    similarity: d.similarity,
-    a: images[d.a],
-    b: images[d.b],
-  }));
-  const map = validationMap(embeddings, images, metadata.classNames);
-  const counts: Partial<Record<DataPart, number>> = {};
-  for (const p of parts) counts[p] = (counts[p] ?? 0) + 1;
+  const findings = await reviewFolder(saved.model, folder, readingOf(metadata), options);
   return {
     format: REVIEW_FORMAT,
     formatVersion: 1,
     model: path.resolve(modelDir),
-    root: folder.root,
+    root: findings.root,
     sameDataAsTraining,
-    thresholds,
-    images: counts,
-    mislabels,
-    duplicates,
-    map,
+    thresholds: findings.thresholds,
+    images: findings.images,
+    mislabels: findings.mislabels,
+    duplicates: findings.duplicates,
+    map: findings.map,
+    mapMethod: findings.mapMethod,
   };
 }
 
-/** The validation images (all images when there are none) on the PCA map of their embeddings. */
-function validationMap(e: Embeddings, images: ReviewedImage[], classNames: string[]): MapPoint[] {
+/** The validation images (all images when there are none) on the map of their embeddings. */
+function validationMap(e: Embeddings, images: ReviewedImage[], classNames: string[], method?: MapMethod) {
   let rows = images.flatMap((image, i) => image.part === "validation" ? [i] : []);
   if (rows.length === 0) rows = images.map((_, i) => i);
   const features = new Float32Array(rows.length * e.dim);
   rows.forEach((r, j) => features.set(e.features.subarray(r * e.dim, (r + 1) * e.dim), j * e.dim));
-  const xy = pca2d(features, rows.length, e.dim);
-  return rows.map((r, j) => {
+  const { xy, method: used } = projectMap(features, rows.length, e.dim, method ? { method } : {});
+  const map: MapPoint[] = rows.map((r, j) => {
     const p = Array.from(e.probabilities.subarray(r * e.numClasses, (r + 1) * e.numClasses));
     const predicted = classNames[p.indexOf(Math.max(...p))];
     return { x: xy[2 * j], y: xy[2 * j + 1], label: images[r].label, predicted, name: images[r].file };
   });
+  return { map, method: used };
 }
 
 /**
@@ -271,5 +324,7 @@ export async function writeReview(
 ): Promise<void> {
   await writeFileAtomic(files.json, JSON.stringify(report, null, 2) + "\n");
   await writeFileAtomic(files.script, reviewScript(report));
-  if (files.map !== undefined) await writeFileAtomic(files.map, await renderSvg(dataMapSpec(report.map)));
+  if (files.map !== undefined) {
+    await writeFileAtomic(files.map, await renderSvg(dataMapSpec(report.map, { method: report.mapMethod })));
+  }
 }

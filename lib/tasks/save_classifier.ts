@@ -41,6 +41,8 @@ import type {
   TrainingRecord,
 } from "./metadata.ts";
 import { buildReport } from "./report.ts";
+import type { TestSetResult } from "./report.ts";
+import type { ReviewFindings } from "./review.ts";
 
 /**
  * The data a classifier was trained on, as {@link SaveClassifierOptions.data}. A seeded split of the folder
@@ -78,6 +80,13 @@ export interface SaveClassifierOptions {
   training?: TrainingRecord;
   /** Free text on where the classifier comes from, recorded as `note`. */
   note?: string;
+  /**
+   * Photos to fix and the map of the data (`reviewFolder` after training): shown in `report.html`, not
+   * recorded in `metadata.json` (`deno task review` writes them as JSON).
+   */
+  review?: ReviewFindings;
+  /** The test set's results (`trainFolder` with a `test/` folder): shown in `report.html`. */
+  testSet?: TestSetResult;
   /**
    * How the training photos were oriented (`preprocessing.orientation`; `predict` and the page decode the
    * same way). Default: the training dataset's (`data.train.orientation`), else `"ignore"`, the default of
@@ -262,6 +271,10 @@ type FolderOptions = Pick<SaveClassifierOptions, "force" | "log"> & {
   dataFolder?: string;
   /** Correctly classified images (`interpret`'s `correct`): with them, the report shows Grad-CAM heatmaps. */
   correct?: readonly TopLossTile[];
+  /** Photos to fix and the map of the data, for the report. */
+  review?: ReviewFindings;
+  /** The test set's results, for the report. */
+  testSet?: TestSetResult;
 };
 
 /**
@@ -276,7 +289,11 @@ async function writeClassifierFolder(
   folder: FolderOptions = {},
 ): Promise<ClassifierMetadata> {
   const explain = folder.correct ? { explain: { model, correct: folder.correct } } : {};
-  const report = await buildReport({ metadata, topLosses, ...explain, modelDir: outDir });
+  const extra = {
+    ...(folder.review ? { review: folder.review } : {}),
+    ...(folder.testSet ? { testSet: folder.testSet } : {}),
+  };
+  const report = await buildReport({ metadata, topLosses, ...explain, ...extra, modelDir: outDir });
   let written = metadata;
   const { movedAside } = await saveModel(model, outDir, {
     ...classifierFolderOptions(folder),
@@ -327,6 +344,8 @@ export async function saveClassifier(
   return await writeClassifierFolder(model, outDir, metadata, options.interpretation?.topLosses ?? [], {
     ...(options.interpretation ? { correct: options.interpretation.correct } : {}),
     ...(options.force ? { force: true } : {}),
+    ...(options.review ? { review: options.review } : {}),
+    ...(options.testSet ? { testSet: options.testSet } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.data ? { dataFolder: options.data.folder.root } : {}),
   });

@@ -25,7 +25,7 @@ import {
 } from "../model/mod.ts";
 import { earlyStopping, enableDeterminism, fit, lrFind } from "../train/mod.ts";
 import type { FitCallback, History, LrFindResult, ProgressSink } from "../train/mod.ts";
-import { interpret, lrFindSpec, renderSvg } from "../analysis/mod.ts";
+import { confusionMatrix, interpret, lrFindSpec, matrixAccuracy, renderSvg } from "../analysis/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import { loadFolderDatasets, resolveDataFolder } from "./data_folder.ts";
 import type { DataFolder, FolderDatasets } from "./data_folder.ts";
@@ -42,6 +42,9 @@ import type {
 import { BestEpochKeeper, type KeepEpoch, keptEpochRecord } from "./kept_epoch.ts";
 import { classCounts, classWeighting, type ClassWeightMode, imbalanceWarning } from "./class_balance.ts";
 import { checkClassifierOutput, saveClassifier } from "./save_classifier.ts";
+import { partDataset, reviewFolder } from "./review.ts";
+import type { ReviewFindings, ReviewReading } from "./review.ts";
+import type { TestSetResult } from "./report.ts";
 
 /** Options of {@link trainFolder}; defaults in {@link FOLDER_DEFAULTS}, the rest the tutorial's. */
 export interface TrainFolderOptions {
@@ -133,6 +136,11 @@ export interface TrainFolderOptions {
    * does that — else an error names them.
    */
   deterministic?: boolean;
+  /**
+   * After training, embed every training and validation image once with the trained model and show the
+   * photos to fix and the map of the data in `report.html` (`reviewFolder`; default true).
+   */
+  review?: boolean;
 }
 
 /** What {@link trainFolder} did. */
@@ -364,6 +372,67 @@ export function keptEpochLine(kept: KeptEpochRecord): string {
   return `Kept epoch ${kept.epoch} of ${kept.epochsRun} (${stage}${value}): ${kept.reason}`;
 }
 
+/** How the review and the test set read the images: as training did. */
+function readingFor(s: Settings, folder: DataFolder, data: FolderDatasets): ReviewReading {
+  return {
+    imageSize: s.imageSize,
+    classNames: data.classNames,
+    orientation: data.train.orientation ?? "ignore",
+    ...(folder.validationDir ? {} : { split: { validationSplit: s.validationSplit, seed: s.seed } }),
+  };
+}
+
+/** The trained model on the folder's `test/` images: accuracy, loss and confusion matrix. */
+async function evaluateTestSet(
+  model: LayersModel,
+  s: Settings,
+  run: { folder: DataFolder; data: FolderDatasets; log: (message: string) => void },
+): Promise<TestSetResult> {
+  const dir = run.folder.testDir!;
+  const dataset = await partDataset(dir, readingFor(s, run.folder, run.data), s.batchSize);
+  const errs = await interpret(model, dataset, {
+    classNames: run.data.classNames,
+    topK: 0,
+    correctPerClass: 0,
+  });
+  errs.dispose();
+  const matrix = confusionMatrix(errs.labels, errs.predicted, run.data.classNames.length);
+  const loss = errs.losses.reduce((a, b) => a + b, 0) / errs.losses.length;
+  const result = {
+    dir,
+    images: errs.labels.length,
+    accuracy: matrixAccuracy(matrix),
+    loss,
+    confusionMatrix: matrix,
+  };
+  run.log(
+    `Test set: accuracy ${result.accuracy.toFixed(4)}, loss ${loss.toFixed(4)} on ${result.images} images`,
+  );
+  return result;
+}
+
+/**
+ * Photos to fix and the map of the data for the report: every image read again unshuffled and embedded
+ * once by the trained model (`reviewFolder`, as `deno task review` does); its time is logged.
+ */
+async function reviewAfterTraining(
+  model: LayersModel,
+  s: Settings,
+  run: { folder: DataFolder; data: FolderDatasets; log: (message: string) => void },
+): Promise<ReviewFindings> {
+  const { folder, data } = run;
+  const reading = readingFor(s, folder, data);
+  const [findings, time] = await timed(() =>
+    reviewFolder(model, folder, reading, { batchSize: s.batchSize })
+  );
+  run.log(
+    `Photos to fix: ${findings.mislabels.length} likely mislabel(s), ${findings.duplicates.length} ` +
+      `near-duplicate pair(s) (${findings.duplicates.filter((d) => d.kind === "leak").length} leak(s)); ` +
+      `${time.wallSeconds.toFixed(1)} s`,
+  );
+  return findings;
+}
+
 /** Trains `model` in both stages, interprets it on the validation images and saves it. */
 async function trainAndSave(
   s: Settings,
@@ -373,11 +442,15 @@ async function trainAndSave(
     outDir: string;
     force: boolean;
     steering: Steering;
+    review: boolean;
   },
 ): Promise<ClassifierMetadata> {
   const { model, base } = classifier;
   const { frozen, fine, stages, stopped, kept } = await trainKeeping(model, base, s, run);
   const { data, steering } = run;
+  // Before `interpret`, whose images must be disposed whatever happens next.
+  const review = run.review ? { review: await reviewAfterTraining(model, s, run) } : {};
+  const testSet = run.folder.testDir ? { testSet: await evaluateTestSet(model, s, run) } : {};
   const interpretation = await interpret(model, data.validation, {
     classNames: data.classNames,
     files: data.validation.filePaths,
@@ -401,6 +474,8 @@ async function trainAndSave(
       histories: { frozen, fineTuning: fine },
       interpretation,
       training,
+      ...review,
+      ...testSet,
       force: run.force,
       log: run.log,
     });
@@ -483,6 +558,7 @@ export async function trainFolder(options: TrainFolderOptions): Promise<TrainFol
         classWeight: classWeightOf(folder, data, options, log),
         deterministic: options.deterministic ?? false,
       },
+      review: options.review ?? true,
     };
     const metadata = await trainAndSave(s, { model, base, baseName: rawBase.name }, run);
     log(`Saved ${outDir} (model.json, weights.bin, ${METADATA_FILE}, report.html)`);

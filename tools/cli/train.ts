@@ -61,8 +61,8 @@ Options:
                         stage, print the suggested --learning-rate and draw the loss against the rate
                         as OUT.lr-find.svg beside the output folder
   --deterministic       two runs with the same settings end with identical weights: seeded random
-                        numbers, TensorFlow's deterministic kernels and fixed thread pools (slower; the
-                        cost is in docs/training.md)
+                        numbers, TensorFlow's deterministic kernels and fixed thread pools (no cost
+                        measured above the noise: docs/training.md)
   --skip-empty-classes  leave out, with a warning, a class folder without images (empty, or holding only
                         other files) instead of stopping with an error
   --json                print a JSON summary on stdout (progress goes to stderr)
