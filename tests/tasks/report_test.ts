@@ -8,14 +8,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
 import { tf } from "../../lib/runtime/mod.ts";
 import type { Tensor3D } from "../../lib/runtime/mod.ts";
 import { PROJECT_ROOT } from "../../lib/runtime/config.ts";
 import { buildReport, usageCode } from "../../lib/tasks/mod.ts";
 import type { TopLossTile } from "../../lib/tasks/mod.ts";
 import { tinyMetadata } from "../../lib/testing/tiny.ts";
-import { CHROMIUM, chromiumFlags } from "../../tools/browser/chromium.ts";
+import { CHROMIUM } from "../../tools/browser/chromium.ts";
+import { checkReportPage } from "../_report_page.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { withTempDir } from "../_temp.ts";
 
@@ -130,29 +130,15 @@ Deno.test({
       const page = path.join(dir, "report.html");
       fs.writeFileSync(page, await buildReport(input));
       tf.dispose(input.topLosses.map((t) => t.image));
-      const shots = path.join(PROJECT_ROOT, "out", "report");
-      fs.mkdirSync(shots, { recursive: true });
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumFlags() });
-      try {
-        for (const width of [1280, 390]) {
-          const tab = await browser.newPage({ viewport: { width, height: 900 } });
-          const errors: string[] = [];
-          tab.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-          tab.on("pageerror", (e) => errors.push(e.message));
-          tab.on("requestfailed", (r) => errors.push(`failed: ${r.url()}`));
-          await tab.goto(pathToFileURL(page).href, { waitUntil: "load" });
-          assertEquals(errors, [], `console errors at ${width} px`);
-          const [scroll, chart, body] = await tab.evaluate(
-            `[document.documentElement.scrollWidth, document.querySelector(".chart svg").getBoundingClientRect().width,
+      await checkReportPage(page, {
+        shotName: "report",
+        extra: async (tab) => {
+          const [chart, body] = await tab.evaluate(
+            `[document.querySelector(".chart svg").getBoundingClientRect().width,
               document.querySelector("h1").getBoundingClientRect().width]`,
           ) as number[];
-          assert(scroll <= width, `${scroll} px wide at ${width} px: sideways scrolling`);
           assert(chart >= body - 2, `the learning curves are ${chart} px in a ${body} px column`);
-          await tab.screenshot({ path: path.join(shots, `report-${width}.png`), fullPage: true });
-          await tab.close();
-        }
-      } finally {
-        await browser.close();
-      }
+        },
+      });
     }),
 });

@@ -10,12 +10,11 @@ import { pathToFileURL } from "node:url";
 import { tf } from "../../lib/runtime/mod.ts";
 import type { Tensor3D } from "../../lib/runtime/mod.ts";
 import { mobileNetV2 } from "../../lib/model/mod.ts";
-import { trainFolder } from "../../lib/tasks/train_folder.ts";
+import { trainFolder, type TrainFolderOptions } from "../../lib/tasks/train_folder.ts";
 import { reviewFolder } from "../../lib/tasks/review.ts";
 import { resolveDataFolder } from "../../lib/tasks/data_folder.ts";
-import { chromium } from "playwright-core";
-import { PROJECT_ROOT } from "../../lib/runtime/config.ts";
-import { CHROMIUM, chromiumFlags } from "../../tools/browser/chromium.ts";
+import { CHROMIUM } from "../../tools/browser/chromium.ts";
+import { checkReportPage } from "../_report_page.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { haveShared, SHARED_WEIGHTS_035 } from "../_shared.ts";
 import { withTempDir } from "../_temp.ts";
@@ -50,36 +49,16 @@ export async function writePlantedFolder(root: string, options: { test?: boolean
 export const tinyMobileNet = (inputShape: [number, number, number]) =>
   mobileNetV2({ inputShape, alpha: 0.35, includeTop: false, weights: SHARED_WEIGHTS_035 });
 
-/**
- * `page` in headless Chromium at 1280 and 390 px: no console error or failed request, no sideways
- * scrolling; screenshots to out/report/report-fix-<width>.png.
- */
-async function checkInChromium(page: string): Promise<void> {
-  const shots = path.join(PROJECT_ROOT, "out", "report");
-  fs.mkdirSync(shots, { recursive: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumFlags() });
-  try {
-    for (const width of [1280, 390]) {
-      const tab = await browser.newPage({ viewport: { width, height: 900 } });
-      const errors: string[] = [];
-      tab.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-      tab.on("pageerror", (e) => errors.push(e.message));
-      tab.on("requestfailed", (r) => errors.push(`failed: ${r.url()}`));
-      await tab.goto(pathToFileURL(page).href, { waitUntil: "load" });
-      assertEquals(errors, [], `console errors at ${width} px`);
-      const scroll = await tab.evaluate("document.documentElement.scrollWidth") as number;
-      const wide = await tab.evaluate(
-        `[...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > ${width})
-          .map((e) => e.tagName + "." + e.className + ": " + (e.textContent ?? "").slice(0, 60)).slice(0, 5).join("; ")`,
-      );
-      assert(scroll <= width, `${scroll} px wide at ${width} px: sideways scrolling (${wide})`);
-      await tab.screenshot({ path: path.join(shots, `report-fix-${width}.png`), fullPage: true });
-      await tab.close();
-    }
-  } finally {
-    await browser.close();
-  }
-}
+/** One quiet frozen epoch of the alpha-0.35 base at 96×96: the training these tests need. */
+const TINY_RUN = {
+  epochs: 1,
+  fineTuneEpochs: 0,
+  imageSize: [96, 96],
+  batchSize: 8,
+  makeBase: tinyMobileNet,
+  verbose: 0,
+  datasetMessages: false,
+} satisfies Partial<TrainFolderOptions>;
 
 Deno.test({
   name: "trainFolder: report.html lists the planted duplicate and leak, and shows the map of the data",
@@ -92,14 +71,8 @@ Deno.test({
       const { model, outDir } = await trainFolder({
         data: root,
         out: path.join(dir, "model"),
-        epochs: 1,
-        fineTuneEpochs: 0,
-        imageSize: [96, 96],
-        batchSize: 8,
-        makeBase: tinyMobileNet,
+        ...TINY_RUN,
         log: (m) => lines.push(m),
-        verbose: 0,
-        datasetMessages: false,
       });
       try {
         const html = fs.readFileSync(path.join(outDir, "report.html"), "utf8");
@@ -127,8 +100,9 @@ Deno.test({
           lines.join("\n"),
         );
 
-        if (fs.existsSync(CHROMIUM)) await checkInChromium(path.join(outDir, "report.html"));
-        else console.warn(`SKIPPED the report in Chromium: ${CHROMIUM} is absent`);
+        if (fs.existsSync(CHROMIUM)) {
+          await checkReportPage(path.join(outDir, "report.html"), { shotName: "report-fix" });
+        } else console.warn(`SKIPPED the report in Chromium: ${CHROMIUM} is absent`);
 
         // The review's own work leaves no tensor behind.
         const folder = await resolveDataFolder(root);
@@ -166,15 +140,9 @@ Deno.test({
       const { model, outDir } = await trainFolder({
         data: root,
         out: path.join(dir, "model"),
-        epochs: 1,
-        fineTuneEpochs: 0,
-        imageSize: [96, 96],
-        batchSize: 8,
-        makeBase: tinyMobileNet,
+        ...TINY_RUN,
         review: false,
         log: (m) => lines.push(m),
-        verbose: 0,
-        datasetMessages: false,
       });
       model.optimizer?.dispose();
       model.dispose();
@@ -198,15 +166,9 @@ Deno.test({
       const again = await trainFolder({
         data: root,
         out: path.join(dir, "model2"),
-        epochs: 1,
-        fineTuneEpochs: 0,
-        imageSize: [96, 96],
-        batchSize: 8,
-        makeBase: tinyMobileNet,
+        ...TINY_RUN,
         review: false,
         log: () => {},
-        verbose: 0,
-        datasetMessages: false,
       });
       again.model.optimizer?.dispose();
       again.model.dispose();

@@ -7,6 +7,7 @@
  * @module
  */
 import fs from "node:fs";
+import type { BrowserContext } from "playwright-core";
 
 /** The Chromium binary the checks drive. */
 export const CHROMIUM: string = Deno.env.get("TL_CHROMIUM") ?? "/usr/bin/chromium";
@@ -35,4 +36,32 @@ export function requireChromium(): void {
       `${CHROMIUM} is missing: run \`bash tools/setup/install_browser.sh\` (Debian's chromium)`,
     );
   }
+}
+
+/** Options of {@link allowOnly}. */
+export interface AllowOnlyOptions {
+  /** Also let `blob:` and `data:` URLs through (the page's own in-memory images); default true. */
+  inline?: boolean;
+  /** Receives each blocked URL, for a check that reports them. */
+  blocked?: string[];
+}
+
+/**
+ * Aborts every request of `context` except to `origins` (the servers the check started): a page under
+ * check never reaches the network, and what it tried is known.
+ */
+export async function allowOnly(
+  context: BrowserContext,
+  origins: Iterable<string>,
+  { inline = true, blocked }: AllowOnlyOptions = {},
+): Promise<void> {
+  const allowed = new Set(origins);
+  await context.route("**/*", (route) => {
+    const target = route.request().url();
+    if (allowed.has(new URL(target).origin) || (inline && /^(blob|data):/.test(target))) {
+      return route.continue();
+    }
+    blocked?.push(target);
+    return route.abort("blockedbyclient");
+  });
 }

@@ -20,7 +20,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { type FileEntry, Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from "@zip.js/zip.js";
-import { CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
+import { allowOnly, CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
 import { PROJECT_ROOT, resolveMirror, tf } from "../../lib/runtime/mod.ts";
 import type { LayersModel, Tensor, Tensor4D } from "../../lib/runtime/mod.ts";
 import { loadImage } from "../../lib/data/mod.ts";
@@ -221,10 +221,7 @@ async function main(): Promise<number> {
   let page: PageResult;
   try {
     const context = await browser.newContext();
-    await context.route(
-      "**/*",
-      (r) => new URL(r.request().url()).origin === origin ? r.continue() : r.abort(),
-    );
+    await allowOnly(context, [origin], { inline: false });
     const tab = await context.newPage();
     await tab.goto(`${origin}/`);
     page = await tab.evaluate(inPage, { n: x.shape[0], h: size[0], w: size[1], runs: 10 });

@@ -16,7 +16,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { BlobWriter, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
-import { CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
+import { allowOnly, CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
 import { PROJECT_ROOT, resolveMirror, tf } from "../../lib/runtime/mod.ts";
 import type { LayersModel, Tensor } from "../../lib/runtime/mod.ts";
 import { loadImage } from "../../lib/data/mod.ts";
@@ -106,13 +106,7 @@ async function runPage(site: Site, photo: string, loads: number, profile: string
   });
   try {
     const origin = new URL(url).origin;
-    await context.route(
-      "**/*",
-      (r) =>
-        new URL(r.request().url()).origin === origin || /^(blob|data):/.test(r.request().url())
-          ? r.continue()
-          : r.abort(),
-    );
+    await allowOnly(context, [origin]);
     const loadMs: number[] = [];
     const page = await context.newPage();
     for (let i = 0; i < loads; i++) {

@@ -27,7 +27,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
-import { CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
+import { allowOnly, CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
 import type { BrowserContext, Page } from "playwright-core";
 import { BlobWriter, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
 import { PROJECT_ROOT, resolveMirror, tf } from "../../lib/runtime/mod.ts";
@@ -795,14 +795,7 @@ async function launchBrowser(profile: string, origins: Set<string>, blocked: str
     args: chromiumFlags({ webgl: "software" }),
     viewport: { width: 1100, height: 900 },
   });
-  await context.route("**/*", (route) => {
-    const target = route.request().url();
-    if (origins.has(new URL(target).origin) || target.startsWith("blob:") || target.startsWith("data:")) {
-      return route.continue();
-    }
-    blocked.push(target);
-    return route.abort("blockedbyclient");
-  });
+  await allowOnly(context, origins, { blocked });
   return context;
 }
 

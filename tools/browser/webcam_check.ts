@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import type { Page } from "playwright-core";
 import { BlobWriter, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
-import { CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
+import { allowOnly, CHROMIUM, chromiumFlags, requireChromium } from "./chromium.ts";
 import { PROJECT_ROOT, resolveMirror, tf } from "../../lib/runtime/mod.ts";
 import type { LayersModel, Tensor, Tensor3D } from "../../lib/runtime/mod.ts";
 import { buildSite, latestModelDir, loadClassifier, serveSite } from "../../lib/tasks/mod.ts";
@@ -163,13 +163,7 @@ async function openPage(
   const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
   if (grant) await context.grantPermissions(["camera"], { origin: new URL(url).origin });
   const origin = new URL(url).origin;
-  await context.route(
-    "**/*",
-    (r) =>
-      new URL(r.request().url()).origin === origin || /^(blob|data):/.test(r.request().url())
-        ? r.continue()
-        : r.abort(),
-  );
+  await allowOnly(context, [origin]);
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
