@@ -1,9 +1,8 @@
 /**
  * The environment a task's process needs for `--deterministic` (issue 23): TensorFlow reads
  * `TF_DETERMINISTIC_OPS` and its thread-pool sizes once, when its native library loads, so the launcher
- * (`tools/cli/task.ts`) must set them on the process it starts — and the launcher stays free of
- * TensorFlow, hence this copy of `lib/train/`'s `determinismEnv` (same variables and values; a test
- * checks they agree).
+ * (`tools/cli/task.ts`) must set them on the process it starts. The variables live here, on the
+ * TensorFlow-free ground floor, so that the launcher and `lib/train/`'s `determinismEnv` share them.
  *
  * @module
  */
@@ -27,6 +26,9 @@ export const DETERMINISTIC_FLAG = "--deterministic";
  * ```
  */
 export function deterministicEnv(threads: number = navigator.hardwareConcurrency): Record<string, string> {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`determinismEnv: threads must be a whole number ≥ 1, got ${threads}`);
+  }
   return {
     TF_DETERMINISTIC_OPS: "1",
     TF_NUM_INTRAOP_THREADS: String(threads),

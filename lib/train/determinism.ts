@@ -19,19 +19,15 @@
  *
  * @module
  */
+import { deterministicEnv } from "../cli/mod.ts";
 import { setRandomSeed } from "./random_state.ts";
 
-/** The environment variables TensorFlow needs for deterministic runs, with `threads` per pool (default: the cores). */
+/**
+ * The environment variables TensorFlow needs for deterministic runs, with `threads` per pool (default: the
+ * cores): `lib/cli/`'s `deterministicEnv`, which the TensorFlow-free task launcher uses too.
+ */
 export function determinismEnv(options: { threads?: number } = {}): Record<string, string> {
-  const threads = options.threads ?? navigator.hardwareConcurrency;
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new Error(`determinismEnv: threads must be a whole number ≥ 1, got ${threads}`);
-  }
-  return {
-    TF_DETERMINISTIC_OPS: "1",
-    TF_NUM_INTRAOP_THREADS: String(threads),
-    TF_NUM_INTEROP_THREADS: String(threads),
-  };
+  return deterministicEnv(options.threads);
 }
 
 /** Whether this process' environment asks TensorFlow for deterministic runs. */

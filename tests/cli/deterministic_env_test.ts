@@ -2,7 +2,7 @@ import { assertEquals } from "../_assert.ts";
 import { deterministicEnv, wantsDeterminism } from "../../lib/cli/mod.ts";
 import { determinismEnv } from "../../lib/train/determinism.ts";
 
-Deno.test("lib/cli's deterministicEnv (the TensorFlow-free launcher's copy) equals lib/train's determinismEnv", () => {
+Deno.test("the launcher's deterministicEnv (lib/cli) and lib/train's determinismEnv give the same variables", () => {
   assertEquals(deterministicEnv(), determinismEnv());
   assertEquals(deterministicEnv(3), determinismEnv({ threads: 3 }));
 });
