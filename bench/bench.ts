@@ -15,10 +15,11 @@
  * 4. one frozen training step of the same script on the pure-JS `cpu` backend and on the native backend
  *    (`bench/backend_step.ts`; `--cpu-finetune` adds a fine-tuning step, minutes on `cpu`);
  * 5. with `--threads`, the step times again under `TF_NUM_INTRAOP_THREADS` / `TF_NUM_INTEROP_THREADS`
- *    settings; with `--profile`, where our step's time goes; with `--experiment eager`, steps and epochs of
- *    our side once more op by op (`ours+eager`), with `--experiment uncompiled` once more with tfjs' own
- *    training step instead of the compiled one (`ours+uncompiled`, lib/train/train_graph.ts), to show what
- *    each buys.
+ *    settings; with `--profile`, where our step's time goes, and the prototype that runs the next batch's
+ *    rotation inside the step's session call (`bench/augment_overlap.ts`); with `--experiment eager`,
+ *    steps and epochs of our side once more op by op (`ours+eager`), with `--experiment uncompiled` once
+ *    more with tfjs' own training step instead of the compiled one (`ours+uncompiled`,
+ *    lib/train/train_graph.ts), to show what each buys.
  *
  * The step-only run also measures the machine's ceiling (sustained GFLOP/s of a large matmul and
  * convolution on the native backend, `bench/flops.ts`); each phase's achieved GFLOP/s is the model's
@@ -70,7 +71,8 @@ Options:
   --no-cpu           skip the plain-JavaScript backend step
   --cpu-finetune     also a fine-tuning step on the plain-JavaScript backend (minutes)
   --threads          step times again under TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS settings
-  --profile          where our training step's time goes (a table: wall and CPU ms per part)
+  --profile          where our training step's time goes (a table: wall and CPU ms per part), and
+                     the next batch's rotation run inside the step's session call (a prototype)
   --onednn MODE      default (TensorFlow decides from the CPU), on, off, or both (step times and
                      --profile again with TF_ENABLE_ONEDNN_OPTS=0 and =1, side by side)
   --experiment E     also our side op by op (eager) or with tfjs' own training step (uncompiled)
@@ -143,14 +145,25 @@ const results: Row[] = [];
 /** `--experiment eager|uncompiled`: also run our side op by op / with tfjs' own step (see train_bench.ts). */
 const exp = args.experiment ? ["--experiment", args.experiment] : [];
 
+/** The script of each of our sides. */
+const SCRIPTS = {
+  ours: "train_bench.ts",
+  backend: "backend_step.ts",
+  overlap: "augment_overlap.ts",
+} as const;
+
 /** Runs one side as a subprocess; returns its JSON lines (stderr goes to ours). */
-async function run(side: "ours" | "keras" | "backend", argv: string[], env: Record<string, string> = {}) {
+async function run(
+  side: "ours" | "keras" | "backend" | "overlap",
+  argv: string[],
+  env: Record<string, string> = {},
+) {
   const [cmd, pre] = side === "keras"
     ? [python, [path.join(PROJECT_ROOT, "tools", "keras", "keras_tutorial.py")]]
     : [Deno.execPath(), [
       "run",
       "-A",
-      path.join(PROJECT_ROOT, "bench", side === "ours" ? "train_bench.ts" : "backend_step.ts"),
+      path.join(PROJECT_ROOT, "bench", SCRIPTS[side]),
     ]];
   const started = performance.now();
   const out = await new Deno.Command(cmd, {
@@ -237,6 +250,7 @@ if (args.threads && large === undefined) {
 // With --onednn both, the profile runs below, once per setting.
 if (args.profile && large === undefined && args.onednn !== "both") {
   await run("ours", ["--profile", "--seed", args.seed!]);
+  await run("overlap", []); // the next batch's augmentation inside the step's session call: a prototype
 }
 // oneDNN off and on, side by side (TensorFlow reads the variable once, at start: one process each).
 if (args.onednn === "both" && large === undefined) {
@@ -245,6 +259,7 @@ if (args.onednn === "both" && large === undefined) {
     await run("ours", ["--step-only", "--seed", args.seed!], env);
     if (haveKeras) await run("keras", ["--step-only", "--seed", args.seed!], env);
     if (args.profile) await run("ours", ["--profile", "--seed", args.seed!], env);
+    if (args.profile) await run("overlap", [], env);
   }
 }
 
@@ -355,10 +370,21 @@ const extra = [
     : []),
   `decode-only images/s: ours ${fmt(decode("ours")?.images_per_second, 0)} cold, ${
     fmt(decode("ours")?.cached_images_per_second, 0)
-  } cached; Keras tf.data ${fmt(decode("keras")?.images_per_second, 0)}; per CPU second: ours ${
-    fmt(decode("ours")?.images_per_cpu_second, 0)
-  }, Keras ${fmt(decode("keras")?.images_per_cpu_second, 0)}`,
+  } cached, ${fmt(decode("ours")?.stream_images_per_second, 0)} without a cache; Keras tf.data ${
+    fmt(decode("keras")?.images_per_second, 0)
+  }; per CPU second: ours ${fmt(decode("ours")?.images_per_cpu_second, 0)} filling the cache, ${
+    fmt(decode("ours")?.stream_images_per_cpu_second, 0)
+  } without one, Keras ${fmt(decode("keras")?.images_per_cpu_second, 0)} (ours/Keras ${
+    fmt(decode("keras") && decode("ours")?.images_per_cpu_second / decode("keras")!.images_per_cpu_second)
+  })`,
   ...cpu.map((r) => `one ${r.phase} step, ${r.label}: ${fmt(r.median_seconds, 3)} s`),
+  ...results.filter((r) => r.kind === "augment_overlap").map((r) =>
+    `next batch's rotation beside the frozen forward pass${
+      r.onednn_env === undefined ? "" : ` (TF_ENABLE_ONEDNN_OPTS=${r.onednn_env})`
+    }: one after the other ${fmt(r.sequential.wall_ms_median, 1)} ms (CPU ${
+      fmt(r.sequential.cpu_ms_per_step, 1)
+    }), in one session call ${fmt(r.fused.wall_ms_median, 1)} ms (CPU ${fmt(r.fused.cpu_ms_per_step, 1)})`
+  ),
   ...(large === undefined ? [] : ["ours", "keras"].flatMap((side) => {
     const rows = epochRows(side, "frozen");
     if (rows.length === 0) return [];

@@ -110,11 +110,20 @@ export interface MapPoint {
   predicted: string;
   /** Shown on hover: the file, or another name. */
   name: string;
+  /**
+   * A small picture of the image as a data URL, shown on hover: Vega's tooltip plugin (`vega-tooltip`, in
+   * JupyterLab) and the report draw a tooltip field named `image` as a picture (`chartBundle`'s SVG leaves
+   * it out).
+   */
+  image?: string;
+  /** Opened when the point is clicked (Vega's `href` channel): the file's URL. */
+  href?: string;
 }
 
 /**
  * The map as a Vega-Lite scatter plot: colour the label, a cross where the prediction is wrong; `method`
- * (default `"pca"`) names the axes.
+ * (default `"pca"`) names the axes. The tooltip names the file, class and prediction, and shows the
+ * points' `image` when they have one; points with an `href` open it when clicked.
  */
 export function dataMapSpec(
   points: readonly MapPoint[],
@@ -135,6 +144,11 @@ export function dataMapSpec(
     width: 600,
     height: 400,
     data: { values: points.map((p) => ({ ...p, result: p.label === p.predicted ? "right" : "wrong" })) },
+    // What screen readers say of a point (Vega-Lite's default lists every field, the thumbnail's data too).
+    transform: [{
+      calculate: "datum.name + ': class ' + datum.label + ', predicted ' + datum.predicted",
+      as: "summary",
+    }],
     mark: { type: "point", filled: true, size: 40, opacity: 0.8 },
     encoding: {
       x: { field: "x", type: "quantitative", title: `${axis} 1`, axis: { labels: false } },
@@ -146,7 +160,14 @@ export function dataMapSpec(
         title: "prediction",
         scale: { domain: ["right", "wrong"], range: ["circle", "cross"] },
       },
-      tooltip: [{ field: "name" }, { field: "label" }, { field: "predicted" }],
+      tooltip: [
+        ...(points.some((p) => p.image) ? [{ field: "image" }] : []),
+        { field: "name", title: "file" },
+        { field: "label", title: "class" },
+        { field: "predicted" },
+      ],
+      description: { field: "summary" },
+      ...(points.some((p) => p.href) ? { href: { field: "href" } } : {}),
     },
   } as TopLevelSpec;
 }

@@ -37,17 +37,24 @@ export interface ChartBundle {
   [mime: string]: unknown;
 }
 
-/** Renders a Vega-Lite spec to SVG without a browser (Vega's headless `View.toSVG`). */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  let compiled;
+/**
+ * A Vega-Lite spec compiled to a Vega spec (`vega-lite`'s `compile`), for a page that draws it with the
+ * Vega runtime alone. The caller's spec is left as it was; `what` names the caller in the error.
+ */
+export function compileToVega(spec: TopLevelSpec, what = "compileToVega"): vega.Spec {
   try {
-    // Vega tags inline data objects with ids: render a copy so the caller's spec stays as it was.
-    compiled = vegaLite.compile(structuredClone(spec) as unknown as vegaLite.TopLevelSpec).spec;
+    // Vega tags inline data objects with ids: compile a copy so the caller's spec stays as it was.
+    return vegaLite.compile(structuredClone(spec) as unknown as vegaLite.TopLevelSpec).spec;
   } catch (e) {
-    throw new Error(`renderSvg: the Vega-Lite spec does not compile: ${e instanceof Error ? e.message : e}`, {
+    throw new Error(`${what}: the Vega-Lite spec does not compile: ${e instanceof Error ? e.message : e}`, {
       cause: e,
     });
   }
+}
+
+/** Renders a Vega-Lite spec to SVG without a browser (Vega's headless `View.toSVG`). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = compileToVega(spec, "renderSvg");
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
     return await view.toSVG();
@@ -72,11 +79,30 @@ export function describeSpec(spec: TopLevelSpec): string {
   return `[Vega-Lite chart] ${[title, spec.description].filter(Boolean).join(": ")}`;
 }
 
-/** The MIME bundle shown for `spec`. */
+/**
+ * `spec` for a static SVG: without tooltip fields named `image` — pictures in a live Vega tooltip
+ * (`vega-tooltip`, JupyterLab's), but long data URLs in an SVG's text tooltips — nor their inline values.
+ */
+function withoutImageTooltips(spec: TopLevelSpec): TopLevelSpec {
+  const encoding = spec.encoding as { tooltip?: unknown } | undefined;
+  const tooltip = encoding?.tooltip;
+  const isImage = (t: unknown) => (t as { field?: unknown } | null)?.field === "image";
+  if (!Array.isArray(tooltip) || !tooltip.some(isImage)) return spec;
+  const data = spec.data as { values?: unknown } | undefined;
+  const values = Array.isArray(data?.values)
+    ? { data: { ...data, values: data.values.map(({ image: _, ...rest }) => rest) } }
+    : {};
+  return { ...spec, ...values, encoding: { ...encoding, tooltip: tooltip.filter((t) => !isImage(t)) } };
+}
+
+/**
+ * The MIME bundle shown for `spec`; its SVG leaves out tooltip pictures (a tooltip field named `image`),
+ * which the Vega-Lite view shows.
+ */
 export async function chartBundle(spec: TopLevelSpec): Promise<ChartBundle> {
   return {
     "application/vnd.vegalite.v5+json": spec,
-    "image/svg+xml": await renderSvg(spec),
+    "image/svg+xml": await renderSvg(withoutImageTooltips(spec)),
     "text/plain": describeSpec(spec),
   };
 }

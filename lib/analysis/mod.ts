@@ -54,7 +54,7 @@
  *
  * @module
  */
-export { type ChartBundle, chartBundle, describeSpec, renderSvg, show } from "./display.ts";
+export { type ChartBundle, chartBundle, compileToVega, describeSpec, renderSvg, show } from "./display.ts";
 export { embedDataset, EMBEDDING_LAYER, embeddingModel, type Embeddings } from "./embeddings.ts";
 export {
   dataMapSpec,

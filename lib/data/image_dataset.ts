@@ -114,6 +114,20 @@ export class ImageDataset extends TfDataset<ImageBatch> {
     this.source.cache?.clear();
   }
 
+  /**
+   * Epochs started so far: the next iteration yields epoch `epochsStarted`'s order. A resumed training sets
+   * it to the epochs already run, so that its shuffles continue as the interrupted run's would have.
+   */
+  get epochsStarted(): number {
+    return this.epochs;
+  }
+  set epochsStarted(n: number) {
+    if (!(Number.isInteger(n) && n >= 0)) {
+      throw new Error(`epochsStarted must be a whole number ≥ 0, got ${n}`);
+    }
+    this.epochs = n;
+  }
+
   /** The file indices, grouped in elements, that epoch `epoch` yields (for tests and splits). */
   elementIndices(epoch: number): number[][] {
     return this.plan(epoch);

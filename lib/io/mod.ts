@@ -45,7 +45,9 @@ export {
   asideName,
   interruptedSaveHint,
   listTempSiblings,
+  removeDeadLeftovers,
   replaceFolder,
+  tempSibling,
   writeFileAtomic,
   writeFileSynced,
 } from "./atomic.ts";

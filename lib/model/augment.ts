@@ -59,9 +59,19 @@ function imageBatch(layer: string, inputs: Tensor | Tensor[]): Tensor4D {
   return x as Tensor4D;
 }
 
+/** The draw count of a random state `[count]`; else an error naming the layer. */
+function drawCount(layer: string, state: number[]): number {
+  const [count] = state;
+  if (state.length !== 1 || !Number.isInteger(count) || count < 0) {
+    throw new Error(`${layer}.setRandomState: expected [draws made ≥ 0], got ${JSON.stringify(state)}`);
+  }
+  return count;
+}
+
 /** Uniform draws in [lo, hi), one per image; seeded layers advance their seed on every call. */
 class Draws {
-  private calls = 0;
+  /** Calls made so far: a seeded layer's next draw is seeded from it (part of its random state). */
+  calls = 0;
   constructor(readonly seed?: number) {}
   uniform(n: number, lo: number, hi: number): Tensor1D {
     const seed = this.seed === undefined ? undefined : this.seed + 7919 * this.calls++;
@@ -111,6 +121,16 @@ export class RandomFlip extends tf.layers.Layer {
   /** @internal This call's per-image decisions `[b]` (bool): flip or not. */
   drawFlips(b: number): Tensor1D {
     return tf.lessEqual(this.draws.uniform(b, 0, 1), 0.5) as Tensor1D;
+  }
+
+  /** The layer's random state for checkpoints (`RandomStatefulLayer`, lib/train): `[draws made]`. */
+  getRandomState(): number[] {
+    return [this.draws.calls];
+  }
+
+  /** Puts back a state {@link getRandomState} returned: the next draws continue from there. */
+  setRandomState(state: number[]): void {
+    this.draws.calls = drawCount("RandomFlip", state);
   }
 
   /** The output shape: the input's. */
@@ -215,6 +235,16 @@ export class RandomRotation extends tf.layers.Layer {
     if (flip) transforms = flippedTransforms(transforms, flip.flips, flip.mode, h, w);
     const image = x.dtype === "float32" ? x : tf.cast(x, "float32");
     return tf.image.transform(image, transforms, this.interpolation, this.fillMode, this.fillValue);
+  }
+
+  /** The layer's random state for checkpoints (`RandomStatefulLayer`, lib/train): `[draws made]`. */
+  getRandomState(): number[] {
+    return [this.draws.calls];
+  }
+
+  /** Puts back a state {@link getRandomState} returned: the next draws continue from there. */
+  setRandomState(state: number[]): void {
+    this.draws.calls = drawCount("RandomRotation", state);
   }
 
   /** The output shape: the input's. */

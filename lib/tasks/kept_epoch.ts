@@ -8,7 +8,7 @@
  * @module
  */
 import { tf } from "../runtime/mod.ts";
-import type { Logs } from "../runtime/mod.ts";
+import type { LayersModel, Logs } from "../runtime/mod.ts";
 import { WeightSnapshot } from "../train/mod.ts";
 import type { KeptEpochRecord } from "./metadata.ts";
 
@@ -41,6 +41,17 @@ export class BestEpochKeeper extends tf.Callback {
   restore(): void {
     this.snapshot?.restore();
     this.dispose();
+  }
+
+  /**
+   * Continues a keeper of an interrupted run (`trainFolder`'s resume): its best `val_loss` and epoch, with
+   * `model`'s current weights as that epoch's (the caller has just loaded them).
+   */
+  adopt(model: LayersModel, best: number, bestEpoch: number): void {
+    this.dispose();
+    this.best = best;
+    this.bestEpoch = bestEpoch;
+    this.snapshot = WeightSnapshot.take(model);
   }
 
   /** Frees the snapshot without restoring it. */

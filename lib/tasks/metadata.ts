@@ -232,6 +232,51 @@ export interface MetricsRecord {
   perClass?: ClassMetrics[];
   /** The off-diagonal cells of the confusion matrix, most frequent first; present with the interpretation. */
   mostConfused?: ConfusedPair[];
+  /**
+   * On the data folder's `test/` images, evaluated once after training: images used neither to train nor to
+   * choose the kept epoch, so the estimate to quote. Present when the folder has `test/` (files written
+   * before it was recorded have none).
+   */
+  test?: TestMetrics;
+}
+
+/** How well the classifier does on a test set ({@link MetricsRecord.test}). */
+export interface TestMetrics {
+  /** Share of the images classified right, 0..1. */
+  accuracy: number;
+  /** Mean cross-entropy. */
+  loss: number;
+  /** The mean of the per-class recalls (classes without test images left out), 0..1. */
+  balancedAccuracy: number;
+  /** Test images. */
+  count: number;
+}
+
+/**
+ * {@link TestMetrics} from a test set's confusion matrix (rows: actual class, columns: predicted) and mean
+ * loss.
+ *
+ * @example
+ * ```ts
+ * import { testMetricsOf } from "./mod.ts";
+ * import assert from "node:assert";
+ *
+ * // 8 of class 0 (6 right), 2 of class 1 (both right), none of class 2.
+ * const m = testMetricsOf({ confusionMatrix: [[6, 2, 0], [0, 2, 0], [0, 0, 0]], loss: 0.5 });
+ * assert.deepEqual(m, { accuracy: 0.8, loss: 0.5, balancedAccuracy: 0.875, count: 10 });
+ * ```
+ */
+export function testMetricsOf(t: { confusionMatrix: number[][]; loss: number }): TestMetrics {
+  const rows = t.confusionMatrix.map((row) => row.reduce((a, b) => a + b, 0));
+  const count = rows.reduce((a, b) => a + b, 0);
+  const right = t.confusionMatrix.reduce((sum, row, i) => sum + row[i], 0);
+  const recalls = t.confusionMatrix.flatMap((row, i) => rows[i] ? [row[i] / rows[i]] : []);
+  return {
+    accuracy: count ? right / count : NaN,
+    loss: t.loss,
+    balancedAccuracy: recalls.reduce((a, b) => a + b, 0) / recalls.length,
+    count,
+  };
 }
 
 /**

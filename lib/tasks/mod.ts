@@ -9,6 +9,8 @@
  *   imbalanced (`class_balance.ts`). Its data comes from `data_folder.ts`
  *   ({@link resolveDataFolder}: a folder or a zip archive; {@link loadFolderDatasets}; {@link folderFingerprint}),
  *   its defaults from {@link FOLDER_DEFAULTS}.
+ *   Each epoch ends with a checkpoint in `<out>.checkpoint/` (`train_resume.ts`, {@link RunCheckpoint});
+ *   `resume: true` continues from it, as if the run had not stopped.
  * - **The saved classifier**: a folder holding the model, `metadata.json` and `report.html`.
  *   `metadata.ts` owns the file's schema ({@link ClassifierMetadata}) and is the only place that writes
  *   ({@link writeMetadata}, {@link metadataJson}) and reads it ({@link readMetadata}), checking its version;
@@ -82,6 +84,7 @@ export {
   PREPROCESSING,
   readMetadata,
   SUPPORTED_METADATA_VERSIONS,
+  testMetricsOf,
   writeMetadata,
 } from "./metadata.ts";
 export type {
@@ -96,6 +99,7 @@ export type {
   SoftwareVersions,
   StageMetrics,
   StageTime,
+  TestMetrics,
   TrainingRecord,
   WeightFileRecord,
 } from "./metadata.ts";
@@ -106,8 +110,15 @@ export {
   saveClassifier,
 } from "./save_classifier.ts";
 export type { MetadataInput, SaveClassifierOptions, TrainingData } from "./save_classifier.ts";
-export { buildReport, escapeHtml, usageCode } from "./report.ts";
-export type { ReportInput, TestSetResult } from "./report.ts";
+export {
+  buildReport,
+  escapeHtml,
+  MAP_THUMBNAILS,
+  mapThumbnailPicks,
+  usageCode,
+  withThumbnails,
+} from "./report.ts";
+export type { MapThumbnailOptions, ReportInput, TestSetResult } from "./report.ts";
 export { listModels, loadClassifier, MODELS_DIR, resolveModelDir } from "./saved_classifier.ts";
 export type { ModelArgument, SavedClassifier } from "./saved_classifier.ts";
 export {
@@ -155,6 +166,23 @@ export { findFolderLearningRate, keptEpochLine, trainFolder } from "./train_fold
 export type { FolderLrFindResult, TrainFolderOptions, TrainFolderResult } from "./train_folder.ts";
 export { BestEpochKeeper, keptEpochRecord } from "./kept_epoch.ts";
 export type { KeepEpoch, KeptEpochInput } from "./kept_epoch.ts";
+export {
+  CHECKPOINT_DIR_MARKER,
+  checkpointDirOf,
+  EpochCheckpointer,
+  ResumeRefused,
+  RunCheckpoint,
+  runFingerprint,
+  TrainInterrupted,
+} from "./train_resume.ts";
+export type {
+  CheckpointDirMarker,
+  FingerprintInput,
+  ResumePoint,
+  StageCheckpointing,
+  TrainProgress,
+  TrainStage,
+} from "./train_resume.ts";
 export { classCounts, classWeighting, IMBALANCE_RATIO, imbalanceWarning } from "./class_balance.ts";
 export type { ClassWeightMode } from "./class_balance.ts";
 // The types of the folders below that this folder's API takes or returns (and those they refer to), so

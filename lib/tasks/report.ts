@@ -3,12 +3,14 @@
  * curves, the confusion matrix, precision and recall per class, the most confused pairs and the images
  * with the highest loss, and where the model looked in them and in a few images it got right (Grad-CAM
  * heatmaps), each part shown when `metadata.json` records it (the heatmaps: when the model is given).
- * Charts are Vega-Lite rendered to SVG here (no script, no network), images are PNG data URLs inside them,
- * so the page opens offline, from any folder.
+ * Charts are Vega-Lite rendered to SVG here, images are data URLs inside them; the one script is the map
+ * of the data's interactive version (Vega's runtime inlined, thumbnails on hover), drawn over its static SVG.
+ * No network: the page opens offline, from any folder, with or without JavaScript.
  *
  * @module
  */
 import {
+  compileToVega,
   confusionMatrixSpec,
   dataMapSpec,
   gradCamTiles,
@@ -17,13 +19,14 @@ import {
   renderSvg,
   topLossesSpec,
 } from "../analysis/mod.ts";
-import type { LearningHistory, TopLossTile } from "../analysis/mod.ts";
+import type { LearningHistory, MapPoint, TopLossTile } from "../analysis/mod.ts";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { tf } from "../runtime/mod.ts";
+import { PROJECT_ROOT, tf } from "../runtime/mod.ts";
 import type { LayersModel, Tensor3D } from "../runtime/mod.ts";
 import { concatHistories } from "../train/mod.ts";
+import { testMetricsOf } from "./metadata.ts";
 import type { ClassifierMetadata, HistoriesRecord, StageMetrics, StageTime } from "./metadata.ts";
 import { shellQuote } from "./review_script.ts";
 import type { ReviewedImage, ReviewFindings } from "./review.ts";
@@ -247,11 +250,7 @@ ${
 /** The test set's score, balanced accuracy and confusion matrix. */
 async function testSetSection(t: TestSetResult, classNames: string[]): Promise<string> {
   const m = t.confusionMatrix;
-  const recalls = m.map((row, i) =>
-    row.reduce((a, b) => a + b, 0) ? row[i] / row.reduce((a, b) => a + b, 0) : NaN
-  )
-    .filter(Number.isFinite);
-  const balanced = recalls.reduce((a, b) => a + b, 0) / recalls.length;
+  const balanced = testMetricsOf(t).balancedAccuracy;
   return `<h2>Test set</h2>
 <p><strong>Test accuracy ${pct(t.accuracy)}</strong> on ${escapeHtml(t.images)} images of
 <code>${escapeHtml(t.dir)}</code> (balanced accuracy ${pct(balanced)}, loss ${num(t.loss)}) — images used
@@ -263,10 +262,11 @@ neither in training nor to choose the saved epoch: the estimate to quote.</p>
 const THUMB_HEIGHT = 180;
 
 /**
- * A JPEG data URL of `file` at {@link THUMB_HEIGHT} pixels high and its own aspect ratio; `""` when the file
- * cannot be read or decoded any more (the report is still written).
+ * A JPEG data URL of `file` at its own aspect ratio, {@link THUMB_HEIGHT} pixels high or, with `longest`,
+ * that many pixels on its longest side; `""` when the file cannot be read or decoded any more (the report
+ * is still written).
  */
-async function thumbnail(file: string): Promise<string> {
+async function thumbnail(file: string, fit: { longest?: number; quality?: number } = {}): Promise<string> {
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(file);
@@ -278,14 +278,15 @@ async function thumbnail(file: string): Promise<string> {
     image = tf.tidy(() => {
       const decoded = tf.node.decodeImage(bytes, 3, "int32", false) as Tensor3D;
       const [h, w] = decoded.shape;
-      const width = Math.max(1, Math.round(w * THUMB_HEIGHT / h));
-      return tf.image.resizeBilinear(decoded, [THUMB_HEIGHT, width], false, true).round().toInt() as Tensor3D;
+      const scale = fit.longest ? fit.longest / Math.max(h, w) : THUMB_HEIGHT / h;
+      const size: [number, number] = [Math.max(1, Math.round(h * scale)), Math.max(1, Math.round(w * scale))];
+      return tf.image.resizeBilinear(decoded, size, false, true).round().toInt() as Tensor3D;
     });
   } catch {
     return "";
   }
   try {
-    const jpeg = await tf.node.encodeJpeg(image, "rgb", 85);
+    const jpeg = await tf.node.encodeJpeg(image, "rgb", fit.quality ?? 85);
     return `data:image/jpeg;base64,${btoa(Array.from(jpeg, (b) => String.fromCharCode(b)).join(""))}`;
   } finally {
     image.dispose();
@@ -387,15 +388,139 @@ ${
 <pre>deno task review -- --model ${escapeHtml(dir)}</pre>`;
 }
 
-/** The map of the data: the review's points as a static scatter plot. */
+/** The map's thumbnails at most: they make most of the report's size (about 5 kB each). */
+export const MAP_THUMBNAILS = 200;
+
+/** Longest side of the map's thumbnails, in pixels. */
+const MAP_THUMB_SIZE = 96;
+
+/**
+ * The indices of the map's points that get a thumbnail: the misclassified first, then the others spread
+ * evenly over the rest, {@link MAP_THUMBNAILS} at most.
+ */
+export function mapThumbnailPicks(points: readonly MapPoint[], max: number = MAP_THUMBNAILS): Set<number> {
+  const wrong = points.flatMap((p, i) => p.label !== p.predicted ? [i] : []);
+  const right = points.flatMap((p, i) => p.label === p.predicted ? [i] : []);
+  const picks = wrong.slice(0, max);
+  const room = Math.min(max - picks.length, right.length);
+  for (let k = 0; k < room; k++) picks.push(right[Math.floor(k * right.length / room)]);
+  return new Set(picks);
+}
+
+/** Options of {@link withThumbnails}. */
+export interface MapThumbnailOptions {
+  /** Thumbnails at most (default {@link MAP_THUMBNAILS}), picked by {@link mapThumbnailPicks}. */
+  max?: number;
+  /** Also give each point its file's `file://` URL as `href` (a click opens it); default false. */
+  links?: boolean;
+}
+
+/**
+ * The map's points (`name`: the file's path relative to `root`, with `/`) with a thumbnail as `image` —
+ * a JPEG data URL, {@link MAP_THUMB_SIZE} px on the longest side, at the photo's aspect ratio — for those
+ * {@link mapThumbnailPicks} picks (a file that cannot be read gets none). `dataMapSpec` then shows the photo
+ * on hover: in the report, and in JupyterLab, whose Vega tooltip shows a field named `image` as a picture.
+ */
+export async function withThumbnails(
+  points: readonly MapPoint[],
+  root: string,
+  options: MapThumbnailOptions = {},
+): Promise<MapPoint[]> {
+  const picks = mapThumbnailPicks(points, options.max);
+  const out: MapPoint[] = [];
+  for (const [i, p] of points.entries()) {
+    const file = path.join(root, ...p.name.split("/"));
+    const image = picks.has(i) ? await thumbnail(file, { longest: MAP_THUMB_SIZE, quality: 80 }) : "";
+    out.push({
+      ...p,
+      ...(options.links ? { href: pathToFileURL(file).href } : {}),
+      ...(image ? { image } : {}),
+    });
+  }
+  return out;
+}
+
+/** Vega's browser build (one file, its dependencies inside) from the project's own `node_modules`. */
+const VEGA_RUNTIME = path.join(PROJECT_ROOT, "node_modules", "vega", "build", "vega.min.js");
+
+/**
+ * Draws the compiled map (`#map-spec`) with Vega into `#map-interactive` and, once drawn, hides the static
+ * SVG (`#map-static`). The tooltip is a box by the pointer with the thumbnail and the point's fields.
+ */
+const MAP_SCRIPT = `(() => {
+  const box = document.getElementById("map-interactive");
+  const tip = document.createElement("div");
+  tip.className = "map-tip";
+  tip.hidden = true;
+  document.body.append(tip);
+  const place = (event) => {
+    const r = tip.getBoundingClientRect();
+    const x = event.clientX + 14 + r.width > innerWidth ? event.clientX - 14 - r.width : event.clientX + 14;
+    const y = event.clientY + 14 + r.height > innerHeight ? event.clientY - 14 - r.height : event.clientY + 14;
+    tip.style.left = Math.max(0, x) + "px";
+    tip.style.top = Math.max(0, y) + "px";
+  };
+  const show = (_handler, event, _item, value) => {
+    if (value === null || value === undefined || typeof value !== "object") return void (tip.hidden = true);
+    tip.replaceChildren();
+    if (value.image) tip.append(Object.assign(new Image(), { src: value.image, alt: "" }));
+    for (const [key, text] of Object.entries(value)) {
+      if (key !== "image") tip.append(Object.assign(document.createElement("div"), { textContent: key + ": " + text }));
+    }
+    tip.hidden = false;
+    place(event);
+  };
+  const spec = JSON.parse(document.getElementById("map-spec").textContent);
+  const view = new vega.View(vega.parse(spec), { renderer: "svg" }).tooltip(show).initialize(box).hover();
+  view.runAsync().then(() => {
+    box.hidden = false;
+    document.getElementById("map-static").hidden = true;
+  });
+})();`;
+
+/**
+ * The map drawn in the page by Vega (its runtime inlined) with thumbnails on hover; `""` when Vega's
+ * browser build is missing (the static map stays).
+ */
+async function interactiveMap(review: ReviewFindings): Promise<string> {
+  let runtime: string;
+  try {
+    runtime = fs.readFileSync(VEGA_RUNTIME, "utf8");
+  } catch {
+    return "";
+  }
+  const { $schema: _, ...spec } = compileToVega(
+    dataMapSpec(await withThumbnails(review.map, review.root, { links: true }), { method: review.mapMethod }),
+  );
+  // In a <script> element only "</script" and "<!--" end or change the text: "<" as \u003c avoids both.
+  const json = JSON.stringify(spec).replaceAll("<", "\\u003c");
+  return `<div class="chart" id="map-interactive" hidden></div>
+<script type="application/json" id="map-spec">${json}</script>
+<script>${runtime.replaceAll("</script", "<\\/script")}</script>
+<script>${MAP_SCRIPT}</script>`;
+}
+
+/**
+ * The map of the data: the review's points as a static scatter plot and, drawn over it in the browser, the
+ * same plot with each photo's thumbnail on hover.
+ */
 async function dataMapSection(review: ReviewFindings): Promise<string> {
   if (review.map.length === 0) return "";
+  const shown = Math.min(review.map.length, MAP_THUMBNAILS);
   return `<h2>Map of the data</h2>
 <p>Each point is a validation image, placed by its embedding (${
     review.mapMethod === "umap" ? "UMAP, seeded" : "PCA"
   }): close points are images the model sees alike.
-Colour: the label; a cross: the model got it wrong. A cross among another class's points is worth a look.</p>
-<div class="chart">${await renderSvg(dataMapSpec(review.map, { method: review.mapMethod }))}</div>`;
+Colour: the label; a cross: the model got it wrong. A cross among another class's points is worth a look.
+Point at a dot to see the photo (${
+    shown < review.map.length
+      ? `${shown} of the ${review.map.length} photos have a thumbnail: the misclassified first, then a spread of the rest`
+      : "every photo has a thumbnail"
+  }); click it to open the file.</p>
+<div class="chart" id="map-static">${await renderSvg(
+    dataMapSpec(review.map, { method: review.mapMethod }),
+  )}</div>
+${await interactiveMap(review)}`;
 }
 
 /** Grad-CAM overlays of `tiles` (for the predicted class) as a grid; the overlays are freed after. */
@@ -469,6 +594,8 @@ th { background: #f4f4f4; } .warning { background: #fff4e0; padding: 4px 8px; } 
 img.thumb { height: ${THUMB_HEIGHT}px; max-width: 100%; object-fit: contain; display: block; }
 img.thumb.small { height: ${THUMB_HEIGHT / 2}px; } .kind-leak { color: #b00; font-weight: bold; }
 .scroll { overflow-x: auto; } pre { background: #f4f4f4; padding: 8px; overflow-x: auto; }
+.map-tip { position: fixed; z-index: 10; pointer-events: none; background: #fff; border: 1px solid #bbb; padding: 4px 6px; font-size: 12px; box-shadow: 0 2px 6px #0003; max-width: 240px; overflow-wrap: anywhere; }
+.map-tip img { display: block; max-width: ${MAP_THUMB_SIZE}px; max-height: ${MAP_THUMB_SIZE}px; margin-bottom: 3px; }
 @media (max-width: 600px) { body { margin: 1em auto; } img.thumb { height: auto; max-height: ${THUMB_HEIGHT}px; } }`;
 
 /** The report page for a saved classifier: the parts its metadata records. */

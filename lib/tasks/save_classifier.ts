@@ -31,6 +31,7 @@ import {
   metadataJson,
   outputKind,
   PREPROCESSING,
+  testMetricsOf,
 } from "./metadata.ts";
 import type {
   ClassifierMetadata,
@@ -85,7 +86,10 @@ export interface SaveClassifierOptions {
    * recorded in `metadata.json` (`deno task review` writes them as JSON).
    */
   review?: ReviewFindings;
-  /** The test set's results (`trainFolder` with a `test/` folder): shown in `report.html`. */
+  /**
+   * The test set's results (`trainFolder` with a `test/` folder): shown in `report.html`, recorded as
+   * `metrics.test`.
+   */
   testSet?: TestSetResult;
   /**
    * How the training photos were oriented (`preprocessing.orientation`; `predict` and the page decode the
@@ -191,7 +195,8 @@ function metricsRecord(options: SaveClassifierOptions): MetricsRecord | undefine
   const final = histories &&
     (kept ? keptMetrics(histories.frozen, fine, kept.epoch) : stageMetrics(fine ?? histories.frozen));
   const matrix = errs && confusionMatrix(errs.labels, errs.predicted, classNames.length);
-  if (!histories && !matrix) return undefined;
+  const test = options.testSet && { test: testMetricsOf(options.testSet) };
+  if (!histories && !matrix && !test) return undefined;
   return {
     ...(histories ? { frozen: stageMetrics(histories.frozen) } : {}),
     ...(fine ? { fineTuning: stageMetrics(fine) } : {}),
@@ -203,6 +208,7 @@ function metricsRecord(options: SaveClassifierOptions): MetricsRecord | undefine
         mostConfused: mostConfused(matrix, classNames),
       }
       : {}),
+    ...test,
   };
 }
 

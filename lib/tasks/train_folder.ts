@@ -12,7 +12,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
-import { DEFAULT_ALPHA, print } from "../runtime/mod.ts";
+import { DEFAULT_ALPHA, interruptRequested, KeyboardInterrupt, print } from "../runtime/mod.ts";
 import type { LayersModel } from "../runtime/mod.ts";
 import {
   buildClassifier,
@@ -23,14 +23,21 @@ import {
   mobileNetV2,
   unfreezeForFineTuning,
 } from "../model/mod.ts";
-import { earlyStopping, enableDeterminism, fit, lrFind } from "../train/mod.ts";
-import type { FitCallback, History, LrFindResult, ProgressSink } from "../train/mod.ts";
+import { concatHistories, earlyStopping, enableDeterminism, fit, lrFind } from "../train/mod.ts";
+import type {
+  CheckpointFingerprint,
+  EarlyStopping,
+  FitCallback,
+  History,
+  LrFindResult,
+  ProgressSink,
+} from "../train/mod.ts";
 import { confusionMatrix, interpret, lrFindSpec, matrixAccuracy, renderSvg } from "../analysis/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import { loadFolderDatasets, resolveDataFolder } from "./data_folder.ts";
 import type { DataFolder, FolderDatasets } from "./data_folder.ts";
 import { FOLDER_DEFAULTS } from "./folder_defaults.ts";
-import { METADATA_FILE } from "./metadata.ts";
+import { METADATA_FILE, testMetricsOf } from "./metadata.ts";
 import type {
   ClassifierMetadata,
   ClassWeightRecord,
@@ -45,6 +52,8 @@ import { checkClassifierOutput, saveClassifier } from "./save_classifier.ts";
 import { partDataset, reviewFolder } from "./review.ts";
 import type { ReviewFindings, ReviewReading } from "./review.ts";
 import type { TestSetResult } from "./report.ts";
+import { EpochCheckpointer, RunCheckpoint, runFingerprint, TrainInterrupted } from "./train_resume.ts";
+import type { ResumePoint, TrainStage } from "./train_resume.ts";
 
 /** Options of {@link trainFolder}; defaults in {@link FOLDER_DEFAULTS}, the rest the tutorial's. */
 export interface TrainFolderOptions {
@@ -141,6 +150,14 @@ export interface TrainFolderOptions {
    * photos to fix and the map of the data in `report.html` (`reviewFolder`; default true).
    */
   review?: boolean;
+  /**
+   * Continue the run whose checkpoint is in `<out>.checkpoint/` (`deno task train --resume`): its epochs
+   * are not run again, and the run ends as it would have. The options, the data folder and its files must
+   * be the checkpoint's, else a `ResumeRefused` names the difference. Default false: a new run (an earlier
+   * checkpoint is cleared). Either way a checkpoint is written at the end of each epoch, and removed once
+   * the model is saved (`train_resume.ts`).
+   */
+  resume?: boolean;
 }
 
 /** What {@link trainFolder} did. */
@@ -252,22 +269,124 @@ interface StageRun {
   patience: number | null;
   /** The class weights, or null for none. */
   classWeight: number[] | null;
+  /** The checkpoints written at epoch ends: where, the run's fingerprint, the keeper (if any). */
+  checkpointing: {
+    checkpoint: RunCheckpoint;
+    fingerprint: CheckpointFingerprint;
+    keeper: BestEpochKeeper | null;
+  };
+  /** The checkpoint resumed, or null for a new run. */
+  resume: ResumePoint | null;
 }
 
-/** One `fit` from `initialEpoch` to `epochs`, timed; `stoppedAt`: the 1-based epoch early stopping ended it. */
-async function runStage(model: LayersModel, run: StageRun, epochs: number, initialEpoch: number) {
+/** A stage's `fit` epochs (Keras' `initialEpoch` and `epochs`) and the frozen stage's history during fine-tuning. */
+interface StageSpan {
+  stage: TrainStage;
+  start: number;
+  end: number;
+  frozen: History | null;
+}
+
+/** Loads the checkpoint resumed: the best epoch's weights into the keeper, then the run's state. */
+async function restoreCheckpoint(model: LayersModel, run: StageRun, r: ResumePoint): Promise<void> {
+  const { checkpoint, fingerprint, keeper } = run.checkpointing;
+  const best = r.progress.best;
+  if (best && keeper) {
+    await checkpoint.loadBest(model, best.epoch);
+    keeper.adopt(model, best.value, best.epoch);
+  }
+  await checkpoint.load(model, fingerprint);
+  run.data.train.epochsStarted = r.progress.datasetEpochs;
+  run.log(
+    `Resumed from ${checkpoint.dir}: ${r.epoch + 1} epoch(s) done (${
+      r.stage === "frozen" ? "stage 1" : "stage 2"
+    }), optimizer and random state restored`,
+  );
+}
+
+/** Where a stage starts: at its beginning, or after the last epoch of the checkpoint resumed (its stage). */
+async function stageStart(model: LayersModel, run: StageRun, span: StageSpan) {
+  const r = run.resume;
+  if (r?.stage === "fineTuning" && span.stage === "frozen") {
+    return { initial: span.end, prefix: r.progress.frozen as History | null, skip: true };
+  }
+  if (!r || r.stage !== span.stage) return { initial: span.start, prefix: null, skip: false };
+  await restoreCheckpoint(model, run, r);
+  const prefix = span.stage === "frozen" ? r.progress.frozen : r.progress.fineTuning;
+  return { initial: r.epoch + 1, prefix, skip: r.progress.stageDone || r.epoch + 1 >= span.end };
+}
+
+/** The callbacks that write each epoch's checkpoint and, in a resumed stage, put early stopping's count back. */
+function checkpointCallbacks(
+  run: StageRun,
+  span: StageSpan,
+  prefix: History | null,
+  stop: EarlyStopping | null,
+) {
+  const { checkpoint, fingerprint, keeper } = run.checkpointing;
+  const empty: History = {
+    epoch: [],
+    history: {},
+    params: { epochs: span.end, initialEpoch: span.start, steps: run.data.train.size },
+  };
+  const writer = new EpochCheckpointer({
+    checkpoint,
+    fingerprint,
+    stage: span.stage,
+    end: span.end,
+    history: prefix ?? empty,
+    frozen: span.frozen,
+    train: run.data.train,
+    keeper,
+    earlyStopping: stop,
+  }, interruptRequested);
+  const saved = prefix ? run.resume?.progress.earlyStopping : null;
+  // EarlyStopping starts afresh in onTrainBegin: its count is put back after that, for the same decisions.
+  const again: FitCallback[] = stop && saved
+    ? [{
+      onTrainBegin: () => {
+        stop.wait = saved.wait;
+        stop.best = saved.best ?? undefined;
+        stop.bestEpoch = saved.bestEpoch;
+      },
+    }]
+    : [];
+  return [...again, writer];
+}
+
+/**
+ * One stage's `fit` (from the checkpoint when it is the one resumed), timed; `stoppedAt`: the 1-based epoch
+ * early stopping ended it.
+ */
+async function runStage(model: LayersModel, run: StageRun, span: StageSpan) {
+  const from = await stageStart(model, run, span);
+  if (from.skip) {
+    const last = (from.prefix?.epoch.at(-1) ?? span.end - 1) + 1;
+    const history = from.prefix!;
+    return {
+      history,
+      time: { wallSeconds: 0, cpuSeconds: 0 },
+      stoppedAt: last < span.end ? last : undefined,
+      skipped: true,
+    };
+  }
   const stop = run.patience === null ? null : earlyStopping({ monitor: "val_loss", patience: run.patience });
-  const [history, time] = await timed(() =>
+  const [fitted, time] = await timed(() =>
     fit(model, run.data.train, {
-      epochs,
-      initialEpoch,
+      epochs: span.end,
+      initialEpoch: from.initial,
       validationData: run.data.validation,
       verbose: run.verbose,
       progressSink: run.progressSink?.(),
-      callbacks: [...run.callbacks, ...(stop ? [stop] : [])],
+      callbacks: [
+        ...run.callbacks,
+        ...(stop ? [stop] : []),
+        ...checkpointCallbacks(run, span, from.prefix, stop),
+      ],
       ...(run.classWeight ? { classWeight: run.classWeight } : {}),
     })
   );
+  const history = from.prefix ? concatHistories(from.prefix, fitted) : fitted;
   const stoppedAt = stop && stop.stoppedEpoch > 0 ? stop.stoppedEpoch + 1 : undefined;
   if (stop && stoppedAt !== undefined) {
     run.log(
@@ -276,7 +395,13 @@ async function runStage(model: LayersModel, run: StageRun, epochs: number, initi
       }) for ${stop.wait} epoch(s), patience ${stop.patience}`,
     );
   }
-  return { history, time, stoppedAt };
+  return { history, time, stoppedAt, skipped: false };
+}
+
+/** `Stage 1: val_accuracy 0.8123 in 41.2 s`, or for a stage the resumed run found done, `… (before resuming)`. */
+function stageLine(n: 1 | 2, r: { history: History; time: StageTime; skipped: boolean }): string {
+  const when = r.skipped ? "(before resuming)" : `in ${r.time.wallSeconds.toFixed(1)} s`;
+  return `Stage ${n}: val_accuracy ${lastValAccuracy(r.history)} ${when}`;
 }
 
 /** Both training stages on `model` (compiled here); histories, times, where early stopping ended them. */
@@ -285,11 +410,9 @@ async function trainStages(model: LayersModel, base: LayersModel, s: Settings, r
   run.log(
     `Stage 1: the head trains, the base is frozen (${countTrainableVariables(model)} trainable variables)`,
   );
-  const frozen = await runStage(model, run, s.epochs, 0);
+  const frozen = await runStage(model, run, { stage: "frozen", start: 0, end: s.epochs, frozen: null });
   const stopped: EarlyStoppingRecord["stoppedAt"] = frozen.stoppedAt ? { frozen: frozen.stoppedAt } : {};
-  run.log(
-    `Stage 1: val_accuracy ${lastValAccuracy(frozen.history)} in ${frozen.time.wallSeconds.toFixed(1)} s`,
-  );
+  run.log(stageLine(1, frozen));
   if (s.fineTuneEpochs === 0) {
     return { frozen: frozen.history, fine: null, stages: { frozen: frozen.time }, stopped };
   }
@@ -304,9 +427,14 @@ async function trainStages(model: LayersModel, base: LayersModel, s: Settings, r
   );
   // After early stopping, the frozen stage ran fewer epochs: fine-tuning numbers on from there.
   const done = frozen.history.epoch.length;
-  const fine = await runStage(model, run, done + s.fineTuneEpochs, done);
+  const fine = await runStage(model, run, {
+    stage: "fineTuning",
+    start: done,
+    end: done + s.fineTuneEpochs,
+    frozen: frozen.history,
+  });
   if (fine.stoppedAt) stopped.fineTuning = fine.stoppedAt;
-  run.log(`Stage 2: val_accuracy ${lastValAccuracy(fine.history)} in ${fine.time.wallSeconds.toFixed(1)} s`);
+  run.log(stageLine(2, fine));
   return {
     frozen: frozen.history,
     fine: fine.history,
@@ -339,12 +467,17 @@ interface Steering {
   deterministic: boolean;
 }
 
+/** What the caller of the stages gives: the keeper, callbacks, patience and class weights are made here. */
+type StagesInput = Omit<StageRun, "callbacks" | "patience" | "classWeight" | "checkpointing"> & {
+  checkpointing: Omit<StageRun["checkpointing"], "keeper">;
+};
+
 /** Both stages with the best-epoch keeper; then the kept epoch's weights are put back (`keep: "best"`). */
 async function trainKeeping(
   model: LayersModel,
   base: LayersModel,
   s: Settings,
-  run: Omit<StageRun, "callbacks" | "patience" | "classWeight"> & { steering: Steering },
+  run: StagesInput & { steering: Steering },
 ) {
   const { keep, earlyStopping, classWeight } = run.steering;
   const keeper = new BestEpochKeeper();
@@ -352,6 +485,7 @@ async function trainKeeping(
     const trained = await trainStages(model, base, s, {
       ...run,
       callbacks: keep === "best" ? [keeper] : [],
+      checkpointing: { ...run.checkpointing, keeper: keep === "best" ? keeper : null },
       patience: earlyStopping?.patience ?? null,
       classWeight: classWeight.mode === "balanced" ? classWeight.weights : null,
     });
@@ -406,7 +540,9 @@ async function evaluateTestSet(
     confusionMatrix: matrix,
   };
   run.log(
-    `Test set: accuracy ${result.accuracy.toFixed(4)}, loss ${loss.toFixed(4)} on ${result.images} images`,
+    `Test set: accuracy ${result.accuracy.toFixed(4)}, balanced accuracy ${
+      testMetricsOf(result).balancedAccuracy.toFixed(4)
+    }, loss ${loss.toFixed(4)} on ${result.images} images`,
   );
   return result;
 }
@@ -437,7 +573,7 @@ async function reviewAfterTraining(
 async function trainAndSave(
   s: Settings,
   classifier: { model: LayersModel; base: LayersModel; baseName: string },
-  run: Omit<StageRun, "callbacks" | "patience" | "classWeight"> & {
+  run: StagesInput & {
     folder: DataFolder;
     outDir: string;
     force: boolean;
@@ -498,8 +634,11 @@ function classWeightOf(
   return record;
 }
 
-/** Everything before training: the settings, the checked output folder, the data, the model. */
-async function prepareRun(options: TrainFolderOptions) {
+/**
+ * Everything before training: the settings, the checked output folder (and, `withCheckpoint`, its
+ * checkpoint folder: a missing checkpoint to resume is said before the data loads), the data, the model.
+ */
+async function prepareRun(options: TrainFolderOptions, withCheckpoint = false) {
   checkOptions(options);
   const log = options.log ?? ((m: string) => print(m));
   const s = settingsOf(options);
@@ -517,6 +656,7 @@ async function prepareRun(options: TrainFolderOptions) {
   });
   const outDir = path.resolve(options.out ?? path.join("models", folder.name));
   checkClassifierOutput(outDir, { force, dataFolder: folder.root });
+  const checkpoint = withCheckpoint ? await RunCheckpoint.open(outDir, options.resume ?? false, log) : null;
   log(`Data: ${folder.root}`);
   const data = await loadFolderDatasets(folder, {
     ...s,
@@ -534,7 +674,35 @@ async function prepareRun(options: TrainFolderOptions) {
     numClasses: data.classNames.length,
     seed: s.seed,
   });
-  return { s, log, force, folder, outDir, data, rawBase, model, base };
+  return { s, log, force, folder, outDir, data, rawBase, model, base, checkpoint };
+}
+
+/** What the run depends on, for its checkpoints: the data and its files, the settings, the steering. */
+function fingerprintOf(
+  s: Settings,
+  steering: Steering,
+  run: { folder: DataFolder; data: FolderDatasets },
+): CheckpointFingerprint {
+  const { keep, earlyStopping, classWeight, deterministic } = steering;
+  return runFingerprint({
+    dataRoot: run.folder.root,
+    files: [...run.data.train.filePaths, ...run.data.validation.filePaths],
+    classNames: run.data.classNames,
+    options: {
+      ...s,
+      keep,
+      patience: earlyStopping?.patience ?? null,
+      classWeight: classWeight.mode,
+      deterministic,
+    },
+  });
+}
+
+/** An interrupt (Ctrl-C) as {@link TrainInterrupted}: where it stopped and the checkpoint to resume, if any. */
+function asInterrupted(e: unknown, checkpoint: RunCheckpoint): unknown {
+  if (!(e instanceof KeyboardInterrupt)) return e;
+  const where = e.message.split(". ")[0];
+  return new TrainInterrupted(`Training stopped: ${where}`, checkpoint.exists() ? checkpoint.dir : null);
 }
 
 /**
@@ -542,8 +710,18 @@ async function prepareRun(options: TrainFolderOptions) {
  * report) to `options.out` in one atomic step. See {@link TrainFolderOptions} for the defaults.
  */
 export async function trainFolder(options: TrainFolderOptions): Promise<TrainFolderResult> {
-  const { s, log, force, folder, outDir, data, rawBase, model, base } = await prepareRun(options);
+  const prepared = await prepareRun(options, true);
+  const { s, log, force, folder, outDir, data, rawBase, model, base } = prepared;
+  const checkpoint = prepared.checkpoint!;
   try {
+    const steering: Steering = {
+      keep: options.keep ?? "best",
+      earlyStopping: options.earlyStopping ?? null,
+      classWeight: classWeightOf(folder, data, options, log),
+      deterministic: options.deterministic ?? false,
+    };
+    // The base's architecture is checked weight by weight on loading; its name may carry a counter.
+    const fingerprint = fingerprintOf(s, steering, { folder, data });
     const run = {
       data,
       folder,
@@ -552,21 +730,19 @@ export async function trainFolder(options: TrainFolderOptions): Promise<TrainFol
       log,
       verbose: options.verbose ?? 1,
       progressSink: options.progressSink,
-      steering: {
-        keep: options.keep ?? "best",
-        earlyStopping: options.earlyStopping ?? null,
-        classWeight: classWeightOf(folder, data, options, log),
-        deterministic: options.deterministic ?? false,
-      },
+      steering,
       review: options.review ?? true,
+      checkpointing: { checkpoint, fingerprint },
+      resume: options.resume ? await checkpoint.point(fingerprint) : null,
     };
     const metadata = await trainAndSave(s, { model, base, baseName: rawBase.name }, run);
     log(`Saved ${outDir} (model.json, weights.bin, ${METADATA_FILE}, report.html)`);
+    await checkpoint.clear(); // the model is saved: the checkpoint (ours) has served
     return { outDir, metadata, model };
   } catch (e) {
     model.optimizer?.dispose();
     model.dispose();
-    throw e;
+    throw asInterrupted(e, checkpoint);
   }
 }
 

@@ -12,7 +12,8 @@
  *   SHA-256, checked on reading.
  *
  * {@link loadCheckpoint} refuses, naming the difference, a file of another format or version, a damaged
- * file, a model whose weights differ in name, shape or number, an optimizer of another class or another
+ * file, a model whose weights differ in name, shape or number (weights are matched by name, so a model
+ * whose layers were frozen or unfrozen since — tfjs then lists its weights in another order — loads too), an optimizer of another class or another
  * set of trainable weights, and a checkpoint whose `fingerprint` (what the caller says the run depends on:
  * data folder, options…) differs from the one expected.
  *
@@ -72,8 +73,8 @@ export interface OptimizerRecord {
 /** What the caller says a run depends on (data folder, options…): compared key by key on loading. */
 export type CheckpointFingerprint = Record<string, string | number | boolean>;
 
-/** The JSON header of a checkpoint file; see the module notes. */
-export interface CheckpointHeader {
+/** The JSON header of a checkpoint file; see the module notes. `E`: the caller's own state's type. */
+export interface CheckpointHeader<E = unknown> {
   /** Always {@link CHECKPOINT_FORMAT}. */
   format: typeof CHECKPOINT_FORMAT;
   /** {@link CHECKPOINT_VERSION} when written. */
@@ -94,14 +95,19 @@ export interface CheckpointHeader {
   randomState: RandomState | null;
   /** What the run depends on, as the caller described it. */
   fingerprint: CheckpointFingerprint;
+  /**
+   * The caller's own state (JSON), typed by the caller (`trainFolder`: its `TrainProgress`); absent in
+   * files written without one.
+   */
+  extra?: E | null;
   /** Length of the data section in bytes. */
   dataBytes: number;
   /** SHA-256 of the data section, hex. */
   sha256: string;
 }
 
-/** What {@link saveCheckpoint} saves. */
-export interface CheckpointState {
+/** What {@link saveCheckpoint} saves. `E`: the type of the caller's own state. */
+export interface CheckpointState<E = unknown> {
   /** The model whose weights are saved. */
   model: LayersModel;
   /** Default `model.optimizer`; `null`: none. */
@@ -116,6 +122,8 @@ export interface CheckpointState {
   randomState?: RandomState | null;
   /** What the run depends on (data folder, options…), checked on loading; default `{}`. */
   fingerprint?: CheckpointFingerprint;
+  /** The caller's own state, plain JSON (default none). */
+  extra?: E | null;
 }
 
 /** The weight's name in checkpoints: `layer/weight` as Keras names it. */
@@ -161,7 +169,7 @@ async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
     .map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function fileBytes(header: Omit<CheckpointHeader, "dataBytes" | "sha256">, data: DataWriter) {
+async function fileBytes<E>(header: Omit<CheckpointHeader<E>, "dataBytes" | "sha256">, data: DataWriter) {
   const body = new Uint8Array(data.bytes);
   let at = 0;
   for (const p of data.parts) {
@@ -185,7 +193,7 @@ async function fileBytes(header: Omit<CheckpointHeader, "dataBytes" | "sha256">,
  * Writes `state` to `<dir>/checkpoint.tlckpt` atomically (the previous checkpoint stays whole until the new
  * one is complete); returns the file's path. Float32 weights only (a tfjs model's are).
  */
-export async function saveCheckpoint(dir: string, state: CheckpointState): Promise<string> {
+export async function saveCheckpoint<E>(dir: string, state: CheckpointState<E>): Promise<string> {
   const { model, epoch } = state;
   if (!Number.isInteger(epoch) || epoch < 0) {
     throw new Error(
@@ -206,7 +214,8 @@ export async function saveCheckpoint(dir: string, state: CheckpointState): Promi
     history: state.history ?? null,
     randomState: state.randomState === undefined ? randomState(model) : state.randomState,
     fingerprint: state.fingerprint ?? {},
-  } satisfies Omit<CheckpointHeader, "dataBytes" | "sha256">;
+    extra: state.extra ?? null,
+  } satisfies Omit<CheckpointHeader<E>, "dataBytes" | "sha256">;
   const file = path.join(dir, CHECKPOINT_FILE);
   await Deno.mkdir(dir, { recursive: true });
   await writeFileAtomic(file, await fileBytes(header, data));
@@ -271,9 +280,9 @@ export interface LoadCheckpointOptions {
 }
 
 /** What a loaded checkpoint says about the run. */
-export type LoadedCheckpoint = Pick<
-  CheckpointHeader,
-  "epoch" | "stage" | "history" | "randomState" | "fingerprint" | "savedAt"
+export type LoadedCheckpoint<E = unknown> = Pick<
+  CheckpointHeader<E>,
+  "epoch" | "stage" | "history" | "randomState" | "fingerprint" | "savedAt" | "extra"
 >;
 
 /** The values of `record` from the data section, as a tensor. */
@@ -307,6 +316,23 @@ function checkModel(c: CheckpointFile, model: LayersModel): void {
       } here (${saved.length} weights ` +
       `there, ${here.length} here) — load it into the model it was made with, or start the training over`,
   );
+}
+
+/**
+ * For each of `model`'s weights, the index of its record in the checkpoint: by name when the names match
+ * one to one with the same shapes — tfjs lists trainable weights first, so unfreezing layers reorders
+ * `model.weights` — else by position, throwing (`checkModel`) unless names and shapes agree there.
+ */
+function weightOrder(c: CheckpointFile, model: LayersModel): number[] {
+  const saved = c.header.model.weights;
+  const here = model.weights;
+  const byName = new Map(saved.map((r, i) => [r.name, i]));
+  if (saved.length === here.length && byName.size === saved.length) {
+    const order = here.map((w) => byName.get(weightName(w)) ?? -1);
+    if (order.every((k, i) => k >= 0 && sameShape(here[i].shape, saved[k].shape))) return order;
+  }
+  checkModel(c, model);
+  return here.map((_, i) => i);
 }
 
 /** Throws unless each key of `expected` has the same value in the checkpoint. */
@@ -386,10 +412,13 @@ function assignFrom(target: { assign(t: Tensor): void }, data: Uint8Array, recor
  * model's weights, the optimizer's state and the random state. Returns the epoch, stage and history to
  * continue from. Nothing is changed when a check fails.
  */
-export async function loadCheckpoint(dir: string, options: LoadCheckpointOptions): Promise<LoadedCheckpoint> {
+export async function loadCheckpoint<E = unknown>(
+  dir: string,
+  options: LoadCheckpointOptions,
+): Promise<LoadedCheckpoint<E>> {
   const c = await readCheckpoint(dir);
   const { model } = options;
-  checkModel(c, model);
+  const order = weightOrder(c, model);
   checkFingerprint(c, options.fingerprint ?? {});
   const optimizer = options.optimizer === undefined ? model.optimizer : options.optimizer;
   const restore = optimizer && c.header.optimizer
@@ -397,7 +426,7 @@ export async function loadCheckpoint(dir: string, options: LoadCheckpointOptions
     : undefined;
   restore?.();
   model.weights.forEach((w, i) => {
-    const t = tensorOf(c.data, c.header.model.weights[i]);
+    const t = tensorOf(c.data, c.header.model.weights[order[i]]);
     w.write(t);
     t.dispose();
   });
@@ -405,5 +434,13 @@ export async function loadCheckpoint(dir: string, options: LoadCheckpointOptions
     setRandomState(model, c.header.randomState);
   }
   const { epoch, stage, history, randomState: random, fingerprint, savedAt } = c.header;
-  return { epoch, stage, history, randomState: random, fingerprint, savedAt };
+  return {
+    epoch,
+    stage,
+    history,
+    randomState: random,
+    fingerprint,
+    savedAt,
+    extra: c.header.extra as E ?? null,
+  };
 }

@@ -172,20 +172,47 @@ export function randomState(model: LayersModel): RandomState {
   return { seed: globalSeed, generator: generator ? [...generator.s] : null, dropoutMasks, layers };
 }
 
-/** Puts back a {@link RandomState} of `model` (layers matched by name; missing ones are an error). */
+/**
+ * The layers `names` stand for in `candidates`: by name when every name is there, else by order — tfjs
+ * numbers unnamed layers per process (`dropout_3`), so a model built again in the same process has other
+ * names, in the same order. Missing names with another count of candidates are an error.
+ */
+function layersByName(model: LayersModel, names: string[], candidates: Layer[], what: string): Layer[] {
+  const byName = new Map(candidates.map((l) => [l.name, l]));
+  if (names.every((n) => byName.has(n))) return names.map((n) => byName.get(n)!);
+  if (names.length === candidates.length) return candidates;
+  const missing = names.find((n) => !byName.has(n));
+  throw new Error(
+    `setRandomState: model "${model.name}" has no layer "${missing}" (${what}: ${names.length} saved, ` +
+      `${candidates.length} here)`,
+  );
+}
+
+/**
+ * Puts back a {@link RandomState} of `model`: layers matched by name, else by order (see
+ * `layersByName`); a state for layers the model does not have is an error.
+ */
 export function setRandomState(model: LayersModel, state: RandomState): void {
-  const byName = new Map(allLayers(model).map((l) => [l.name, l]));
-  const layer = (name: string) => {
-    const l = byName.get(name);
-    if (!l) throw new Error(`setRandomState: model "${model.name}" has no layer "${name}"`);
-    return l;
-  };
-  for (const [name, count] of Object.entries(state.dropoutMasks)) masksDrawn.set(layer(name), count);
-  for (const [name, s] of Object.entries(state.layers)) {
-    const l = layer(name);
+  const dropouts = Object.entries(state.dropoutMasks);
+  const dropoutLayers = layersByName(
+    model,
+    dropouts.map(([n]) => n),
+    seededDropouts(model),
+    "seeded Dropout",
+  );
+  const stateful = Object.entries(state.layers);
+  const statefulLayers = layersByName(
+    model,
+    stateful.map(([n]) => n),
+    allLayers(model).filter(isRandomStateful),
+    "layers with a random state",
+  );
+  dropouts.forEach(([, count], i) => masksDrawn.set(dropoutLayers[i], count));
+  stateful.forEach(([name, s], i) => {
+    const l = statefulLayers[i];
     if (!isRandomStateful(l)) throw new Error(`setRandomState: layer "${name}" keeps no random state`);
     l.setRandomState(s);
-  }
+  });
   if (state.generator === null) {
     setRandomSeed(null);
     return;

@@ -4,6 +4,7 @@ import type { Tensor4D } from "../../lib/runtime/tf.ts";
 import { chartBundle, describeSpec, renderSvg, show } from "../../lib/analysis/display.ts";
 import { jupyterApi } from "../../lib/runtime/output.ts";
 import { imageGridSpec, learningCurvesSpec } from "../../lib/analysis/plot.ts";
+import { dataMapSpec } from "../../lib/analysis/data_map.ts";
 import type { TopLevelSpec } from "../../lib/analysis/plot.ts";
 
 const history = {
@@ -111,4 +112,24 @@ Deno.test("show outside a kernel prints the text line and resolves to nothing", 
   }
   assertEquals(result, undefined);
   assertEquals(printed, ["[Vega-Lite chart] Learning curves over 4 epochs"]);
+});
+
+Deno.test("chartBundle: tooltip pictures stay in the Vega-Lite spec, out of the SVG's labels", async () => {
+  const image = `data:image/jpeg;base64,${"QUJD".repeat(50)}`;
+  // Vega-Lite's default aria-label of a point lists its tooltip fields: the data URL too.
+  const spec: TopLevelSpec = {
+    data: { values: [{ x: 0, name: "cats/1.jpg", image }, { x: 1, name: "dogs/2.jpg" }] },
+    mark: "point",
+    encoding: { x: { field: "x", type: "quantitative" }, tooltip: [{ field: "image" }, { field: "name" }] },
+  };
+  const bundle = await chartBundle(spec);
+  assertEquals(bundle["application/vnd.vegalite.v5+json"], spec, "the picture in the spec");
+  assert(!bundle["image/svg+xml"].includes("data:image"), "no picture data in the SVG");
+  assert(bundle["image/svg+xml"].includes("name: cats/1.jpg"), "the SVG's labels name the file");
+  assertEquals((spec.data as { values: { image?: string }[] }).values[0].image, image, "spec left as it was");
+  // The map of the data: the same.
+  const map = dataMapSpec([{ x: 0, y: 0, label: "cats", predicted: "cats", name: "cats/1.jpg", image }]);
+  const mapBundle = await chartBundle(map);
+  assert(JSON.stringify(mapBundle["application/vnd.vegalite.v5+json"]).includes(image));
+  assert(!mapBundle["image/svg+xml"].includes("data:image"));
 });

@@ -224,3 +224,42 @@ Deno.test("fused flip + rotation (dataAugmentation) gives the layers' own images
   tf.dispose([x, profile.result as Tensor4D]);
   assertEquals(tf.memory().numTensors, before);
 });
+
+Deno.test("augmentation layers' random state: a fresh layer given another's state draws what that one draws next", () => {
+  const before = tf.memory().numTensors;
+  const x = images(6, 8, 8);
+  const fresh = () => dataAugmentation({ inputShape: [8, 8, 3], seed: 21 });
+  const a = fresh(), b = fresh();
+  const run = (m: ReturnType<typeof fresh>) =>
+    tf.tidy(() => Array.from((m.apply(x, { training: true }) as Tensor4D).dataSync()));
+  run(a);
+  run(a); // a has drawn twice
+  const [flipA, rotA] = a.layers as [RandomFlip, RandomRotation];
+  const [flipB, rotB] = b.layers as [RandomFlip, RandomRotation];
+  assertEquals([flipA.getRandomState(), rotA.getRandomState()], [[2], [2]]);
+  assertEquals([flipB.getRandomState(), rotB.getRandomState()], [[0], [0]]);
+  flipB.setRandomState(flipA.getRandomState());
+  rotB.setRandomState(rotA.getRandomState());
+  const next = run(a);
+  assertEquals(run(b), next, "the continued draws");
+  // Without the state, b's next call would be a's first: different images.
+  assert(maxAbsDiff(run(fresh()), next) > 0, "the state matters");
+  assertThrows(() => flipB.setRandomState([-1]), Error, "RandomFlip.setRandomState");
+  assertThrows(() => rotB.setRandomState([1, 2]), Error, "RandomRotation.setRandomState");
+  for (const m of [a, b]) m.dispose();
+  x.dispose();
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("randomState(model) includes the augmentation layers' draws", async () => {
+  const { randomState, setRandomState } = await import("../../lib/train/random_state.ts");
+  const m = dataAugmentation({ inputShape: [8, 8, 3], seed: 5 });
+  const x = images(2, 8, 8);
+  tf.tidy(() => m.apply(x, { training: true }) as Tensor4D);
+  const state = randomState(m);
+  assertEquals(state.layers, { [m.layers[0].name]: [1], [m.layers[1].name]: [1] });
+  setRandomState(m, { ...state, layers: { [m.layers[0].name]: [4], [m.layers[1].name]: [0] } });
+  assertEquals(randomState(m).layers, { [m.layers[0].name]: [4], [m.layers[1].name]: [0] });
+  m.dispose();
+  x.dispose();
+});

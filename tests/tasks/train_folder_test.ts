@@ -64,8 +64,8 @@ Deno.test("trainFolder: 4 colour classes in train/ + validation/ → > 90 %, sav
     const report = fs.readFileSync(path.join(out, "report.html"), "utf8");
     assert(report.includes("Confusion matrix") && report.includes("<svg"), "report has the charts as SVG");
     assert(
-      !/<script|https?:\/\/(?!vega\.github\.io|www\.w3\.org)/.test(report),
-      "no script, nothing fetched",
+      !/<script[^>]*\ssrc=|<(?:img|link|iframe|image)\b[^>]*\s(?:src|href)=["']?https?:/i.test(report),
+      "no script or image loaded from elsewhere: the page is self-contained (Chromium checks it offline in report_test)",
     );
     assert(report.includes("data:image/png;base64,"), "top-loss images embedded");
 

@@ -2,7 +2,9 @@
  * `trainFolder` puts the photos to fix and the map of the data into `report.html`: on generated scenes
  * (a tiny MobileNetV2, alpha 0.35 at 96 × 96, one epoch) with a planted exact copy inside a class and a
  * copy moved into validation, the report lists the duplicate and the leak with linked thumbnails, the
- * command that writes the script, and the map as inline SVG; `reviewFolder` leaves no tensor behind.
+ * command that writes the script, and the map as inline SVG with its interactive version (a point shows
+ * its photo on hover in Chromium); `reviewFolder` leaves no tensor behind. With `test/`, the test set's
+ * score in the report and as `metrics.test` in `metadata.json`.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -12,9 +14,10 @@ import type { Tensor3D } from "../../lib/runtime/mod.ts";
 import { mobileNetV2 } from "../../lib/model/mod.ts";
 import { trainFolder, type TrainFolderOptions } from "../../lib/tasks/train_folder.ts";
 import { reviewFolder } from "../../lib/tasks/review.ts";
+import { readMetadata } from "../../lib/tasks/metadata.ts";
 import { resolveDataFolder } from "../../lib/tasks/data_folder.ts";
 import { CHROMIUM } from "../../tools/browser/chromium.ts";
-import { checkReportPage } from "../_report_page.ts";
+import { checkReportPage, hoverMapPoint } from "../_report_page.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { haveShared, SHARED_WEIGHTS_035 } from "../_shared.ts";
 import { withTempDir } from "../_temp.ts";
@@ -93,15 +96,25 @@ Deno.test({
         assert(dup.includes(`href="${pathToFileURL(path.join(root, "train/a/0.png")).href}"`), dup);
         assert(fix.includes(`deno task review -- --model ${outDir}`), "the command for the script");
         const map = html.slice(html.indexOf("<h2>Map of the data</h2>"));
-        assert(/<div class="chart"><svg/.test(map), "the map as inline SVG");
-        assert(!/<script|https?:\/\/(?!www\.w3\.org)/.test(html.replace(/xmlns(:\w+)?="[^"]*"/g, "")));
+        assert(/<div class="chart" id="map-static"><svg/.test(map), "the map as inline SVG");
+        // Self-contained: nothing loaded from elsewhere (Chromium checks it below; the inlined Vega runtime
+        // names URLs in its code, so only attributes are checked here).
+        assert(!/\b(src|href)="https?:/.test(html), "no remote src or href");
+        assert(!/<script[^>]*\bsrc=/.test(html), "no script loaded from a file");
+        assert(map.includes('id="map-interactive"'), "the interactive map");
         assert(
           lines.some((l) => /^Photos to fix: .*2 near-duplicate pair\(s\) \(1 leak\(s\)\)/.test(l)),
           lines.join("\n"),
         );
 
         if (fs.existsSync(CHROMIUM)) {
-          await checkReportPage(path.join(outDir, "report.html"), { shotName: "report-fix" });
+          await checkReportPage(path.join(outDir, "report.html"), {
+            shotName: "report-fix",
+            extra: async (tab, width) => {
+              const text = await hoverMapPoint(tab, width);
+              assert(/file: validation\/[ab]\//.test(text), text);
+            },
+          });
         } else console.warn(`SKIPPED the report in Chromium: ${CHROMIUM} is absent`);
 
         // The review's own work leaves no tensor behind.
@@ -160,6 +173,15 @@ Deno.test({
       assert(section.includes(`<code>${path.join(root, "test")}</code>`), section);
       assert(/<div class="chart square"><svg/.test(section), "the confusion matrix as inline SVG");
       assert(!html.includes("<h2>Photos to fix</h2>"), "review: false leaves the photos out");
+      // metadata.json records the same numbers as metrics.test.
+      const test = readMetadata(outDir).metrics?.test;
+      assert(test, "metrics.test");
+      const logged = /balanced accuracy ([\d.]+), loss ([\d.]+)/.exec(line!)!;
+      assertEquals(test.count, 4);
+      assertEquals(test.accuracy.toFixed(4), accuracy.toFixed(4));
+      assertEquals(test.balancedAccuracy.toFixed(4), logged[1]);
+      assertEquals(test.loss.toFixed(4), logged[2]);
+      assert(section.includes(`balanced accuracy ${(test.balancedAccuracy * 100).toFixed(1)} %`), section);
 
       // Without test/: no section.
       fs.rmSync(path.join(root, "test"), { recursive: true });
@@ -173,5 +195,7 @@ Deno.test({
       again.model.optimizer?.dispose();
       again.model.dispose();
       assert(!fs.readFileSync(path.join(again.outDir, "report.html"), "utf8").includes("<h2>Test set</h2>"));
+      const metrics = readMetadata(again.outDir).metrics;
+      assert(metrics?.final && metrics.test === undefined, "no test/, no metrics.test");
     }),
 });

@@ -63,11 +63,19 @@ Options:
   --deterministic       two runs with the same settings end with identical weights: seeded random
                         numbers, TensorFlow's deterministic kernels and fixed thread pools (no cost
                         measured above the noise: docs/training.md)
+  --resume              continue the run whose checkpoint is in OUT.checkpoint/ (written beside the output
+                        folder at the end of every epoch, removed once the model is saved), with the same
+                        DIR and options: finished epochs are not run again, and the run ends with the
+                        same model (with --deterministic: identical weights). Ctrl-C stops training
+                        after the current batch and prints the command that resumes it
   --skip-empty-classes  leave out, with a warning, a class folder without images (empty, or holding only
                         other files) instead of stopping with an error
   --json                print a JSON summary on stdout (progress goes to stderr)
   --verbose             also say how the decoded-image cache's memory budget was chosen
   -h, --help            show this help
+
+Exit codes: 0 saved; 1 failed (the message says why); 2 bad command line, or --resume without a checkpoint
+or with one of another run (the message names what differs); 130 stopped by Ctrl-C.
 
 Paths (DIR, --out, --weights) are taken from the folder you type the command in; the paths of the
 TL_* settings (TL_WEIGHTS_URL, TL_CACHE_DIR, TL_MIRROR) from the project's root.
@@ -131,6 +139,7 @@ const TRAIN_OPTIONS = {
   "class-weight": { type: "string" },
   deterministic: { type: "boolean" },
   "find-lr": { type: "boolean" },
+  resume: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -197,6 +206,9 @@ export function parseTrainArgs(args: string[]): TrainArgs | "help" {
     throw new UsageError(`--alpha: expected a positive width multiplier, got "${v.alpha}"`);
   }
   const validationSplit = fractionOption("validation-split", v["validation-split"], "a fraction");
+  if (v.resume && v["find-lr"]) {
+    throw new UsageError("--resume and --find-lr do not go together: --find-lr trains nothing to resume");
+  }
   return {
     json: v.json ?? false,
     verbose: v.verbose ?? false,
@@ -225,6 +237,7 @@ export function parseTrainArgs(args: string[]): TrainArgs | "help" {
       out: v.out === undefined ? undefined : userPath(v.out),
       ...(v.force ? { force: true } : {}),
       ...(v["skip-empty-classes"] ? { skipEmptyClasses: true } : {}),
+      ...(v.resume ? { resume: true } : {}),
       ...steeringOptions(v),
     },
   };
@@ -289,18 +302,68 @@ async function findLr(options: TrainFolderOptions, json: boolean): Promise<numbe
   return 0;
 }
 
+/** The command that resumes a run started with `args`: the same arguments, with `--resume`. */
+export function resumeCommand(args: string[]): string {
+  const quote = (a: string) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
+  const kept = args.filter((a) => a !== "--resume" && a !== "--");
+  return ["deno task train --", ...kept.map(quote), "--resume"].join(" ");
+}
+
+/**
+ * Runs `train` with Ctrl-C steered: the first stops training after the current batch (the checkpoint of
+ * the last complete epoch stays), a second one ends the process at once (exit 130).
+ */
+async function interruptible<T>(train: () => Promise<T>): Promise<T> {
+  const { requestInterrupt } = await import("../../lib/runtime/mod.ts");
+  let presses = 0;
+  const onSigint = () => {
+    if (++presses > 1) Deno.exit(130);
+    requestInterrupt();
+    console.error("\nStopping after the current batch… (Ctrl-C again stops at once)");
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  try {
+    return await train();
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+}
+
+/** What to print when Ctrl-C stopped training: where, and the command that resumes it. */
+function interruptedMessage(message: string, checkpointDir: string | null): string {
+  if (checkpointDir === null) {
+    return `${message}\nNo epoch was complete, so there is nothing to resume: run the same command to start again.`;
+  }
+  return `${message}\nThe checkpoint of the last complete epoch is in ${shownPath(checkpointDir)}. ` +
+    `Resume with:\n  ${resumeCommand(Deno.args)}`;
+}
+
+/** `trainFolder` under Ctrl-C: an interrupt exits 130 with the resume command; a refused resume is a usage error. */
+async function trainInterruptibly(options: TrainFolderOptions) {
+  const { trainFolder, ResumeRefused, TrainInterrupted } = await import("../../lib/tasks/mod.ts");
+  try {
+    return await interruptible(() => trainFolder(options));
+  } catch (e) {
+    if (e instanceof TrainInterrupted) {
+      console.error(interruptedMessage(e.message, e.checkpointDir));
+      return 130;
+    }
+    if (e instanceof ResumeRefused) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 async function main(): Promise<number> {
   const parsed = parseCommandLine("train", HELP, () => parseTrainArgs(Deno.args));
   if (typeof parsed === "number") return parsed;
   const { json, verbose } = parsed;
-  const { trainFolder } = await import("../../lib/tasks/mod.ts");
   const { lineSink } = await import("../../lib/train/mod.ts");
   const options = await withSettings(parsed.options);
   const toStderr = (m: string) => console.error(m);
   if (parsed.findLr) {
     return await findLr({ ...options, ...(json ? { log: toStderr, datasetMessages: false } : {}) }, json);
   }
-  const result = await trainFolder({
+  const result = await trainInterruptibly({
     ...options,
     datasetMessages: verbose ? "details" : true,
     ...(json
@@ -312,6 +375,7 @@ async function main(): Promise<number> {
       }
       : {}),
   });
+  if (typeof result === "number") return result;
   const m = result.metadata;
   if (json) {
     console.log(JSON.stringify({
