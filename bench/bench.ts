@@ -30,7 +30,10 @@
  * sides with their default settings: epoch seconds, peak RSS beside our cache's memory budget.
  *
  * Every result line carries `machine` (CPU model, vector flags, cores, whether TensorFlow's oneDNN is on and
- * why; `bench/machine.ts`). With `--onednn on|off` every process runs with `TF_ENABLE_ONEDNN_OPTS=1|0`;
+ * why; `bench/machine.ts`). By default each side runs as its users run it: ours with oneDNN on (the
+ * project's default, `lib/runtime/tf.ts`), Keras as TensorFlow decides from the CPU (a
+ * `TF_ENABLE_ONEDNN_OPTS` in the environment applies to both). With `--onednn on|off` every process runs
+ * with `TF_ENABLE_ONEDNN_OPTS=1|0`;
  * with `--onednn both`, the step times (and `--profile`) are measured once more under each setting.
  *
  * Prints every result as a JSON line, then one `ratio` line per phase (ours/Keras, medians of the epoch
@@ -73,8 +76,10 @@ Options:
   --threads          step times again under TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS settings
   --profile          where our training step's time goes (a table: wall and CPU ms per part), and
                      the next batch's rotation run inside the step's session call (a prototype)
-  --onednn MODE      default (TensorFlow decides from the CPU), on, off, or both (step times and
-                     --profile again with TF_ENABLE_ONEDNN_OPTS=0 and =1, side by side)
+  --onednn MODE      default (each side's own: ours on, as lib/runtime/tf.ts sets it; Keras as
+                     TensorFlow decides from the CPU; TF_ENABLE_ONEDNN_OPTS in the environment
+                     sets both), on, off, or both (step times and --profile again with
+                     TF_ENABLE_ONEDNN_OPTS=0 and =1 on both sides, side by side)
   --experiment E     also our side op by op (eager) or with tfjs' own training step (uncompiled)
   --large N          instead: N generated training images, --epochs frozen epochs on both sides
   --large-dir DIR    where --large's folder is made (default: a temporary folder)
@@ -117,6 +122,9 @@ function parseBenchArgs(argv: string[]) {
   return values;
 }
 
+// The user's own setting, read before anything of lib/ loads: lib/runtime/tf.ts sets the variable (oneDNN on
+// by default), and the Keras side must not inherit that from this process.
+const userOnednn = Deno.env.get("TF_ENABLE_ONEDNN_OPTS");
 const parsed = parseCommandLine("bench", HELP, () => parseBenchArgs(Deno.args));
 if (typeof parsed === "number") Deno.exit(parsed);
 const args = parsed;
@@ -127,15 +135,26 @@ const epochs = Number(args.epochs);
 const rounds = Number(args.rounds);
 
 const settings = benchSettings();
-const onednnEnv: Record<string, string> = args.onednn === "on"
-  ? { TF_ENABLE_ONEDNN_OPTS: "1" }
-  : args.onednn === "off"
-  ? { TF_ENABLE_ONEDNN_OPTS: "0" }
-  : {};
-const baseEnv = { ...settingsEnv(settings), ...onednnEnv };
-/** The machine as the subprocesses see it (their oneDNN follows `--onednn`). */
-const envOf = (env: Record<string, string>) => ({ get: (k: string) => env[k] ?? Deno.env.get(k) });
-const machine = machineInfo(envOf(baseEnv));
+/** `TF_ENABLE_ONEDNN_OPTS` forced on both sides by `--onednn on|off` or the user's environment, if any. */
+const forcedOnednn = args.onednn === "on" ? "1" : args.onednn === "off" ? "0" : userOnednn;
+const baseEnv = settingsEnv(settings);
+/**
+ * A side's `TF_ENABLE_ONEDNN_OPTS`: the forced value, else its own default — ours `1` (lib/runtime/tf.ts),
+ * Keras' none (TensorFlow decides from the CPU, as for any Keras user).
+ */
+const onednnOf = (side: string): string | undefined => forcedOnednn ?? (side === "keras" ? undefined : "1");
+/** A subprocess's whole environment: this one's, the settings, its side's oneDNN setting, then `env`. */
+function sideEnv(side: string, env: Record<string, string>): Record<string, string> {
+  const all: Record<string, string> = { ...Deno.env.toObject(), ...baseEnv, TF_CPP_MIN_LOG_LEVEL: "2" };
+  delete all.TF_ENABLE_ONEDNN_OPTS;
+  const onednn = onednnOf(side);
+  if (onednn !== undefined) all.TF_ENABLE_ONEDNN_OPTS = onednn;
+  return { ...all, ...env };
+}
+/** The machine as a subprocess sees it (its oneDNN setting included). */
+const envOf = (env: Record<string, string>) => ({ get: (k: string) => env[k] });
+const machine = machineInfo(envOf(sideEnv("ours", {})));
+const kerasMachine = machineInfo(envOf(sideEnv("keras", {})));
 const python = path.join(PROJECT_ROOT, ".venv-keras", "bin", "python");
 const haveKeras = !args["no-keras"] && fs.existsSync(python);
 if (!args["no-keras"] && !haveKeras) {
@@ -168,7 +187,8 @@ async function run(
   const started = performance.now();
   const out = await new Deno.Command(cmd, {
     args: [...pre, ...argv],
-    env: { ...baseEnv, TF_CPP_MIN_LOG_LEVEL: "2", ...env },
+    env: sideEnv(side, env),
+    clearEnv: true,
     cwd: PROJECT_ROOT,
     stdout: "piped",
     stderr: "inherit",
@@ -184,7 +204,7 @@ async function run(
   for (const r of rows) {
     if (env.TF_ENABLE_ONEDNN_OPTS !== undefined) r.onednn_env = env.TF_ENABLE_ONEDNN_OPTS;
     else if (Object.keys(env).length) r.threads_env = env;
-    r.machine = machineInfo(envOf({ ...baseEnv, ...env }));
+    r.machine = machineInfo(envOf(sideEnv(side, env)));
     if (experiment && r.side === "ours") r.side = `ours+${experiment}`;
     results.push(r);
     console.log(JSON.stringify(r));
@@ -194,7 +214,9 @@ async function run(
 }
 
 const loadStart = Deno.loadavg();
-const oneDnnState = `oneDNN ${machine.onednn ? "on" : "off"}: ${machine.onednnReason}`;
+const oneDnnState = `oneDNN ours ${machine.onednn ? "on" : "off"} (${machine.onednnReason}), Keras ${
+  kerasMachine.onednn ? "on" : "off"
+} (${kerasMachine.onednnReason})`;
 console.error(
   `[bench] ${machine.cpuModel} (${machine.vectorFlags.join(" ")}), ${oneDnnState}; ` +
     `${navigator.hardwareConcurrency} CPUs, load ${loadStart.map((l) => l.toFixed(2)).join(" ")}; ` +
@@ -404,7 +426,7 @@ const extra = [
   `machine: ${machine.cpuModel}, ${machine.vendor}, flags ${
     machine.vectorFlags.join(" ")
   }, ${machine.cores} cores; ` +
-  `oneDNN ${machine.onednn ? "on" : "off"} (${machine.onednnReason}); TensorFlow ${
+  `${oneDnnState}; TensorFlow ${
     results.find((r) => r.environment?.tensorflow)?.environment.tensorflow ?? "?"
   }, tfjs ${results.find((r) => r.environment?.tfjs)?.environment.tfjs ?? "?"}`,
   `${navigator.hardwareConcurrency} CPUs; load average ${

@@ -62,6 +62,7 @@ export class ImageDataset extends TfDataset<ImageBatch> {
   private readonly items?: number[];
   private readonly prefetchSize: number;
   private epochs = 0;
+  private skipNext = 0;
 
   /** @internal Built by `imageDatasetFromDirectory`, `splitValidationTest` and the methods. */
   constructor(parts: DatasetParts) {
@@ -128,6 +129,18 @@ export class ImageDataset extends TfDataset<ImageBatch> {
     this.epochs = n;
   }
 
+  /**
+   * The next iteration yields its epoch without the first `count` elements, neither read nor decoded: a
+   * resumed training continues an interrupted epoch after the batches it had done (Keras'
+   * `BackupAndRestore` skips those steps). The epoch's order is unchanged; later iterations are whole.
+   */
+  skipInNextEpoch(count: number): void {
+    if (!(Number.isInteger(count) && count >= 0 && count <= this.size)) {
+      throw new Error(`skipInNextEpoch: count must be a whole number in [0, ${this.size}], got ${count}`);
+    }
+    this.skipNext = count;
+  }
+
   /** The file indices, grouped in elements, that epoch `epoch` yields (for tests and splits). */
   elementIndices(epoch: number): number[][] {
     return this.plan(epoch);
@@ -179,7 +192,9 @@ export class ImageDataset extends TfDataset<ImageBatch> {
   /** One epoch; the epoch number (hence the order) is taken when iteration actually starts. */
   private async *epoch(): AsyncGenerator<ImageBatch> {
     beginInterruptible(); // an Interrupt pressed before this epoch started is stale
-    const groups = this.plan(this.epochs++);
+    const skip = this.skipNext;
+    this.skipNext = 0;
+    const groups = this.plan(this.epochs++).slice(skip);
     const batched = this.batchSize !== null;
     const ahead = Math.max(1, this.prefetchSize);
     const read = (g: number) => {

@@ -25,6 +25,12 @@ nodeUtil.isArray ??= Array.isArray;
 // TensorFlow's C++ INFO logs (oneDNN, CPU feature notes) would fill every command's and notebook cell's
 // stderr; level 1 hides INFO only, so TensorFlow's warnings and errors still show.
 if (Deno.env.get("TF_CPP_MIN_LOG_LEVEL") === undefined) Deno.env.set("TF_CPP_MIN_LOG_LEVEL", "1");
+// oneDNN's kernels: TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI/BF16, AVX-VNNI or AMX
+// (`IsMKLEnabled()`), and leaves AVX2-only CPUs on Eigen's, where oneDNN's halve a training step
+// (docs/performance.md, "oneDNN by default"). On by default everywhere, so that every x86 CPU runs what
+// TensorFlow already runs on the newest; `TF_ENABLE_ONEDNN_OPTS=0` still turns them off. Set before the
+// native library loads: TensorFlow reads the variable once.
+if (Deno.env.get("TF_ENABLE_ONEDNN_OPTS") === undefined) Deno.env.set("TF_ENABLE_ONEDNN_OPTS", "1");
 // vega's node-fetch requires `punycode`: a deprecation in a dependency, nothing the user can act on.
 ignoreDeprecation("DEP0040");
 

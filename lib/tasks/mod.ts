@@ -18,7 +18,7 @@
  *   (`report.ts`, {@link buildReport}); `saved_classifier.ts` finds ({@link resolveModelDir}) and loads
  *   ({@link loadClassifier}) one.
  * - **Using it**: {@link predictFiles} classifies image files (`deno task predict`); {@link reviewClassifier}
- *   lists photos to fix in its data (`review.ts`, `review_script.ts`; `deno task review`); {@link buildSite} makes
+ *   lists photos to fix in its data (`review.ts`, `review_report.ts`, `review_script.ts`; `deno task review`); {@link buildSite} makes
  *   the web page's fixed set of files (`site.ts`, the page itself in `web/`), which {@link serveSite}
  *   serves and {@link writeSite} writes as a folder.
  * - **Elsewhere**: {@link exportOnnxFile} (`onnx_export_file.ts`) writes it as one ONNX file, checked in ONNX
@@ -135,16 +135,10 @@ export type {
   FilePrediction,
   PredictFilesOptions,
 } from "./predict_files.ts";
-export { readingOf, REVIEW_FORMAT, reviewClassifier, reviewFolder, writeReview } from "./review.ts";
-export type {
-  ReviewDuplicate,
-  ReviewedImage,
-  ReviewFindings,
-  ReviewMislabel,
-  ReviewOptions,
-  ReviewReading,
-  ReviewReport,
-} from "./review.ts";
+export { readingOf, reviewClassifier, reviewFolder, writeReview } from "./review.ts";
+export type { ReviewFindings, ReviewOptions, ReviewReading } from "./review.ts";
+export { REVIEW_FORMAT } from "./review_report.ts";
+export type { ReviewDuplicate, ReviewedImage, ReviewMislabel, ReviewReport } from "./review_report.ts";
 export { reviewScript, SAME_PHOTO_SIMILARITY, shellQuote } from "./review_script.ts";
 export {
   buildSite,

@@ -29,7 +29,8 @@ import { concatHistories } from "../train/mod.ts";
 import { testMetricsOf } from "./metadata.ts";
 import type { ClassifierMetadata, HistoriesRecord, StageMetrics, StageTime } from "./metadata.ts";
 import { shellQuote } from "./review_script.ts";
-import type { ReviewedImage, ReviewFindings } from "./review.ts";
+import type { ReviewFindings } from "./review.ts";
+import type { ReviewedImage } from "./review_report.ts";
 
 /** What the report shows. */
 export interface ReportInput {

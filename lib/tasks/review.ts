@@ -2,7 +2,7 @@
  * Photos to fix in the data a saved classifier was trained on (`deno task review`): every image of the
  * training and validation parts (and `test/` when there is one) embedded once by the classifier
  * (`embedDataset`), likely mislabels and near-duplicates found (`lib/analysis/review.ts`), written as a
- * {@link ReviewReport} (JSON) and as a shell script of `mv`/`rm` lines the user edits and runs
+ * {@link ReviewReport} (JSON, `review_report.ts`) and as a shell script of `mv`/`rm` lines the user edits and runs
  * ({@link reviewScript}). Nothing is moved here.
  *
  * @module
@@ -22,74 +22,15 @@ import {
   renderSvg,
   REVIEW_DEFAULTS,
 } from "../analysis/mod.ts";
-import type { DataPart, DuplicateKind, Embeddings, MapMethod, MapPoint } from "../analysis/mod.ts";
+import type { DataPart, Embeddings, MapMethod, MapPoint } from "../analysis/mod.ts";
 import { folderFingerprint, resolveDataFolder } from "./data_folder.ts";
 import type { DataFolder } from "./data_folder.ts";
 import { orientationOf } from "./metadata.ts";
 import type { ClassifierMetadata, DataRecord } from "./metadata.ts";
 import type { SavedClassifier } from "./saved_classifier.ts";
 import { reviewScript } from "./review_script.ts";
-
-/** `format` of a {@link ReviewReport}. */
-export const REVIEW_FORMAT = "transfer-learning-ts/review";
-
-/** One image of the data, as a review names it. */
-export interface ReviewedImage {
-  /** Path relative to the data folder (`root`), with `/`. */
-  file: string;
-  /** Its part: training, validation or test. */
-  part: DataPart;
-  /** Its label (the class folder's name). */
-  label: string;
-}
-
-/** A likely mislabel in a {@link ReviewReport}. */
-export interface ReviewMislabel extends ReviewedImage {
-  /** The class the model is confident in. */
-  predicted: string;
-  /** Probability the model gives `predicted`. */
-  probability: number;
-  /** Cross-entropy under the label, `−ln p(label)`. */
-  loss: number;
-}
-
-/** A near-duplicate pair in a {@link ReviewReport}. */
-export interface ReviewDuplicate {
-  /** `"leak"`: across parts; `"conflict"`: same part, other labels; `"duplicate"`: same part and label. */
-  kind: DuplicateKind;
-  /** Cosine similarity of the two embeddings. */
-  similarity: number;
-  /** The first image, in the data's order (the script keeps the training copy of a leak, whichever it is). */
-  a: ReviewedImage;
-  /** The second image. */
-  b: ReviewedImage;
-}
-
-/** What `deno task review` writes as JSON (`review.json`). */
-export interface ReviewReport {
-  /** `"transfer-learning-ts/review"`. */
-  format: typeof REVIEW_FORMAT;
-  /** Version of this layout. */
-  formatVersion: 1;
-  /** The model folder reviewed with (absolute). */
-  model: string;
-  /** The data folder holding the parts (absolute); the files below are relative to it. */
-  root: string;
-  /** `false` when the folder's files differ from those the model was trained on (`data.fingerprint`). */
-  sameDataAsTraining: boolean;
-  /** The thresholds used. */
-  thresholds: { minConfidence: number; minSimilarity: number };
-  /** Images reviewed per part. */
-  images: Partial<Record<DataPart, number>>;
-  /** Likely mislabels, highest loss first. */
-  mislabels: ReviewMislabel[];
-  /** Near-duplicate pairs, most similar first. */
-  duplicates: ReviewDuplicate[];
-  /** The validation images on a map of their embeddings (`projectMap`; `dataMapSpec` draws it). */
-  map: MapPoint[];
-  /** How `map` was projected: UMAP (seeded), or PCA for small sets or on request. */
-  mapMethod: MapMethod;
-}
+import { REVIEW_FORMAT } from "./review_report.ts";
+import type { ReviewedImage, ReviewReport } from "./review_report.ts";
 
 /** Options of {@link reviewClassifier}. */
 export interface ReviewOptions {

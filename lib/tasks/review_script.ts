@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { ReviewDuplicate, ReviewedImage, ReviewReport } from "./review.ts";
+import type { ReviewDuplicate, ReviewedImage, ReviewReport } from "./review_report.ts";
 
 /**
  * Cosine similarity from which a pair is taken for the same photo (a copy, re-encoded or resized): its

@@ -12,7 +12,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
-import { DEFAULT_ALPHA, interruptRequested, KeyboardInterrupt, print } from "../runtime/mod.ts";
+import { DEFAULT_ALPHA, KeyboardInterrupt, print } from "../runtime/mod.ts";
 import type { LayersModel } from "../runtime/mod.ts";
 import {
   buildClassifier,
@@ -297,8 +297,16 @@ async function restoreCheckpoint(model: LayersModel, run: StageRun, r: ResumePoi
   }
   await checkpoint.load(model, fingerprint);
   run.data.train.epochsStarted = r.progress.datasetEpochs;
+  const inEpoch = r.progress.inEpoch;
+  // The epoch in progress: its shuffle is drawn again, the batches it had done are skipped unread.
+  if (inEpoch) run.data.train.skipInNextEpoch(inEpoch.batches);
+  const done = inEpoch
+    ? `${r.epoch} epoch(s) and ${inEpoch.batches}/${run.data.train.size} batch(es) of epoch ${
+      r.epoch + 1
+    } done`
+    : `${r.epoch + 1} epoch(s) done`;
   run.log(
-    `Resumed from ${checkpoint.dir}: ${r.epoch + 1} epoch(s) done (${
+    `Resumed from ${checkpoint.dir}: ${done} (${
       r.stage === "frozen" ? "stage 1" : "stage 2"
     }), optimizer and random state restored`,
   );
@@ -312,7 +320,11 @@ async function stageStart(model: LayersModel, run: StageRun, span: StageSpan) {
   }
   if (!r || r.stage !== span.stage) return { initial: span.start, prefix: null, skip: false };
   await restoreCheckpoint(model, run, r);
-  const prefix = span.stage === "frozen" ? r.progress.frozen : r.progress.fineTuning;
+  const saved = span.stage === "frozen" ? r.progress.frozen : r.progress.fineTuning;
+  // Stopped in the stage's first epoch: no epoch of it to join the rest to.
+  const prefix = saved && saved.epoch.length > 0 ? saved : null;
+  const inEpoch = r.progress.inEpoch;
+  if (inEpoch) return { initial: r.epoch, prefix, skip: false, resumeEpoch: { epoch: r.epoch, ...inEpoch } };
   return { initial: r.epoch + 1, prefix, skip: r.progress.stageDone || r.epoch + 1 >= span.end };
 }
 
@@ -339,7 +351,7 @@ function checkpointCallbacks(
     train: run.data.train,
     keeper,
     earlyStopping: stop,
-  }, interruptRequested);
+  });
   const saved = prefix ? run.resume?.progress.earlyStopping : null;
   // EarlyStopping starts afresh in onTrainBegin: its count is put back after that, for the same decisions.
   const again: FitCallback[] = stop && saved
@@ -351,7 +363,7 @@ function checkpointCallbacks(
       },
     }]
     : [];
-  return [...again, writer];
+  return { callbacks: [...again, writer], writer };
 }
 
 /**
@@ -371,6 +383,7 @@ async function runStage(model: LayersModel, run: StageRun, span: StageSpan) {
     };
   }
   const stop = run.patience === null ? null : earlyStopping({ monitor: "val_loss", patience: run.patience });
+  const checkpointing = checkpointCallbacks(run, span, from.prefix, stop);
   const [fitted, time] = await timed(() =>
     fit(model, run.data.train, {
       epochs: span.end,
@@ -378,12 +391,11 @@ async function runStage(model: LayersModel, run: StageRun, span: StageSpan) {
       validationData: run.data.validation,
       verbose: run.verbose,
       progressSink: run.progressSink?.(),
-      callbacks: [
-        ...run.callbacks,
-        ...(stop ? [stop] : []),
-        ...checkpointCallbacks(run, span, from.prefix, stop),
-      ],
+      callbacks: [...run.callbacks, ...(stop ? [stop] : []), ...checkpointing.callbacks],
       ...(run.classWeight ? { classWeight: run.classWeight } : {}),
+      ...(from.resumeEpoch ? { resumeEpoch: from.resumeEpoch } : {}),
+      // Ctrl-C: the checkpoint at the batch where training stopped.
+      onInterrupt: (at) => checkpointing.writer.saveInterrupted(at),
     })
   );
   const history = from.prefix ? concatHistories(from.prefix, fitted) : fitted;
@@ -699,10 +711,17 @@ function fingerprintOf(
 }
 
 /** An interrupt (Ctrl-C) as {@link TrainInterrupted}: where it stopped and the checkpoint to resume, if any. */
-function asInterrupted(e: unknown, checkpoint: RunCheckpoint): unknown {
+async function asInterrupted(
+  e: unknown,
+  checkpoint: RunCheckpoint,
+  run: { s: Settings; data: FolderDatasets },
+): Promise<unknown> {
   if (!(e instanceof KeyboardInterrupt)) return e;
   const where = e.message.split(". ")[0];
-  return new TrainInterrupted(`Training stopped: ${where}`, checkpoint.exists() ? checkpoint.dir : null);
+  // The epochs as `fit` counted them (fewer when early stopping ended the frozen stage).
+  const epochs = Number(/of epoch \d+\/(\d+)/.exec(where)?.[1]) || run.s.epochs + run.s.fineTuneEpochs;
+  const at = await checkpoint.position(epochs, run.data.train.size);
+  return new TrainInterrupted(`Training stopped: ${where}`, at === null ? null : checkpoint.dir, at);
 }
 
 /**
@@ -742,7 +761,7 @@ export async function trainFolder(options: TrainFolderOptions): Promise<TrainFol
   } catch (e) {
     model.optimizer?.dispose();
     model.dispose();
-    throw asInterrupted(e, checkpoint);
+    throw await asInterrupted(e, checkpoint, { s, data });
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * Resuming `trainFolder` (`deno task train --resume`): a checkpoint written at the end of every epoch in
+ * Resuming `trainFolder` (`deno task train --resume`): a checkpoint written at the end of every epoch — and
+ * on an interrupt at the batch where training stopped, resumed within that epoch — in
  * `<out>.checkpoint/`, beside the output folder — never inside it: that folder is written once, whole, at
  * the end. The folder holds
  * - `train-checkpoint.json` ({@link CheckpointDirMarker}): says the folder is ours — only a folder with it
@@ -23,7 +24,7 @@ import type { LayersModel, Logs } from "../runtime/mod.ts";
 import { removeDeadLeftovers, tempSibling, writeFileAtomic } from "../io/mod.ts";
 import type { ImageDataset } from "../data/mod.ts";
 import { CHECKPOINT_FILE, loadCheckpoint, readCheckpoint, saveCheckpoint } from "../train/mod.ts";
-import type { CheckpointFingerprint, EarlyStopping, History } from "../train/mod.ts";
+import type { CheckpointFingerprint, EarlyStopping, FitOptions, History } from "../train/mod.ts";
 import type { BestEpochKeeper } from "./kept_epoch.ts";
 import { METADATA_FILE } from "./metadata.ts";
 
@@ -57,8 +58,17 @@ export interface TrainProgress {
   frozen: History;
   /** Fine-tuning's history so far; null before it. */
   fineTuning: History | null;
-  /** Epochs the training dataset has started: its per-epoch shuffles continue from there. */
+  /**
+   * Epochs the training dataset has started: its per-epoch shuffles continue from there. For an epoch in
+   * progress (`inEpoch`), those before it: the resumed run draws that epoch's shuffle again.
+   */
   datasetEpochs: number;
+  /**
+   * The checkpoint's epoch is in progress (a checkpoint written on an interrupt): `batches` of it are done,
+   * and `seen`/`totals` are its running metric sums (`fit`'s `resumeEpoch`). Absent or null: the epoch is
+   * complete.
+   */
+  inEpoch?: { batches: number; seen: number; totals: Record<string, number> } | null;
   /** The lowest `val_loss` so far and its epoch (0-based), whose weights are in `best-<epoch>/`; null: none. */
   best: { value: number; epoch: number } | null;
   /** The stage's early stopping (Keras' `wait`, `best`, `best_epoch`); null when off. */
@@ -67,9 +77,12 @@ export interface TrainProgress {
 
 /** A checkpoint read back for resuming: where the run stood. */
 export interface ResumePoint {
-  /** The stage of the last epoch run. */
+  /** The stage of the checkpoint's epoch. */
   stage: TrainStage;
-  /** The last epoch run (0-based, counted over both stages). */
+  /**
+   * The checkpoint's epoch (0-based, counted over both stages): the last one run, or, with
+   * `progress.inEpoch`, the one in progress.
+   */
   epoch: number;
   /** The rest of the run's state. */
   progress: TrainProgress;
@@ -217,6 +230,22 @@ export class RunCheckpoint {
     return fs.existsSync(path.join(this.dir, CHECKPOINT_FILE));
   }
 
+  /**
+   * Where the checkpoint stands, of a run of `epochs` epochs of `steps` batches: `batch 3/16 of epoch 4/4`
+   * (written on an interrupt) or `the end of epoch 3/4`; null when there is none or it cannot be read.
+   */
+  async position(epochs: number, steps: number): Promise<string | null> {
+    if (!this.exists()) return null;
+    try {
+      const { header } = await readCheckpoint(this.dir);
+      const inEpoch = (header.extra as TrainProgress | null)?.inEpoch;
+      const epoch = `epoch ${header.epoch + 1}/${epochs}`;
+      return inEpoch ? `batch ${inEpoch.batches}/${steps} of ${epoch}` : `the end of ${epoch}`;
+    } catch {
+      return null;
+    }
+  }
+
   /** Reads the checkpoint's header and checks that it is this run's (`fingerprint`). */
   async point(fingerprint: CheckpointFingerprint): Promise<ResumePoint> {
     const { header } = await readCheckpoint(this.dir).catch((e) => {
@@ -309,27 +338,49 @@ export interface StageCheckpointing {
 
 /**
  * A `fit` callback writing the run's checkpoint at the end of each epoch — after the keeper and early
- * stopping have seen it. An epoch that ends because of an interrupt may be incomplete: none is written
- * then, and the previous checkpoint stands (a resumed run runs that epoch again).
+ * stopping have seen it — and, through `fit`'s `onInterrupt` ({@link EpochCheckpointer.saveInterrupted}),
+ * the checkpoint of an epoch an interrupt stopped part-way (`fit` gives no epoch end for that one).
  */
 export class EpochCheckpointer extends tf.Callback {
   /** The stage's history so far, as saved. */
   readonly history: History;
 
   /** Checkpoints one stage's epochs as `s` says. */
-  constructor(private readonly s: StageCheckpointing, private readonly interrupted: () => boolean) {
+  constructor(private readonly s: StageCheckpointing) {
     super();
     this.history = structuredClone(s.history);
   }
 
   /** Writes the checkpoint of a complete epoch. */
   override async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
-    if (this.interrupted()) return;
-    const { s } = this;
     appendEpoch(this.history, epoch, logs);
+    await this.write(epoch, {
+      stageDone: epoch + 1 >= this.s.end || this.model.stopTraining,
+      datasetEpochs: this.s.train.epochsStarted,
+      inEpoch: null,
+    });
+  }
+
+  /**
+   * Writes the checkpoint of the epoch an interrupt stopped after `at.batches` batches (`fit`'s
+   * `onInterrupt`): the model after that batch, the epoch's progress, its dataset shuffle to draw again.
+   */
+  async saveInterrupted(at: NonNullable<FitOptions["resumeEpoch"]>): Promise<void> {
+    const { batches, seen, totals } = at;
+    await this.write(at.epoch, {
+      stageDone: false,
+      datasetEpochs: this.s.train.epochsStarted - 1,
+      inEpoch: { batches, seen, totals },
+    });
+  }
+
+  /** Writes the checkpoint of `epoch` with the stage's history, best epoch and early stopping. */
+  private async write(
+    epoch: number,
+    at: Pick<TrainProgress, "stageDone" | "datasetEpochs" | "inEpoch">,
+  ): Promise<void> {
+    const { s } = this;
     const stop = s.earlyStopping;
-    const stageDone = epoch + 1 >= s.end || this.model.stopTraining;
-    const frozen = s.stage === "frozen" ? this.history : s.frozen!;
     const best = s.keeper && s.keeper.bestEpoch >= 0
       ? { value: s.keeper.best!, epoch: s.keeper.bestEpoch }
       : null;
@@ -338,10 +389,9 @@ export class EpochCheckpointer extends tf.Callback {
       epoch,
       fingerprint: s.fingerprint,
       progress: {
-        stageDone,
-        frozen,
+        ...at,
+        frozen: s.stage === "frozen" ? this.history : s.frozen!,
         fineTuning: s.stage === "fineTuning" ? this.history : null,
-        datasetEpochs: s.train.epochsStarted,
         best,
         earlyStopping: stop ? { wait: stop.wait, best: stop.best ?? null, bestEpoch: stop.bestEpoch } : null,
       },
@@ -351,8 +401,15 @@ export class EpochCheckpointer extends tf.Callback {
 
 /** Training stopped by an interrupt (Ctrl-C): where its checkpoint is, to say how to resume. */
 export class TrainInterrupted extends Error {
-  /** `message`: where training stopped; `checkpointDir`: the checkpoint folder, null when none was written. */
-  constructor(message: string, readonly checkpointDir: string | null) {
+  /**
+   * `message`: where training stopped; `checkpointDir`: the checkpoint folder, null when none was written;
+   * `checkpointAt`: where its checkpoint stands (`batch 3/16 of epoch 4/4`, `the end of epoch 3/4`).
+   */
+  constructor(
+    message: string,
+    readonly checkpointDir: string | null,
+    readonly checkpointAt: string | null = null,
+  ) {
     super(message);
     this.name = "TrainInterrupted";
   }

@@ -13,10 +13,12 @@ import {
   BatchTracker,
   disposeLogsOnThrow,
   disposeScalarsOnFailure,
+  interruptRequested,
   InterruptWatch,
+  KeyboardInterrupt,
   tf,
 } from "../runtime/mod.ts";
-import type { CustomCallbackArgs, LayersModel, Tensor } from "../runtime/mod.ts";
+import type { CustomCallbackArgs, LayersModel, Logs, Tensor } from "../runtime/mod.ts";
 import { ProgressLogger } from "./progress.ts";
 import { CachedValidation } from "./validation_cache.ts";
 import { useCompiledStep } from "./train_graph.ts";
@@ -81,6 +83,127 @@ export interface FitOptions {
    * weighted, as in Keras. See `balancedClassWeights` for "balanced" weights.
    */
   classWeight?: ClassWeight;
+  /**
+   * Continue epoch `initialEpoch` part-way, as Keras' `BackupAndRestore(save_freq=…)` does after a restore
+   * (it skips the steps of the epoch already done): `batches` of it were trained before, so the dataset's
+   * first iteration must yield only the rest of that epoch (`ImageDataset.skipInNextEpoch`), and the epoch's
+   * logged metrics continue the running sums `totals` (Σ value·batch size over `seen` examples), so that its
+   * `loss` and `accuracy` equal an uninterrupted epoch's. Comes from {@link FitOptions.onInterrupt}.
+   */
+  resumeEpoch?: {
+    /** The epoch (0-based); must be `initialEpoch`. */
+    epoch: number;
+    /** Batches of it done. */
+    batches: number;
+    /** Examples of it seen. */
+    seen: number;
+    /** Per metric of the batch logs (`loss`, `accuracy`), Σ value·batch size so far (float32 values). */
+    totals: Record<string, number>;
+  };
+  /**
+   * Called when an interrupt (Ctrl-C, the kernel's Interrupt) stopped training after a batch, before `fit`
+   * throws its `KeyboardInterrupt`: where the epoch stands, for a later `resumeEpoch`. The model's weights,
+   * optimizer and random state are those after that batch — save them here to continue mid-epoch.
+   */
+  onInterrupt?: (at: NonNullable<FitOptions["resumeEpoch"]>) => void | Promise<void>;
+}
+
+/** Where an epoch stands part-way: {@link FitOptions.resumeEpoch}. */
+type EpochInProgress = NonNullable<FitOptions["resumeEpoch"]>;
+
+/**
+ * The running sums of tfjs' `BaseLogger` (which averages the batch logs into the epoch's), kept where `fit`
+ * can read them when an interrupt stops an epoch and seed them for the epoch resumed: the same operations
+ * on the same float32 values, so the resumed epoch logs bit for bit what the uninterrupted one logs.
+ */
+class EpochTotals extends tf.Callback {
+  private totals = new Map<string, Tensor>();
+  private seen = 0;
+  private batches = 0;
+  private resumed = false;
+  /** Where the epoch stopped by an interrupt stood; null: none was. */
+  interrupted: EpochInProgress | null = null;
+  /** The epoch ending now was stopped part-way by an interrupt. */
+  stopped = false;
+
+  constructor(private readonly start: EpochInProgress | undefined) {
+    super();
+  }
+
+  override onEpochBegin(epoch: number): Promise<void> {
+    this.dispose();
+    this.stopped = false;
+    const start = this.start?.epoch === epoch ? this.start : undefined;
+    this.resumed = start !== undefined;
+    this.seen = start?.seen ?? 0;
+    this.batches = start?.batches ?? 0;
+    for (const [key, value] of Object.entries(start?.totals ?? {})) this.totals.set(key, tf.scalar(value));
+    return Promise.resolve();
+  }
+
+  override onBatchEnd(_batch: number, logs?: Logs): Promise<void> {
+    const size = typeof logs?.size === "number" ? logs.size : 0; // as BaseLogger counts
+    this.seen += size;
+    this.batches++;
+    for (const [key, value] of Object.entries(logs ?? {})) {
+      if (key === "batch" || key === "size") continue;
+      const old = this.totals.get(key);
+      this.totals.set(key, tf.tidy(() => tf.add(old ?? 0, tf.mul(value as Tensor | number, size))));
+      old?.dispose();
+    }
+    return Promise.resolve();
+  }
+
+  /** An epoch stopped by an interrupt is recorded; a resumed one gets the averages over the whole epoch. */
+  override async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
+    // Before any callback that may stop training at the epoch's end: only the interrupt has set it then.
+    if (this.model.stopTraining && interruptRequested()) {
+      this.stopped = true;
+      const totals: Record<string, number> = {};
+      for (const [key, total] of this.totals) totals[key] = (await total.data())[0];
+      this.interrupted = { epoch, batches: this.batches, seen: this.seen, totals };
+    } else if (this.resumed && logs) {
+      const metrics = (this.params?.metrics as string[] | undefined) ?? [];
+      for (const [key, total] of this.totals) {
+        if (!metrics.includes(key)) continue;
+        const mean = tf.tidy(() => tf.mul(tf.div(1, this.seen), total)); // BaseLogger's arithmetic
+        logs[key] = (await mean.data())[0];
+        mean.dispose();
+      }
+    }
+    this.dispose();
+  }
+
+  override onTrainEnd(): Promise<void> {
+    this.dispose();
+    return Promise.resolve();
+  }
+
+  /** Frees the sums when training fails. */
+  onTrainAbort(): void {
+    this.dispose();
+  }
+
+  private dispose(): void {
+    for (const t of this.totals.values()) t.dispose();
+    this.totals.clear();
+  }
+}
+
+/**
+ * `callback` without the end of an epoch an interrupt stopped part-way. In Keras the interrupt ends `fit`
+ * before `on_epoch_end`; tfjs still calls `onEpochEnd`, with the means of the batches run: validating
+ * that, or letting early stopping or a best-epoch keeper judge it, would take part of an epoch for one.
+ */
+function completeEpochsOnly(callback: CallbackInstance, totals: EpochTotals): CallbackInstance {
+  return new Proxy(callback, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      if (key !== "onEpochEnd") return value.bind(target);
+      return (...args: unknown[]) => totals.stopped ? Promise.resolve() : value.apply(target, args);
+    },
+  });
 }
 
 function isDataset(x: unknown): x is BatchDataset {
@@ -103,18 +226,13 @@ export async function fit(model: LayersModel, dataset: BatchDataset, options: Fi
     ? undefined
     : checkedDataset("fit (validationData)", model, validationData);
   if (validationData !== undefined) await ensureNotEmpty("fit (validationData)", validationData);
-  const callbacks = userAndProgressCallbacks(options, steps);
+  const totals = new EpochTotals(options.resumeEpoch);
   const cached = validationData !== undefined && options.cacheValidation !== false
     ? CachedValidation.create(model, validation!.dataset)
     : null;
-  // First, so that the progress line and the History see the validation results.
-  if (cached) callbacks.unshift(cached.callback());
-  // tfjs hands each callback the epoch logs as scalar tensors and disposes them only at the end of fit
-  // unless a CustomCallback resolves them to numbers: resolve them first, every epoch.
-  callbacks.unshift(new tf.CustomCallback({ onEpochEnd: () => {} }));
   // Kernel → Interrupt stops after the current batch and throws KeyboardInterrupt (lib/runtime/interrupt.ts).
   const watch = new InterruptWatch("fit", model);
-  callbacks.push(new tf.CustomCallback(eventLoopTurns()), watch.callback());
+  const callbacks = fitCallbacks(options, steps, { totals, cached, watch });
   // A failed step, dataset or callback leaves its batch and logs to us (lib/runtime/failure_cleanup.ts).
   const batches = new BatchTracker();
   const weighting = options.classWeight === undefined
@@ -125,6 +243,7 @@ export async function fit(model: LayersModel, dataset: BatchDataset, options: Fi
     classWeighting: weighting,
   });
   let h;
+  let failed = true;
   try {
     h = await disposeScalarsOnFailure(() =>
       model.fitDataset(watch.dataset(batches.track(train.dataset)), {
@@ -135,6 +254,7 @@ export async function fit(model: LayersModel, dataset: BatchDataset, options: Fi
         verbose: 0,
       })
     );
+    failed = false;
   } catch (e) {
     batches.disposeLeft();
     // No onTrainEnd comes: callbacks holding tensors (EarlyStopping's best weights) free them here.
@@ -144,13 +264,66 @@ export async function fit(model: LayersModel, dataset: BatchDataset, options: Fi
     undoCompiledStep();
     cached?.dispose();
     weighting?.dispose();
-    await watch.finish({ epochs, steps });
+    await endWatch(watch, { epochs, steps }, failed ? null : totals.interrupted, options.onInterrupt);
   }
-  if (train.batches === 0) throw emptyDataset("fit");
+  // A resumed epoch whose batches were all done before has none left: not an empty dataset.
+  if (train.batches === 0 && options.resumeEpoch === undefined) throw emptyDataset("fit");
   if (validation && validation.batches === 0) throw emptyDataset("fit (validationData)");
   const history: Record<string, number[]> = {};
   for (const [key, values] of Object.entries(h.history)) history[key] = values.map(Number);
   return { epoch: [...h.epoch], history, params: { epochs, initialEpoch, ...(steps ? { steps } : {}) } };
+}
+
+/** The callbacks of a `fit` run, in the order they run. */
+function fitCallbacks(
+  options: FitOptions,
+  steps: number | undefined,
+  parts: { totals: EpochTotals; cached: CachedValidation | null; watch: InterruptWatch },
+): CallbackInstance[] {
+  const { totals, cached, watch } = parts;
+  const callbacks = userAndProgressCallbacks(options, steps, totals);
+  // First, so that the progress line and the History see the validation results.
+  if (cached) callbacks.unshift(completeEpochsOnly(cached.callback(), totals));
+  // Right after the logs are resolved: the epoch's averages are right before anyone reads them.
+  callbacks.unshift(totals);
+  // tfjs hands each callback the epoch logs as scalar tensors and disposes them only at the end of fit
+  // unless a CustomCallback resolves them to numbers: resolve them first, every epoch.
+  callbacks.unshift(new tf.CustomCallback({ onEpochEnd: () => {} }));
+  callbacks.push(new tf.CustomCallback(eventLoopTurns()), watch.callback());
+  return callbacks;
+}
+
+/**
+ * Ends `watch` (which throws the `KeyboardInterrupt` of a stopped run), after `onInterrupt` has seen where
+ * the interrupted epoch stood. A failed `onInterrupt` (the checkpoint could not be written) is the error
+ * thrown: the user must hear of it rather than of the interrupt alone.
+ */
+async function endWatch(
+  watch: InterruptWatch,
+  run: { epochs: number; steps?: number },
+  at: EpochInProgress | null,
+  onInterrupt: FitOptions["onInterrupt"],
+): Promise<void> {
+  let failure: { error: unknown } | null = null;
+  if (at && onInterrupt) {
+    try {
+      await onInterrupt(at);
+    } catch (error) {
+      failure = { error };
+    }
+  }
+  try {
+    await watch.finish(run);
+  } catch (e) {
+    if (failure) throw failure.error;
+    // The watch counts the batches of this run; a resumed epoch had done some before.
+    if (at && e instanceof KeyboardInterrupt) {
+      const where = `fit interrupted after batch ${at.batches}`;
+      throw new KeyboardInterrupt(e.message.replace(/^fit interrupted after batch \d+/, where));
+    }
+    throw e;
+  }
+  if (failure) throw failure.error;
 }
 
 /**
@@ -187,6 +360,13 @@ function checkFitArguments(model: LayersModel, dataset: BatchDataset, options: F
     throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
   }
   if (options.classWeight !== undefined) classWeightVector(model, options.classWeight);
+  const r = options.resumeEpoch;
+  if (r && (r.epoch !== initialEpoch || !Number.isInteger(r.batches) || r.batches < 0 || !(r.seen >= 0))) {
+    throw new Error(
+      `fit: resumeEpoch must continue epoch initialEpoch (${initialEpoch}) after a whole number of batches, ` +
+        `got epoch ${r.epoch} after ${r.batches} batch(es), ${r.seen} example(s)`,
+    );
+  }
   if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs) {
     throw new Error(
       `fit: initialEpoch must be an integer in [0, epochs) — epochs is the index to stop at, as in Keras — ` +
@@ -195,17 +375,30 @@ function checkFitArguments(model: LayersModel, dataset: BatchDataset, options: F
   }
 }
 
-/** The progress line (unless `verbose: 0`), then the caller's callbacks. */
-function userAndProgressCallbacks(options: FitOptions, steps: number | undefined): CallbackInstance[] {
+/** The progress line (unless `verbose: 0`), then the caller's callbacks (no end of an interrupted epoch). */
+function userAndProgressCallbacks(
+  options: FitOptions,
+  steps: number | undefined,
+  totals: EpochTotals,
+): CallbackInstance[] {
   const { epochs, verbose = 1 } = options;
   const callbacks: CallbackInstance[] = (options.callbacks ?? []).map((c) =>
-    c instanceof tf.Callback || c instanceof tf.CustomCallback
-      ? c
-      : new tf.CustomCallback(c as CustomCallbackArgs)
+    completeEpochsOnly(
+      c instanceof tf.Callback || c instanceof tf.CustomCallback
+        ? c
+        : new tf.CustomCallback(c as CustomCallbackArgs),
+      totals,
+    )
   );
   if (verbose > 0) {
     callbacks.unshift(
-      new ProgressLogger({ epochs, steps, verbose: verbose as 1 | 2, sink: options.progressSink }),
+      new ProgressLogger({
+        epochs,
+        steps,
+        verbose: verbose as 1 | 2,
+        sink: options.progressSink,
+        resumeEpoch: options.resumeEpoch,
+      }),
     );
   }
   return callbacks;

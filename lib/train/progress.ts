@@ -76,6 +76,8 @@ export interface ProgressOptions {
   intervalMs?: number;
   /** Clock in ms (tests). */
   now?: () => number;
+  /** An epoch resumed part-way (`fit`'s `resumeEpoch`): its line counts on from the batches done before. */
+  resumeEpoch?: { epoch: number; batches: number; seen: number; totals: Record<string, number> };
 }
 
 /** A `tf.Callback` printing Keras' progress lines for `fitDataset`. */
@@ -87,6 +89,8 @@ export class ProgressLogger extends tf.Callback {
   private sums = new Map<string, Tensor>();
   private seen = 0;
   private step = 0;
+  /** Steps of the epoch done before this run (a resumed epoch): not in its timing. */
+  private before = 0;
   private start = 0;
   private lastDraw = 0;
 
@@ -99,8 +103,10 @@ export class ProgressLogger extends tf.Callback {
 
   override async onEpochBegin(epoch: number): Promise<void> {
     this.disposeSums();
-    this.seen = 0;
-    this.step = 0;
+    const resumed = this.options.resumeEpoch?.epoch === epoch ? this.options.resumeEpoch : undefined;
+    this.seen = resumed?.seen ?? 0;
+    this.step = this.before = resumed?.batches ?? 0;
+    for (const [key, value] of Object.entries(resumed?.totals ?? {})) this.sums.set(key, tf.scalar(value));
     this.start = this.lastDraw = this.now();
     this.lines.push(`Epoch ${epoch + 1}/${this.options.epochs}`, "");
     if ((this.options.verbose ?? 1) === 1) await this.sink.show(this.lines.slice(0, -1), false);
@@ -124,7 +130,8 @@ export class ProgressLogger extends tf.Callback {
     for (const [key, sum] of this.sums) values.push([key, (await sum.data())[0] / this.seen]);
     const { steps } = this.options;
     const elapsed = (t - this.start) / 1000;
-    const eta = steps ? ` - ETA: ${formatDuration((elapsed / this.step) * (steps - this.step))}` : "";
+    const rate = elapsed / (this.step - this.before);
+    const eta = steps ? ` - ETA: ${formatDuration(rate * (steps - this.step))}` : "";
     this.lines[this.lines.length - 1] = `${this.counter()}${eta}${metricText(values)}`;
     await this.sink.show(this.lines, false);
   }
@@ -137,7 +144,7 @@ export class ProgressLogger extends tf.Callback {
     for (const [key, value] of entries) {
       values.push([key, typeof value === "number" ? value : (await value.data())[0]]);
     }
-    const timing = ` - ${Math.round(elapsed)}s ${perStep(elapsed / Math.max(1, this.step))}`;
+    const timing = ` - ${Math.round(elapsed)}s ${perStep(elapsed / Math.max(1, this.step - this.before))}`;
     this.lines[this.lines.length - 1] = `${this.counter(true)}${timing}${metricText(values)}`;
     await this.sink.show(this.lines, true);
     this.disposeSums();

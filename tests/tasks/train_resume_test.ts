@@ -27,82 +27,116 @@ const tiny = {
   fineTuneLearningRate: 0.001,
   datasetMessages: false,
   review: false,
-  verbose: 2 as const,
+  verbose: 1 as const,
   progressSink: () => ({ show: () => {} }),
   makeBase: (shape: [number, number, number]) => tinyBase(shape),
 };
 
-/** A progress sink per stage that requests an interrupt at the `at`-th line of stage 2 (after an epoch). */
-function interruptInStage2(at: number) {
-  let stage = 0;
-  return () => {
-    const thisStage = ++stage;
-    let lines = 0;
-    return {
-      show: () => {
-        if (thisStage === 2 && ++lines === at) requestInterrupt();
-      },
-    };
-  };
+/**
+ * Progress sinks that request an interrupt when the progress line reaches batch `batch` of epoch `epoch`
+ * (1-based, over both stages): `fit` stops after that batch. The line is drawn at every batch: `verbose: 1`
+ * under {@link everyBatchClock}.
+ */
+function interruptAt(epoch: number, batch: number) {
+  return () => ({
+    show: (lines: string[], final: boolean) => {
+      const current = lines.findLast((l) => l.startsWith("Epoch "));
+      const step = /^\s*(\d+)\//.exec(lines.at(-1) ?? "");
+      if (!final && current?.startsWith(`Epoch ${epoch}/`) && Number(step?.[1]) === batch) requestInterrupt();
+    },
+  });
 }
 
-/** Trains with `options` from a seeded random state; the saved weights' bytes. */
+/** Runs `f` under a clock that advances 1 s per reading: the progress line is redrawn at every batch. */
+async function everyBatchClock<T>(f: () => Promise<T>): Promise<T> {
+  const real = performance.now;
+  let t = 0;
+  performance.now = () => (t += 1000);
+  try {
+    return await f();
+  } finally {
+    performance.now = real;
+  }
+}
+
+/** Trains with `options` from a seeded random state; the saved weights' bytes and the histories. */
 async function train(data: string, out: string, options: Partial<TrainFolderOptions>, seed = 7) {
   setRandomSeed(seed);
   try {
-    const result = await trainFolder({ data, out, ...tiny, log: () => {}, ...options });
+    const result = await everyBatchClock(() =>
+      trainFolder({ data, out, ...tiny, log: () => {}, ...options })
+    );
     result.model.optimizer.dispose();
     result.model.dispose();
-    return fs.readFileSync(path.join(out, "weights.bin"));
+    return { weights: fs.readFileSync(path.join(out, "weights.bin")), histories: result.metadata.histories };
   } finally {
     setRandomSeed(null);
   }
 }
 
 /**
- * One run interrupted in fine-tuning and resumed from another random state against one that was not: the
- * same `weights.bin`. `bestStage`: where the lowest val_loss must be at the checkpoint (its weights were saved
- * then, with the layer order of that stage).
+ * One run interrupted at batch `at.batch` of epoch `at.epoch` (1-based; fine-tuning is epochs 3 to 5) and
+ * resumed from another random state against one that was not: the same `weights.bin` and the same
+ * histories, every number. `bestStage`: where the lowest val_loss must be at the checkpoint (its weights
+ * were saved then, with the layer order of that stage).
  */
 async function resumedEqualsWhole(
   tmp: string,
   data: string,
   options: Partial<TrainFolderOptions>,
-  bestStage: string,
+  at: { epoch: number; batch: number; bestStage: string },
 ) {
   const whole = await train(data, path.join(tmp, "whole"), options);
   assert(!fs.existsSync(checkpointDirOf(path.join(tmp, "whole"))), "removed after the save");
   const out = path.join(tmp, "resumed");
-  // The interrupt comes at the end of fine-tuning's 2nd epoch: its checkpoint is not written (the epoch
-  // might be incomplete), the 3rd stops after a batch; the checkpoint is the 1st fine-tuning epoch's.
   const e = await assertRejects(
-    () => train(data, out, { ...options, progressSink: interruptInStage2(2) }),
+    () => train(data, out, { ...options, progressSink: interruptAt(at.epoch, at.batch) }),
     TrainInterrupted,
   );
   const dir = checkpointDirOf(out);
   assertEquals((e as TrainInterrupted).checkpointDir, dir);
+  assertEquals((e as TrainInterrupted).checkpointAt, `batch ${at.batch}/5 of epoch ${at.epoch}/5`);
   assert(!fs.existsSync(out), "the model folder is written only at the end");
+  // The checkpoint is the one of the batch where training stopped, in the epoch in progress.
   const { header } = await readCheckpoint(dir);
-  assertEquals([header.stage, header.epoch], ["fineTuning", 2]);
+  assertEquals([header.stage, header.epoch], ["fineTuning", at.epoch - 1]);
   const progress = header.extra as TrainProgress;
-  assertEquals([progress.frozen.epoch, progress.fineTuning?.epoch], [[0, 1], [2]]);
-  assertEquals(progress.datasetEpochs, 3, "the shuffles of 3 epochs drawn");
-  assertEquals(progress.best!.epoch < 2 ? "frozen" : "fineTuning", bestStage, `best ${progress.best!.epoch}`);
+  assertEquals(progress.inEpoch?.batches, at.batch);
+  assertEquals(progress.inEpoch?.seen, Math.min(at.batch * tiny.batchSize, 36), "36 training images");
+  assertEquals(Object.keys(progress.inEpoch!.totals).sort(), ["accuracy", "loss"]);
+  const fineEpochs = Array.from({ length: at.epoch - 3 }, (_, i) => i + 2);
+  assertEquals([progress.frozen.epoch, progress.fineTuning?.epoch], [[0, 1], fineEpochs]);
+  assertEquals(progress.datasetEpochs, at.epoch - 1, "the shuffles of the epochs before it");
+  assertEquals(
+    progress.best!.epoch < 2 ? "frozen" : "fineTuning",
+    at.bestStage,
+    `best ${progress.best!.epoch}`,
+  );
   assert(fs.existsSync(path.join(dir, `best-${progress.best!.epoch}`)), "the best epoch's weights");
+  // The part of the epoch run is no epoch: it was neither validated nor judged by the keeper.
+  assert(progress.best!.epoch < at.epoch - 1, `best ${progress.best!.epoch}: a complete epoch`);
   // Another start (other initial weights, other random state): the checkpoint puts everything back.
   const resumed = await train(data, out, { ...options, resume: true }, 99);
-  assert(resumed.equals(whole), "bit-identical weights.bin");
+  assert(resumed.weights.equals(whole.weights), "bit-identical weights.bin");
+  assertEquals(resumed.histories, whole.histories, "the same histories, the resumed epoch's means included");
   assert(!fs.existsSync(dir), "the checkpoint folder is removed after the save");
 }
 
-Deno.test("trainFolder: interrupted in fine-tuning, then resumed, saves the weights of the run that was not", async () => {
+Deno.test("trainFolder: interrupted mid-epoch in fine-tuning, then resumed at that batch, saves the weights and histories of the run that was not", async () => {
   await withTempDir("train-resume-", async (tmp) => {
     const data = path.join(tmp, "colours");
     await writeColourFolder(data, { numClasses: 3, perClass: 16, split: 0.25, seed: 5 });
     const before = tf.memory().numTensors;
-    await resumedEqualsWhole(path.join(tmp, "a"), data, {}, "fineTuning");
-    // A fine-tuning rate far too high: the best epoch stays a frozen one, kept across the stages.
-    await resumedEqualsWhole(path.join(tmp, "b"), data, { fineTuneLearningRate: 0.9 }, "frozen");
+    await resumedEqualsWhole(path.join(tmp, "a"), data, {}, { epoch: 4, batch: 2, bestStage: "fineTuning" });
+    // A fine-tuning rate far too high: the best epoch stays a frozen one, kept across the stages; stopped in
+    // fine-tuning's first epoch, which has no epoch of its stage before it.
+    await resumedEqualsWhole(path.join(tmp, "b"), data, { fineTuneLearningRate: 0.9 }, {
+      epoch: 3,
+      batch: 4,
+      bestStage: "frozen",
+    });
+    // Stopped after the last batch of the last epoch: the resumed run has only its validation left.
+    await resumedEqualsWhole(path.join(tmp, "c"), data, {}, { epoch: 5, batch: 5, bestStage: "fineTuning" });
     assertEquals(tf.memory().numTensors, before, "no tensors left behind");
   });
 });
@@ -117,7 +151,7 @@ Deno.test("trainFolder: --resume refuses another run's checkpoint, a missing one
     fs.mkdirSync(leftover);
     await assertRejects(() => train(data, out, { resume: true }), ResumeRefused, "there is no checkpoint");
     assert(!fs.existsSync(leftover), "the dead process' temporary folder is removed");
-    await assertRejects(() => train(data, out, { progressSink: interruptInStage2(1) }), TrainInterrupted);
+    await assertRejects(() => train(data, out, { progressSink: interruptAt(3, 1) }), TrainInterrupted);
     const before = tf.memory().numTensors;
     await assertRejects(
       () => train(data, out, { resume: true, seed: 3 }),
@@ -202,11 +236,14 @@ Deno.test("deno task train: kill -9 after a checkpoint, --resume: weights identi
   });
 });
 
-Deno.test("deno task train: Ctrl-C in the last epoch stops after the batch, keeps the checkpoint, prints the resume command, exits 130", async () => {
+Deno.test("deno task train: Ctrl-C in the last epoch stops after the batch, writes the checkpoint at that batch, prints the resume command, exits 130; --resume ends as an uninterrupted run", async () => {
   await withTempDir("train-sigint-", async (tmp) => {
     const data = path.join(tmp, "colours");
     // Epochs of 17 batches, from the decoded-image cache after the first: no file is read in the last one.
     await writeColourFolder(data, { numClasses: 3, perClass: 60, size: 96, split: 0.25 });
+    const wholeOut = path.join(tmp, "whole");
+    // The uninterrupted run, beside the interrupted one.
+    const wholeRun = finished(spawnTrain([data, ...CLI_RUN, "--image-size", "96", "--out", wholeOut]));
     const out = path.join(tmp, "model"), dir = checkpointDirOf(out);
     const args = [data, ...CLI_RUN, "--image-size", "96", "--out", out];
     const child = spawnTrain(args);
@@ -217,13 +254,31 @@ Deno.test("deno task train: Ctrl-C in the last epoch stops after the batch, keep
     const stopped = await result;
     assert(reached, stopped.stderr);
     assertEquals(stopped.code, 130, stopped.stderr);
-    assertMatch(stopped.stderr, /Training stopped: fit interrupted after batch \d+\/17 of epoch 4\/4/);
-    assertMatch(stopped.stderr, /The checkpoint of the last complete epoch is in .*model\.checkpoint/);
+    const where = /Training stopped: fit interrupted after batch (\d+)\/17 of epoch 4\/4/.exec(
+      stopped.stderr,
+    );
+    assert(where, stopped.stderr);
+    const batch = Number(where[1]);
+    assertMatch(
+      stopped.stderr,
+      new RegExp(`The checkpoint at batch ${batch}/17 of epoch 4/4 is in .*model\\.checkpoint`),
+    );
     assert(stopped.stderr.includes(`deno task train -- ${args.join(" ")} --resume`), stopped.stderr);
-    assertEquals((await readCheckpoint(dir)).header.epoch, 2);
+    const { header } = await readCheckpoint(dir);
+    assertEquals([header.epoch, (header.extra as TrainProgress).inEpoch?.batches], [3, batch]);
     assert(!fs.existsSync(out), "no model folder");
     const resumed = await finished(spawnTrain([...args, "--resume"]));
     assertEquals(resumed.code, 0, resumed.stderr);
+    assertMatch(resumed.stderr, new RegExp(`3 epoch\\(s\\) and ${batch}/17 batch\\(es\\) of epoch 4 done`));
     assert(fs.existsSync(path.join(out, "weights.bin")) && !fs.existsSync(dir), "saved; checkpoint removed");
+    const whole = await wholeRun;
+    assertEquals(whole.code, 0, whole.stderr);
+    const file = (d: string, name: string) => fs.readFileSync(path.join(d, name));
+    assert(
+      file(out, "weights.bin").equals(file(wholeOut, "weights.bin")),
+      `bit-identical weights (batch ${batch})`,
+    );
+    const histories = (d: string) => JSON.parse(new TextDecoder().decode(file(d, "metadata.json"))).histories;
+    assertEquals(histories(out), histories(wholeOut), "the same histories");
   });
 });

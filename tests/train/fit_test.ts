@@ -14,7 +14,9 @@ import {
   unfreezeForFineTuning,
 } from "../../lib/model/classifier.ts";
 import { concatHistories, evaluate, fit, predictOnBatch } from "../../lib/train/fit.ts";
-import type { History } from "../../lib/train/fit.ts";
+import type { FitOptions, History } from "../../lib/train/fit.ts";
+import { setRandomSeed } from "../../lib/train/random_state.ts";
+import { KeyboardInterrupt, requestInterrupt } from "../../lib/runtime/interrupt.ts";
 import { compiledStepStatus } from "../../lib/train/train_graph.ts";
 import { binaryAccuracy, binaryCrossentropy } from "../../lib/model/losses.ts";
 import { dataAugmentation } from "../../lib/model/augment.ts";
@@ -382,4 +384,86 @@ Deno.test("the tutorial's own calls (compile with tf.train.adam / tf.train.rmspr
   train.dispose();
   val.dispose();
   assertEquals(tf.memory().numTensors, before, "no tensor leaks");
+});
+
+Deno.test("an interrupt mid-epoch, then resumeEpoch: the weights and history of a fit never stopped; no epoch end for the part", async () => {
+  const train = tinySet(96, 16, 16, 0), val = tinySet(32, 16, 16, 5);
+  const make = () => {
+    setRandomSeed(3);
+    try {
+      const { model } = buildClassifier({ base: tinyBase(), seed: 2 });
+      compileClassifier(model, tf.train.adam(0.05));
+      return model;
+    } finally {
+      setRandomSeed(null);
+    }
+  };
+  // The augmentation draws from Math.random: seeded, both runs draw the same.
+  const seeded = async <T>(f: () => Promise<T>) => {
+    setRandomSeed(5);
+    try {
+      return await f();
+    } finally {
+      setRandomSeed(null);
+    }
+  };
+  const wholeModel = make();
+  const beforeWhole = tf.memory().numTensors;
+  const whole = await seeded(() =>
+    fit(wholeModel, train.dataset, { epochs: 2, validationData: val.dataset, verbose: 0 })
+  );
+  const grown = tf.memory().numTensors - beforeWhole; // the optimizer's slots
+  const model = make();
+  const before = tf.memory().numTensors;
+  let epoch = -1;
+  const ends: number[] = [];
+  const stopper = {
+    onEpochBegin: (e: number) => void (epoch = e),
+    onBatchEnd: (batch: number) => void (epoch === 1 && batch === 2 && requestInterrupt()),
+    onEpochEnd: (e: number) => void ends.push(e),
+  };
+  let at: Parameters<NonNullable<FitOptions["onInterrupt"]>>[0] | null = null;
+  setRandomSeed(5);
+  await assertRejects(
+    () =>
+      fit(model, train.dataset, {
+        epochs: 2,
+        validationData: val.dataset,
+        verbose: 0,
+        callbacks: [stopper],
+        onInterrupt: (p) => void (at = p),
+      }),
+    KeyboardInterrupt,
+    "after batch 3/6 of epoch 2/2",
+  );
+  assertEquals(ends, [0], "the part of epoch 2 has no epoch end");
+  assertEquals([at!.epoch, at!.batches, at!.seen, Object.keys(at!.totals).sort()], [1, 3, 48, [
+    "accuracy",
+    "loss",
+  ]]);
+  assertEquals(tf.memory().numTensors - before, grown, "nothing left but the optimizer's slots");
+  // Keras' BackupAndRestore: the steps done are skipped, the epoch goes on from the next batch.
+  const rest = await fit(model, train.dataset.skip(3), {
+    epochs: 2,
+    initialEpoch: 1,
+    validationData: val.dataset,
+    verbose: 0,
+    resumeEpoch: at!,
+  }).finally(() => setRandomSeed(null));
+  assertEquals(tf.memory().numTensors - before, grown, "no tensors left by the resumed fit");
+  for (const w of ["dense", "conv"].flatMap((k) => wholeModel.layers.filter((l) => l.name.includes(k)))) {
+    assertEquals(weightsOf(model, w.name), weightsOf(wholeModel, w.name), w.name);
+  }
+  for (const key of Object.keys(whole.history)) {
+    assertEquals(
+      rest.history[key],
+      [whole.history[key][1]],
+      `${key}: the uninterrupted epoch's, bit for bit`,
+    );
+  }
+  for (const m of [wholeModel, model]) m.optimizer.dispose();
+  wholeModel.dispose();
+  model.dispose();
+  train.dispose();
+  val.dispose();
 });

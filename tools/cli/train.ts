@@ -67,7 +67,8 @@ Options:
                         folder at the end of every epoch, removed once the model is saved), with the same
                         DIR and options: finished epochs are not run again, and the run ends with the
                         same model (with --deterministic: identical weights). Ctrl-C stops training
-                        after the current batch and prints the command that resumes it
+                        after the current batch, writes the checkpoint at that batch (--resume goes on
+                        from the next one) and prints the command that resumes it
   --skip-empty-classes  leave out, with a warning, a class folder without images (empty, or holding only
                         other files) instead of stopping with an error
   --json                print a JSON summary on stdout (progress goes to stderr)
@@ -310,8 +311,8 @@ export function resumeCommand(args: string[]): string {
 }
 
 /**
- * Runs `train` with Ctrl-C steered: the first stops training after the current batch (the checkpoint of
- * the last complete epoch stays), a second one ends the process at once (exit 130).
+ * Runs `train` with Ctrl-C steered: the first stops training after the current batch (its checkpoint is
+ * written there), a second one ends the process at once (exit 130; the last checkpoint written stays).
  */
 async function interruptible<T>(train: () => Promise<T>): Promise<T> {
   const { requestInterrupt } = await import("../../lib/runtime/mod.ts");
@@ -329,12 +330,14 @@ async function interruptible<T>(train: () => Promise<T>): Promise<T> {
   }
 }
 
-/** What to print when Ctrl-C stopped training: where, and the command that resumes it. */
-function interruptedMessage(message: string, checkpointDir: string | null): string {
-  if (checkpointDir === null) {
-    return `${message}\nNo epoch was complete, so there is nothing to resume: run the same command to start again.`;
+/** What to print when Ctrl-C stopped training: where, the checkpoint kept, and the command that resumes it. */
+function interruptedMessage(
+  e: { message: string; checkpointDir: string | null; checkpointAt: string | null },
+) {
+  if (e.checkpointDir === null) {
+    return `${e.message}\nNo checkpoint was written, so there is nothing to resume: run the same command to start again.`;
   }
-  return `${message}\nThe checkpoint of the last complete epoch is in ${shownPath(checkpointDir)}. ` +
+  return `${e.message}\nThe checkpoint at ${e.checkpointAt} is in ${shownPath(e.checkpointDir)}. ` +
     `Resume with:\n  ${resumeCommand(Deno.args)}`;
 }
 
@@ -345,7 +348,7 @@ async function trainInterruptibly(options: TrainFolderOptions) {
     return await interruptible(() => trainFolder(options));
   } catch (e) {
     if (e instanceof TrainInterrupted) {
-      console.error(interruptedMessage(e.message, e.checkpointDir));
+      console.error(interruptedMessage(e));
       return 130;
     }
     if (e instanceof ResumeRefused) throw new UsageError(e.message);
