@@ -228,9 +228,3 @@ export function buildDataset(source: ImageSource, items: number[], order: EpochO
     items,
   });
 }
-
-/**
- * @deprecated Import `imageDatasetFromDirectory` from `lib/data/mod.ts`. Kept only while
- * tests/runtime/interrupt_test.ts and tests/train/fit_test.ts import it from this file.
- */
-export { imageDatasetFromDirectory } from "./image_dataset_from_directory.ts";

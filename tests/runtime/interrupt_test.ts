@@ -12,7 +12,7 @@ import {
   requestInterrupt,
 } from "../../lib/runtime/interrupt.ts";
 import { tinyBase, tinySet } from "../../lib/testing/tiny.ts";
-import { imageDatasetFromDirectory } from "../../lib/data/image_dataset.ts";
+import { imageDatasetFromDirectory } from "../../lib/data/mod.ts";
 import { getFile } from "../../lib/io/get_file.ts";
 
 /** A callback pressing Interrupt (as the SIGINT listener does) at one batch of one epoch. */

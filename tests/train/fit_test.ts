@@ -23,7 +23,7 @@ import { dataAugmentation } from "../../lib/model/augment.ts";
 import { inferenceMode } from "../../lib/model/inference_model.ts";
 import { loadModel, saveModel } from "../../lib/model/model_io.ts";
 import { getFile } from "../../lib/io/get_file.ts";
-import { imageDatasetFromDirectory } from "../../lib/data/image_dataset.ts";
+import { imageDatasetFromDirectory } from "../../lib/data/mod.ts";
 import { mobileNetV2 } from "../../lib/model/mobilenet_v2.ts";
 import {
   maxAbsDiff,
