@@ -19,7 +19,8 @@ import {
   tf,
 } from "../runtime/mod.ts";
 import type { CustomCallbackArgs, LayersModel, Logs, Tensor } from "../runtime/mod.ts";
-import { ProgressLogger } from "./progress.ts";
+import { EpochSums, ProgressLogger } from "./progress.ts";
+import type { EpochInProgress } from "./progress.ts";
 import { CachedValidation } from "./validation_cache.ts";
 import { useCompiledStep } from "./train_graph.ts";
 import { type ClassWeight, ClassWeighting, classWeightVector } from "./class_weight.ts";
@@ -90,68 +91,30 @@ export interface FitOptions {
    * logged metrics continue the running sums `totals` (Σ value·batch size over `seen` examples), so that its
    * `loss` and `accuracy` equal an uninterrupted epoch's. Comes from {@link FitOptions.onInterrupt}.
    */
-  resumeEpoch?: {
-    /** The epoch (0-based); must be `initialEpoch`. */
-    epoch: number;
-    /** Batches of it done. */
-    batches: number;
-    /** Examples of it seen. */
-    seen: number;
-    /** Per metric of the batch logs (`loss`, `accuracy`), Σ value·batch size so far (float32 values). */
-    totals: Record<string, number>;
-  };
+  resumeEpoch?: EpochInProgress;
   /**
    * Called when an interrupt (Ctrl-C, the kernel's Interrupt) stopped training after a batch, before `fit`
    * throws its `KeyboardInterrupt`: where the epoch stands, for a later `resumeEpoch`. The model's weights,
    * optimizer and random state are those after that batch — save them here to continue mid-epoch.
    */
-  onInterrupt?: (at: NonNullable<FitOptions["resumeEpoch"]>) => void | Promise<void>;
+  onInterrupt?: (at: EpochInProgress) => void | Promise<void>;
 }
 
-/** Where an epoch stands part-way: {@link FitOptions.resumeEpoch}. */
-type EpochInProgress = NonNullable<FitOptions["resumeEpoch"]>;
-
 /**
- * The running sums of tfjs' `BaseLogger` (which averages the batch logs into the epoch's), kept where `fit`
- * can read them when an interrupt stops an epoch and seed them for the epoch resumed: the same operations
- * on the same float32 values, so the resumed epoch logs bit for bit what the uninterrupted one logs.
+ * The epoch's running sums ({@link EpochSums}, which the progress line reads too), and what `fit` does with
+ * them: an epoch an interrupt stopped is recorded where it stood (for `onInterrupt`), and a resumed epoch's
+ * logs get the means over the whole epoch — `BaseLogger`'s operations on the same float32 values, so the
+ * resumed epoch logs bit for bit what the uninterrupted one logs.
  */
-class EpochTotals extends tf.Callback {
-  private totals = new Map<string, Tensor>();
-  private seen = 0;
-  private batches = 0;
-  private resumed = false;
+class EpochTotals extends EpochSums {
   /** Where the epoch stopped by an interrupt stood; null: none was. */
   interrupted: EpochInProgress | null = null;
   /** The epoch ending now was stopped part-way by an interrupt. */
   stopped = false;
 
-  constructor(private readonly start: EpochInProgress | undefined) {
-    super();
-  }
-
   override onEpochBegin(epoch: number): Promise<void> {
-    this.dispose();
     this.stopped = false;
-    const start = this.start?.epoch === epoch ? this.start : undefined;
-    this.resumed = start !== undefined;
-    this.seen = start?.seen ?? 0;
-    this.batches = start?.batches ?? 0;
-    for (const [key, value] of Object.entries(start?.totals ?? {})) this.totals.set(key, tf.scalar(value));
-    return Promise.resolve();
-  }
-
-  override onBatchEnd(_batch: number, logs?: Logs): Promise<void> {
-    const size = typeof logs?.size === "number" ? logs.size : 0; // as BaseLogger counts
-    this.seen += size;
-    this.batches++;
-    for (const [key, value] of Object.entries(logs ?? {})) {
-      if (key === "batch" || key === "size") continue;
-      const old = this.totals.get(key);
-      this.totals.set(key, tf.tidy(() => tf.add(old ?? 0, tf.mul(value as Tensor | number, size))));
-      old?.dispose();
-    }
-    return Promise.resolve();
+    return super.onEpochBegin(epoch);
   }
 
   /** An epoch stopped by an interrupt is recorded; a resumed one gets the averages over the whole epoch. */
@@ -159,34 +122,22 @@ class EpochTotals extends tf.Callback {
     // Before any callback that may stop training at the epoch's end: only the interrupt has set it then.
     if (this.model.stopTraining && interruptRequested()) {
       this.stopped = true;
-      const totals: Record<string, number> = {};
-      for (const [key, total] of this.totals) totals[key] = (await total.data())[0];
-      this.interrupted = { epoch, batches: this.batches, seen: this.seen, totals };
+      this.interrupted = { epoch, batches: this.batches, seen: this.seen, totals: await this.totals() };
     } else if (this.resumed && logs) {
       const metrics = (this.params?.metrics as string[] | undefined) ?? [];
-      for (const [key, total] of this.totals) {
+      for (const [key, total] of this.sums) {
         if (!metrics.includes(key)) continue;
         const mean = tf.tidy(() => tf.mul(tf.div(1, this.seen), total)); // BaseLogger's arithmetic
         logs[key] = (await mean.data())[0];
         mean.dispose();
       }
     }
-    this.dispose();
-  }
-
-  override onTrainEnd(): Promise<void> {
-    this.dispose();
-    return Promise.resolve();
+    this.clear();
   }
 
   /** Frees the sums when training fails. */
   onTrainAbort(): void {
-    this.dispose();
-  }
-
-  private dispose(): void {
-    for (const t of this.totals.values()) t.dispose();
-    this.totals.clear();
+    this.clear();
   }
 }
 
@@ -397,7 +348,7 @@ function userAndProgressCallbacks(
         steps,
         verbose: verbose as 1 | 2,
         sink: options.progressSink,
-        resumeEpoch: options.resumeEpoch,
+        sums: totals,
       }),
     );
   }

@@ -105,7 +105,7 @@ export {
   type History,
   predictOnBatch,
 } from "./fit.ts";
-export { lineSink, type ProgressSink } from "./progress.ts";
+export { type EpochInProgress, lineSink, type ProgressSink } from "./progress.ts";
 export {
   compiledStepStatus,
   TrainGraph,
