@@ -10,9 +10,11 @@
  * (`dataSync`, as the cache does), the per-image copies the cache makes (`uint8` rounding, `slice`), a batch
  * made again from cached per-image arrays (JS → native copy and `concat`; or one JS array and one tensor),
  * and the same from cached tensors (`stack` in TensorFlow). Then, per round, one pass over the files with
- * each decoded batch dropped, kept as a tensor, or read back and kept in JavaScript (what keeping costs,
- * without the cache's bookkeeping), and passes of the dataset with each cache mode. Stdout: JSON lines
- * (`kind: "decode_part"`, `"decode_fill"`, `"decode_pass"`).
+ * each decoded batch dropped, kept as per-image tensors (`unstack`, what the float32 cache does), or read
+ * back and kept in JavaScript (what the cache did before it kept tensors, and what `"uint8"` still does
+ * before rounding) — what keeping costs, without the cache's bookkeeping — and passes of the dataset with
+ * each cache mode, the dataset disposed after each. Stdout: JSON lines (`kind: "decode_part"`,
+ * `"decode_fill"`, `"decode_pass"`).
  *
  * @module
  */
@@ -118,8 +120,8 @@ await profileParts();
 
 /**
  * One pass over the files without a cache, each decoded batch then kept as a cache would keep it:
- * `"dropped"` (no cache), `"tensor"` (kept as a TensorFlow tensor) or `"array"` (read back into JavaScript
- * and kept, today's cache); CPU milliseconds per batch.
+ * `"dropped"` (no cache), `"tensor"` (its rows kept as TensorFlow tensors, as the float32 cache does) or
+ * `"array"` (read back into JavaScript and kept, as the cache did before); CPU milliseconds per batch.
  */
 async function fillPass(
   keep: "dropped" | "tensor" | "array",
@@ -130,12 +132,13 @@ async function fillPass(
   let n = 0;
   await ds.forEachAsync(({ xs, ys }) => {
     n++;
-    if (keep === "tensor") kept.push(xs);
+    if (keep === "tensor") kept.push(...tf.unstack(xs));
     else if (keep === "array") kept.push(xs.dataSync());
-    tf.dispose(keep === "tensor" ? [ys!] : [xs, ys!]);
+    tf.dispose([xs, ys!]);
   });
   const out = { keep, cpu_ms_per_batch: round((cpuMs() - c) / n, 1) };
   tf.dispose(kept.filter((k) => k instanceof tf.Tensor) as Tensor[]);
+  ds.dispose();
   return out;
 }
 
@@ -167,8 +170,8 @@ for (let p = 0; p < passes; p++) {
     const ds = (await dataset(cache)).prefetch(2);
     const first = await pass(ds);
     const second = cache === false ? null : await pass(ds);
+    ds.dispose(); // the cached tensors: numTensors below is back to the start
     emit({ kind: "decode_pass", round: p, cache, first, cached: second, numTensors: tf.memory().numTensors });
-    ds.clearCache();
   }
 }
 emit({ kind: "decode_profile_env", environment: environment() });

@@ -25,7 +25,8 @@ export type LabelMode = "int" | "categorical" | "binary" | null;
  * How decoded images are kept between epochs: `"auto"` keeps the exact values of as many images as fit in a
  * memory budget and decodes the others every epoch (see `image_cache.ts`); `"float32"` keeps the exact
  * resized values of every image (4 bytes per value), `"uint8"` rounds them to bytes (a quarter of the
- * memory, values off by at most 0.5), both without limit; `false` decodes every epoch.
+ * memory, values off by at most 0.5), both without limit; `false` decodes every epoch. The float32 modes
+ * keep TensorFlow tensors: call the dataset's `dispose()` when done with it.
  */
 export type CacheMode = "auto" | "float32" | "uint8" | false;
 

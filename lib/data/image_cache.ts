@@ -12,12 +12,26 @@
  * `cacheBudgetMB`, or the size of the process-wide budget ({@link sharedBudget}) that the datasets without
  * their own share (training and validation together, so that a notebook creating several datasets still
  * stays within it); without either, a share of the memory the system reports available. Reservations are
- * given back when a cache is cleared or its dataset is garbage-collected.
+ * given back when a cache is cleared or disposed, or its dataset is garbage-collected.
+ *
+ * What is kept depends on the mode ({@link CachedImage}). The float32 modes keep each image as the
+ * TensorFlow tensor the decoder made (a row of the decoded batch, usually sharing its buffer): reading it
+ * back into JavaScript memory would cost the first epoch a copy and a page fault for every page of the
+ * cache, and a later batch is one `stack` in TensorFlow. `"uint8"` keeps JavaScript arrays: its rounding to bytes is
+ * done in JavaScript (`Uint8ClampedArray`), and a later batch needs a float32 copy made anyway. Tensors are
+ * TensorFlow's memory, which the garbage collector does not see: they are freed by `clear()` and
+ * `dispose()` (a dataset's `clearCache()` / `dispose()`), or, as a last resort, when a dropped cache is
+ * collected.
  *
  * @module
  */
 import fs from "node:fs";
 import os from "node:os";
+import { tf } from "../runtime/mod.ts";
+import type { Tensor as TfTensor } from "../runtime/mod.ts";
+
+/** @internal TensorFlow.js' `Tensor`, documented by tfjs (keeps `deno doc --lint` from asking us to). */
+type Tensor = TfTensor;
 
 /** Share of the available memory the default budget takes: the model, TensorFlow and batches need the rest. */
 export const DEFAULT_BUDGET_SHARE = 0.25;
@@ -161,42 +175,82 @@ export function sharedBudget(options: CacheBudgetOptions = {}): MemoryBudget {
   return shared.budget;
 }
 
-/** Pixel arrays kept per image. */
-export type Pixels = Float32Array | Uint8ClampedArray;
+/**
+ * What the cache keeps of one image: a float32 `[height, width, channels]` tensor (`cache: "float32"` and
+ * `"auto"`), or the pixels rounded to bytes (`cache: "uint8"`).
+ */
+export type CachedImage = Tensor | Uint8ClampedArray;
 
-/** A budget reservation outlives a dropped dataset only until it is garbage-collected. */
-const finalizer = new FinalizationRegistry<
-  { budget: MemoryBudget; ledger: { bytes: number; planned: number } }
->(
-  ({ budget, ledger }) => {
-    budget.release(ledger.bytes);
-    budget.planned -= ledger.planned;
-  },
-);
+/** Bytes an image takes in the cache (what the budget counts). */
+export function cachedBytes(image: CachedImage): number {
+  return image instanceof Uint8ClampedArray ? image.byteLength : image.size * 4;
+}
+
+/**
+ * Frees the tensors among `images`. Never throws: it also runs from the finalizer, possibly after the
+ * backend was removed or reset, when there is nothing left to free.
+ */
+function disposeImages(images: Iterable<CachedImage>): void {
+  for (const image of images) {
+    if (image instanceof Uint8ClampedArray) continue;
+    try {
+      image.dispose();
+    } catch { /* the backend is gone, and its memory with it */ }
+  }
+}
+
+/** What a cache holds, reachable by the finalizer without holding the cache itself. */
+interface CacheState {
+  budget: MemoryBudget;
+  ledger: { bytes: number; planned: number };
+  images: Map<number, CachedImage>;
+}
+
+/** Gives a cache's reservations back and frees its tensors, once. */
+function releaseState({ budget, ledger, images }: CacheState): void {
+  budget.release(ledger.bytes);
+  budget.planned -= ledger.planned;
+  ledger.bytes = 0;
+  ledger.planned = 0;
+  disposeImages(images.values());
+  images.clear();
+}
+
+/**
+ * A dropped dataset's cache outlives it only until it is garbage-collected. A last resort: V8 does not
+ * count TensorFlow's memory, so it may collect late; the datasets' owners call `dispose()`.
+ */
+const finalizer = new FinalizationRegistry<CacheState>((state) => {
+  try {
+    releaseState(state);
+  } catch { /* a finalizer must not throw */ }
+});
 
 /**
  * Decoded images of one dataset source by file index, within a {@link MemoryBudget}: `put` keeps an image
- * only when its bytes fit; the others are simply not kept (and decoded again when next needed).
+ * only when its bytes fit; the others are simply not kept (and decoded again when next needed). The cache
+ * owns what it is given: an image not kept is freed at once, the kept ones by {@link ImageCache.clear} and
+ * {@link ImageCache.dispose}.
  */
 export class ImageCache {
-  private readonly images = new Map<number, Pixels>();
-  private readonly ledger: { bytes: number; planned: number };
+  private readonly state: CacheState;
+  private disposed = false;
 
   /** `planned`: the bytes of all the images this cache may be asked to keep. */
   constructor(readonly budget: MemoryBudget, planned = 0) {
-    this.ledger = { bytes: 0, planned };
+    this.state = { budget, ledger: { bytes: 0, planned }, images: new Map() };
     budget.planned += planned;
-    finalizer.register(this, { budget, ledger: this.ledger }, this);
+    finalizer.register(this, this.state, this);
   }
 
-  /** The pixels kept for image `i`, if any. */
-  get(i: number): Pixels | undefined {
-    return this.images.get(i);
+  /** The image kept for file `i`, if any (owned by the cache: not to be disposed). */
+  get(i: number): CachedImage | undefined {
+    return this.state.images.get(i);
   }
 
   /** Whether image `i` is kept. */
   has(i: number): boolean {
-    return this.images.has(i);
+    return this.state.images.has(i);
   }
 
   /** Whether `bytes` more would fit now (without taking them). */
@@ -204,29 +258,49 @@ export class ImageCache {
     return this.budget.used + bytes <= this.budget.limit;
   }
 
-  /** Keeps `pixels` for image `i` if they fit in the budget; returns whether they were kept. */
-  put(i: number, pixels: Pixels): boolean {
-    if (this.images.has(i)) return true;
-    if (!this.budget.reserve(pixels.byteLength)) return false;
-    this.images.set(i, pixels);
-    this.ledger.bytes += pixels.byteLength;
+  /**
+   * Keeps `image` for file `i` if it fits in the budget; returns whether it was kept. The cache takes
+   * `image` over either way: a tensor not kept (no room, already kept, cache disposed) is disposed here, one
+   * kept is protected from any enclosing `tf.tidy`.
+   */
+  put(i: number, image: CachedImage): boolean {
+    const bytes = cachedBytes(image);
+    if (this.disposed || this.state.images.has(i) || !this.budget.reserve(bytes)) {
+      disposeImages([image]);
+      return this.state.images.has(i);
+    }
+    if (!(image instanceof Uint8ClampedArray)) tf.keep(image);
+    this.state.images.set(i, image);
+    this.state.ledger.bytes += bytes;
     return true;
   }
 
   /** Images kept. */
   get size(): number {
-    return this.images.size;
+    return this.state.images.size;
   }
 
   /** Bytes kept. */
   get bytes(): number {
-    return this.ledger.bytes;
+    return this.state.ledger.bytes;
   }
 
-  /** Drops every image and gives their bytes back to the budget. */
+  /** Drops every image (freeing the tensors) and gives their bytes back to the budget. */
   clear(): void {
-    this.budget.release(this.ledger.bytes);
-    this.ledger.bytes = 0;
-    this.images.clear();
+    this.budget.release(this.state.ledger.bytes);
+    this.state.ledger.bytes = 0;
+    disposeImages(this.state.images.values());
+    this.state.images.clear();
+  }
+
+  /**
+   * Clears the cache for good and gives back its planned bytes too; later `put`s keep nothing. Calling it
+   * again does nothing.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    finalizer.unregister(this);
+    releaseState(this.state);
   }
 }

@@ -5,7 +5,9 @@
  *
  * Each iteration is one epoch: its files come from the dataset's {@link EpochPlan} (`epoch_plan.ts`,
  * reshuffled every epoch when shuffling), its elements from the shared {@link ImageSource}
- * (`image_source.ts`: decoding and the decoded-image cache).
+ * (`image_source.ts`: decoding and the decoded-image cache). The cache holds TensorFlow tensors, which the
+ * garbage collector does not see: whoever makes a dataset disposes it ({@link ImageDataset.dispose}), once
+ * for it and every dataset sharing its files.
  *
  * @module
  */
@@ -110,9 +112,36 @@ export class ImageDataset extends TfDataset<ImageBatch> {
     return this.source.cacheInfo();
   }
 
-  /** Drops the decoded images kept in memory; the next epoch decodes again. */
+  /**
+   * Drops the decoded images kept in memory (shared with the datasets sharing its files, see
+   * {@link ImageDataset.dispose}); the next epoch decodes again.
+   */
   clearCache(): void {
     this.source.cache?.clear();
+  }
+
+  /**
+   * Frees what the dataset keeps — the decoded images (TensorFlow tensors with `cache: "float32"` or
+   * `"auto"`) and their share of the memory budget — for good; call it when done with the dataset (or
+   * `using dataset = …`). The datasets sharing its files share that cache and are disposed with it: those
+   * made from it by `take`, `skip`, `prefetch` and `splitValidationTest`, and the other subset of
+   * `subset: "both"`; so dispose once, when done with all of them. Iterating a disposed dataset is an error.
+   * Datasets made by tfjs-data's own methods (`map`, `filter`, …) only read this one: dispose this one.
+   * Calling it again does nothing. A dataset dropped without `dispose()` frees its images when it is
+   * garbage-collected, which may be late: the garbage collector does not see TensorFlow's memory.
+   */
+  dispose(): void {
+    this.source.dispose();
+  }
+
+  /** Disposes the dataset at the end of a `using` block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Whether {@link ImageDataset.dispose} was called on this dataset or one sharing its files. */
+  get isDisposed(): boolean {
+    return this.source.isDisposed;
   }
 
   /**
@@ -186,11 +215,13 @@ export class ImageDataset extends TfDataset<ImageBatch> {
    * buffer, so an iteration that fails or is abandoned half-way leaves no tensor behind.
    */
   override async iterator(): ReturnType<TfDataset<ImageBatch>["iterator"]> {
+    this.source.checkNotDisposed();
     return await tf.data.generator(() => this.epoch()).iterator();
   }
 
   /** One epoch; the epoch number (hence the order) is taken when iteration actually starts. */
   private async *epoch(): AsyncGenerator<ImageBatch> {
+    this.source.checkNotDisposed(); // disposed between iterator() and the first element
     beginInterruptible(); // an Interrupt pressed before this epoch started is stale
     const skip = this.skipNext;
     this.skipNext = 0;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { tf } from "../runtime/mod.ts";
+import { disposeWithRun, tf } from "../runtime/mod.ts";
 import type { Tensor as TfTensor } from "../runtime/mod.ts";
 import { channelsOf, type ColorMode, type Interpolation, loadImage } from "./image_decode.ts";
 import { decodeBatch } from "./batch_decoder.ts";
@@ -102,6 +102,7 @@ export class ImageSource {
   readonly onError: "raise" | "skip";
   readonly log: (message: string) => void;
   readonly cacheMode: CacheMode;
+  private disposed = false;
 
   constructor(o: SourceOptions) {
     this.files = o.files;
@@ -119,6 +120,31 @@ export class ImageSource {
     this.pixelsPerImage = o.imageSize[0] * o.imageSize[1] * channelsOf(o.colorMode);
     const full = o.files.length * this.pixelsPerImage * (o.cacheMode === "uint8" ? 1 : 4);
     this.cache = o.cacheMode === false ? null : new ImageCache(o.budget, full);
+    // In a notebook, running it again frees this run's caches, as it frees the run's other tensors.
+    if (this.cache !== null) disposeWithRun(this);
+  }
+
+  /**
+   * Frees the cache for good (its tensors and its budget); this source and every dataset sharing it then
+   * refuse to yield. Calling it again does nothing.
+   */
+  dispose(): void {
+    this.disposed = true;
+    this.cache?.dispose();
+  }
+
+  /** Whether {@link ImageSource.dispose} was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** A disposed source yields nothing: an error that says what happened and what to do. */
+  checkNotDisposed(): void {
+    if (!this.disposed) return;
+    throw new Error(
+      "This image dataset was disposed (dispose() on it or on a dataset sharing its files: take, skip, " +
+        "prefetch, the other subset, a split part); make a new one with imageDatasetFromDirectory",
+    );
   }
 
   private isCached(i: number): boolean {
@@ -127,6 +153,7 @@ export class ImageSource {
 
   /** The bytes of the files of `indices` that still need decoding. */
   async read(indices: number[]): Promise<Map<number, Uint8Array>> {
+    this.checkNotDisposed();
     const todo = indices.filter((i) => !this.isCached(i) && !this.skipped.has(i));
     const bytes = await Promise.all(
       todo.map((i) => Deno.readFile(this.files[i]).catch((e) => this.cannotRead(i, e))),
@@ -181,61 +208,68 @@ export class ImageSource {
     }
   }
 
-  /** Keeps what fits of the newly decoded images in the cache; returns whether it kept them all. */
-  private keep(decoded: Decoded): boolean {
+  /**
+   * Keeps what fits of the newly decoded images in the cache: in the float32 modes the rows of the decoded
+   * tensor (`unstack`, which TensorFlow does without copying when the rows are aligned: nothing is read back
+   * into JavaScript), in `"uint8"` their values rounded to bytes. When only some rows of a batch fit the
+   * budget, the rows kept may hold the whole batch's buffer: at most one batch more than the budget counts.
+   */
+  private keep(decoded: Decoded): void {
     const cache = this.cache;
-    if (cache === null || decoded.tensor === null) return false;
+    if (cache === null || decoded.tensor === null || this.disposed) return;
     const bytesPerImage = this.pixelsPerImage * (this.cacheMode === "uint8" ? 1 : 4);
     const fitting = Math.min(
       decoded.rows.size,
       Math.floor((cache.budget.limit - cache.budget.used) / bytesPerImage),
     );
-    if (fitting <= 0) return false;
+    if (fitting <= 0) return;
+    const fits = [...decoded.rows].slice(0, fitting);
+    if (this.cacheMode !== "uint8") {
+      const images = tf.unstack(decoded.tensor);
+      const keptRows = new Set(fits.map(([, row]) => row));
+      fits.forEach(([i, row]) => cache.put(i, images[row])); // the cache takes them over
+      tf.dispose(images.filter((_, row) => !keptRows.has(row)));
+      return;
+    }
     const values = decoded.tensor.dataSync() as Float32Array;
     const p = this.pixelsPerImage;
-    let kept = 0;
-    for (const [i, row] of decoded.rows) {
-      if (kept === fitting) break;
-      const view = values.subarray(row * p, (row + 1) * p);
-      // All rows kept: views of one array; some: copies, so that the rest can be freed.
-      const pixels = this.cacheMode === "uint8"
-        ? new Uint8ClampedArray(view)
-        : fitting === decoded.rows.size
-        ? view
-        : view.slice();
-      if (cache.put(i, pixels)) kept++;
-    }
-    return kept === decoded.rows.size;
+    for (const [i, row] of fits) cache.put(i, new Uint8ClampedArray(values.subarray(row * p, (row + 1) * p)));
+  }
+
+  /** The float32 `[h, w, c]` tensor of a cached image, to be used inside a `tf.tidy`. */
+  private cachedTensor(i: number): Tensor {
+    const image = this.cache!.get(i)!;
+    if (!(image instanceof Uint8ClampedArray)) return image;
+    const [h, w] = this.imageSize;
+    return tf.tensor3d(Float32Array.from(image), [h, w, channelsOf(this.colorMode)]);
   }
 
   /**
    * The element for `indices`; `undefined` when every image of it was skipped. Images not cached are
-   * decoded together; a batch is then either that tensor as it is, or concatenated by TensorFlow from it
-   * and from tensors wrapping the cached pixel arrays without copying. Nothing is left behind on failure.
+   * decoded together; a batch is then either that tensor as it is, or stacked by TensorFlow from its rows
+   * and the cached images (one `stack`; the `"uint8"` cache's arrays copied into tensors first). Nothing is
+   * left behind on failure.
    */
   assemble(indices: number[], bytes: Map<number, Uint8Array>, batched: boolean): ImageBatch | undefined {
+    this.checkNotDisposed();
     const todo = indices.filter((i) => !this.isCached(i) && !this.skipped.has(i));
     const decoded = this.decode(todo, bytes);
     try {
       this.keep(decoded);
       const kept = indices.filter((i) => this.isCached(i) || decoded.rows.has(i));
       if (kept.length === 0) return undefined;
-      const [h, w] = this.imageSize;
-      const c = channelsOf(this.colorMode);
       const direct = decoded.tensor !== null && kept.length === decoded.rows.size;
       const xs = tf.tidy(() => {
-        const batch = direct ? decoded.tensor!.clone() : tf.concat(kept.map((i) => {
+        if (direct) {
+          const all = decoded.tensor!.clone();
+          return batched ? all : tf.reshape(all, all.shape.slice(1));
+        }
+        const rows = decoded.tensor === null ? [] : tf.unstack(decoded.tensor);
+        const images = kept.map((i) => {
           const row = decoded.rows.get(i);
-          if (row !== undefined) return tf.slice(decoded.tensor!, [row, 0, 0, 0], [1, h, w, c]);
-          const pixels = this.cache!.get(i)!;
-          return tf.tensor4d(pixels instanceof Float32Array ? pixels : Float32Array.from(pixels), [
-            1,
-            h,
-            w,
-            c,
-          ]);
-        }));
-        return batched ? batch : tf.reshape(batch, [h, w, c]);
+          return row !== undefined ? rows[row] : this.cachedTensor(i);
+        });
+        return batched ? tf.stack(images) : images[0].clone();
       });
       if (this.labelMode === null || this.labels === null) return { xs };
       return { xs, ys: this.labelTensor(kept, batched) };

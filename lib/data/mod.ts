@@ -15,7 +15,8 @@
  *   (`exif_orientation.ts`: {@link readExifOrientation}, {@link ORIENTATION_TRANSFORMS}).
  * - **The dataset** (`image_dataset.ts`, `image_source.ts`, `epoch_plan.ts`): {@link ImageDataset}, a
  *   tfjs-data `Dataset` that knows its class names and cardinality, reshuffles every epoch from a seed, and
- *   keeps decoded images in memory within a budget (`image_cache.ts`, {@link resolveCacheBudget}).
+ *   keeps decoded images in memory within a budget (`image_cache.ts`, {@link resolveCacheBudget}) — as
+ *   TensorFlow tensors in the float32 modes, so its owner calls `dispose()` when done with it.
  * - **Making and splitting datasets**: {@link imageDatasetFromDirectory} (its options and their checks in
  *   `dataset_options.ts`), {@link splitSubsets} (Keras' `validation_split`), {@link splitValidationTest}
  *   (the tutorial's validation/test split, fixed across epochs), {@link sampleImages} (a few images to look
@@ -45,6 +46,7 @@
  *   ys?.dispose();
  * });
  * assert.deepStrictEqual(shapes, [[4, 32, 32, 3], [4, 32, 32, 3], [2, 32, 32, 3]]);
+ * dataset.dispose(); // the decoded images it kept
  * ```
  *
  * @module

@@ -62,7 +62,7 @@ export {
   KeyboardInterrupt,
   requestInterrupt,
 } from "./interrupt.ts";
-export { endRun, startRun } from "./notebook.ts";
+export { disposeWithRun, endRun, startRun } from "./notebook.ts";
 export type { RunReset } from "./notebook.ts";
 export { display, jupyterApi, print, settled, useJupyterApi } from "./output.ts";
 export type { JupyterApi } from "./output.ts";

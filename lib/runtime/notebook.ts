@@ -8,7 +8,9 @@
  * the previous run made — the tensors created since (a TensorFlow.js scope opened by the previous call) and
  * the variables registered since — and opens a new scope. From the second run on the tensor count stays
  * flat. Tensors kept with `tf.keep` and anything made before the first call (module-level constants) are
- * left alone. Running the first cell alone also starts over: the later cells must run again.
+ * left alone — except what was made during the run and handed to {@link disposeWithRun} (the image
+ * datasets' decoded-image caches, which keep their tensors out of every scope): disposed with the run.
+ * Running the first cell alone also starts over: the later cells must run again.
  *
  * @module
  */
@@ -18,6 +20,8 @@ const SCOPE = "notebook run";
 
 interface Run {
   variables: Set<string>;
+  /** What {@link disposeWithRun} was given, held weakly: what is collected before the run ends is gone. */
+  disposables: WeakRef<{ dispose(): void }>[];
 }
 
 let current: Run | null = null;
@@ -34,7 +38,7 @@ export interface RunReset {
 export function startRun(): RunReset {
   const before = tf.memory().numTensors;
   const variables = endRun().variables;
-  current = { variables: new Set(Object.keys(tf.engine().registeredVariables)) };
+  current = { variables: new Set(Object.keys(tf.engine().registeredVariables)), disposables: [] };
   tf.engine().startScope(SCOPE);
   return { tensors: before - tf.memory().numTensors, variables };
 }
@@ -47,6 +51,7 @@ export function endRun(): RunReset {
   const active = (engine as unknown as { state: { activeScope?: { name?: string } } }).state.activeScope;
   // Only our own scope: should an operation still be inside a scope of its own, leave the tensors be.
   if (active?.name === SCOPE) engine.endScope();
+  for (const ref of current.disposables) ref.deref()?.dispose();
   let variables = 0;
   for (const [name, variable] of Object.entries(engine.registeredVariables)) {
     if (current.variables.has(name)) continue;
@@ -55,4 +60,14 @@ export function endRun(): RunReset {
   }
   current = null;
   return { tensors: before - tf.memory().numTensors, variables };
+}
+
+/**
+ * Disposes `resource` when the current notebook run ends (the next {@link startRun}, or {@link endRun}),
+ * unless it was garbage-collected first; outside a run (no {@link startRun} in this process) nothing
+ * happens. For what holds tensors outside TensorFlow.js' scopes, so that running a notebook again does not
+ * keep the previous run's.
+ */
+export function disposeWithRun(resource: { dispose(): void }): void {
+  current?.disposables.push(new WeakRef(resource));
 }

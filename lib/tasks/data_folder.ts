@@ -2,7 +2,7 @@
  * One's own photos as the two datasets training needs: a data argument (a folder of class folders, one
  * with `train/` and `validation/` inside, or a zip archive's path or URL) resolved to its folders
  * ({@link resolveDataFolder}), fingerprinted ({@link folderFingerprint}, recorded in `metadata.json`) and
- * loaded ({@link loadFolderDatasets}).
+ * loaded ({@link loadFolderDatasets}) and released ({@link disposeFolderDatasets}).
  *
  * @module
  */
@@ -215,7 +215,8 @@ function checkSameClasses(folder: DataFolder, classNames: string[], skipEmptyCla
 /**
  * The training and validation datasets of a data folder (`resolveDataFolder`): `train/` and
  * `validation/` when present (the same class folders in both), else a seeded `validationSplit` of the
- * folder. The validation set is unshuffled: its `filePaths` are in the order of its images.
+ * folder. The validation set is unshuffled: its `filePaths` are in the order of its images. The caller
+ * owns them: {@link disposeFolderDatasets} when done (on failure too).
  */
 export async function loadFolderDatasets(
   folder: DataFolder,
@@ -232,25 +233,42 @@ export async function loadFolderDatasets(
     skipEmptyClasses: options.skipEmptyClasses ?? false,
     ...(options.log !== undefined ? { log: options.log } : {}),
   };
-  let train: ImageDataset, validation: ImageDataset;
-  if (folder.validationDir === null) {
-    [train, validation] = await imageDatasetFromDirectory(folder.trainDir, {
-      ...common,
-      validationSplit: options.validationSplit ?? FOLDER_DEFAULTS.validationSplit,
-      subset: "both",
-    });
-  } else {
-    train = await imageDatasetFromDirectory(folder.trainDir, { ...common, shuffle: true });
-    checkSameClasses(folder, train.classNames, common.skipEmptyClasses);
-    validation = await imageDatasetFromDirectory(folder.validationDir, {
-      ...common,
-      shuffle: false,
-      classNames: train.classNames,
-    });
+  let train: ImageDataset | undefined, validation: ImageDataset | undefined;
+  try {
+    if (folder.validationDir === null) {
+      [train, validation] = await imageDatasetFromDirectory(folder.trainDir, {
+        ...common,
+        validationSplit: options.validationSplit ?? FOLDER_DEFAULTS.validationSplit,
+        subset: "both",
+      });
+    } else {
+      train = await imageDatasetFromDirectory(folder.trainDir, { ...common, shuffle: true });
+      checkSameClasses(folder, train.classNames, common.skipEmptyClasses);
+      validation = await imageDatasetFromDirectory(folder.validationDir, {
+        ...common,
+        shuffle: false,
+        classNames: train.classNames,
+      });
+    }
+    const classNames = train.classNames;
+    if (classNames.length < 2) {
+      throw new Error(
+        `data: ${folder.trainDir} has ${classNames.length} class folder(s); expected at least 2`,
+      );
+    }
+    return { train, validation, classNames };
+  } catch (e) {
+    train?.dispose(); // a dataset made before the error gives its cache's budget back now
+    validation?.dispose();
+    throw e;
   }
-  const classNames = train.classNames;
-  if (classNames.length < 2) {
-    throw new Error(`data: ${folder.trainDir} has ${classNames.length} class folder(s); expected at least 2`);
-  }
-  return { train, validation, classNames };
+}
+
+/**
+ * Frees what the datasets of {@link loadFolderDatasets} keep (their decoded-image caches, TensorFlow
+ * tensors): their owner calls it when done with them, on failure too.
+ */
+export function disposeFolderDatasets(data: Pick<FolderDatasets, "train" | "validation">): void {
+  data.train.dispose();
+  data.validation.dispose();
 }

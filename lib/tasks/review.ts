@@ -88,7 +88,10 @@ export function readingOf(metadata: ClassifierMetadata): ReviewReading {
   };
 }
 
-/** Loads the images of `dir`, unshuffled, decoded as the model was trained. */
+/**
+ * Loads the images of `dir`, unshuffled, decoded as the model was trained, for one pass: no decoded-image
+ * cache. The caller disposes it.
+ */
 export function partDataset(dir: string, reading: ReviewReading, batchSize: number): Promise<ImageDataset> {
   return imageDatasetFromDirectory(dir, {
     imageSize: reading.imageSize,
@@ -98,6 +101,7 @@ export function partDataset(dir: string, reading: ReviewReading, batchSize: numb
     shuffle: false,
     batchSize,
     verbose: false,
+    cache: false,
   });
 }
 
@@ -113,8 +117,11 @@ async function heldOutFiles(folder: DataFolder, reading: ReviewReading): Promise
     seed: split.seed,
     subset: "both",
     verbose: false,
+    cache: false,
   });
-  return new Set(validation.filePaths);
+  const files = new Set(validation.filePaths);
+  validation.dispose(); // only its file list is needed
+  return files;
 }
 
 /** Every image of the data embedded, with its file and part. */
@@ -130,7 +137,12 @@ async function embedParts(
   for (const { part, dir } of partsOf(folder)) {
     const dataset = await partDataset(dir, reading, options.batchSize ?? 32);
     options.log?.(`review: embedding ${dataset.filePaths.length} ${part} images in ${dir}`);
-    const e = await embedDataset(model, dataset);
+    let e: Embeddings;
+    try {
+      e = await embedDataset(model, dataset);
+    } finally {
+      dataset.dispose();
+    }
     dataset.filePaths.forEach((file, i) => {
       images.push({
         file: path.relative(folder.root, file).split(path.sep).join("/"),

@@ -34,7 +34,7 @@ import type {
 } from "../train/mod.ts";
 import { confusionMatrix, interpret, lrFindSpec, matrixAccuracy, renderSvg } from "../analysis/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
-import { loadFolderDatasets, resolveDataFolder } from "./data_folder.ts";
+import { disposeFolderDatasets, loadFolderDatasets, resolveDataFolder } from "./data_folder.ts";
 import type { DataFolder, FolderDatasets } from "./data_folder.ts";
 import { FOLDER_DEFAULTS } from "./folder_defaults.ts";
 import { METADATA_FILE, testMetricsOf } from "./metadata.ts";
@@ -536,11 +536,12 @@ async function evaluateTestSet(
 ): Promise<TestSetResult> {
   const dir = run.folder.testDir!;
   const dataset = await partDataset(dir, readingFor(s, run.folder, run.data), s.batchSize);
-  const errs = await interpret(model, dataset, {
-    classNames: run.data.classNames,
-    topK: 0,
-    correctPerClass: 0,
-  });
+  let errs;
+  try {
+    errs = await interpret(model, dataset, { classNames: run.data.classNames, topK: 0, correctPerClass: 0 });
+  } finally {
+    dataset.dispose();
+  }
   errs.dispose();
   const matrix = confusionMatrix(errs.labels, errs.predicted, run.data.classNames.length);
   const loss = errs.losses.reduce((a, b) => a + b, 0) / errs.losses.length;
@@ -676,17 +677,22 @@ async function prepareRun(options: TrainFolderOptions, withCheckpoint = false) {
     skipEmptyClasses: options.skipEmptyClasses ?? false,
     log, // the datasets' warnings too: to stderr under --json
   });
-  log(
-    `Training images: ${data.train.filePaths.length}, validation images: ${data.validation.filePaths.length}`,
-  );
-  log(`Classes (${data.classNames.length}): ${data.classNames.join(", ")}`);
-  const rawBase = await makeBaseModel(options, s);
-  const { model, base } = buildClassifier({
-    base: rawBase,
-    numClasses: data.classNames.length,
-    seed: s.seed,
-  });
-  return { s, log, force, folder, outDir, data, rawBase, model, base, checkpoint };
+  try {
+    log(
+      `Training images: ${data.train.filePaths.length}, validation images: ${data.validation.filePaths.length}`,
+    );
+    log(`Classes (${data.classNames.length}): ${data.classNames.join(", ")}`);
+    const rawBase = await makeBaseModel(options, s);
+    const { model, base } = buildClassifier({
+      base: rawBase,
+      numClasses: data.classNames.length,
+      seed: s.seed,
+    });
+    return { s, log, force, folder, outDir, data, rawBase, model, base, checkpoint };
+  } catch (e) {
+    disposeFolderDatasets(data); // the caller's finally owns them only once this returns
+    throw e;
+  }
 }
 
 /** What the run depends on, for its checkpoints: the data and its files, the settings, the steering. */
@@ -762,6 +768,8 @@ export async function trainFolder(options: TrainFolderOptions): Promise<TrainFol
     model.optimizer?.dispose();
     model.dispose();
     throw await asInterrupted(e, checkpoint, { s, data });
+  } finally {
+    disposeFolderDatasets(data); // their decoded-image caches: TensorFlow memory
   }
 }
 
@@ -803,5 +811,6 @@ export async function findFolderLearningRate(options: TrainFolderOptions): Promi
   } finally {
     model.optimizer?.dispose();
     model.dispose();
+    disposeFolderDatasets(data);
   }
 }

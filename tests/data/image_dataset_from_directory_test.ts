@@ -81,6 +81,8 @@ Deno.test("one .webp among PNGs: read with formats: decodable (its pixels are th
       const before = tf.memory().numTensors;
       const { ds: again } = await listed(dir, { formats: "decodable", cache, batchSize: 3 });
       const all = await images(again);
+      assertEquals(tf.memory().numTensors, before + again.cacheInfo().images, "no tensor but the cache's");
+      again.dispose();
       assertEquals(tf.memory().numTensors, before, "no tensor left behind");
       assertEquals(all.length, 5);
       assert(
@@ -88,7 +90,6 @@ Deno.test("one .webp among PNGs: read with formats: decodable (its pixels are th
         `the WebP's pixels: ${all[2][0]}`,
       );
       assert(all[0].flat().every((px) => px.join() === BLUE.join()));
-      again.clearCache();
     }
   });
 });

@@ -209,6 +209,7 @@ Deno.test("pixels, file order and labels match Python Keras' image_dataset_from_
           ds.filePaths.map((f) => path.relative(dir, f).replaceAll(path.sep, "/")),
           run.images.map((i: KerasImage) => i.file),
         );
+        const counts: number[] = [];
         for (let e = 0; e < 2; e++) {
           const where = `${JSON.stringify(run.options)} ${
             JSON.stringify(mode)
@@ -216,7 +217,10 @@ Deno.test("pixels, file order and labels match Python Keras' image_dataset_from_
           const epoch = await compareEpoch(ds, run.images, where);
           worst = Math.max(worst, epoch.worst);
           compared += epoch.compared;
+          counts.push(tf.memory().numTensors);
         }
+        assertEquals(counts[1], counts[0], "the second epoch, from the cache, adds no tensor");
+        ds.dispose();
       }
     }
   }
@@ -594,8 +598,11 @@ Deno.test("a corrupt or truncated image is an error naming it, or skipped and co
 
 Deno.test("no tensor leaks across epochs; fitDataset/evaluateDataset consume the datasets", async () => {
   await withTree({ cats: 6, dogs: 6 }, async (dir) => {
+    const start = tf.memory().numTensors;
     const ds = await imageDatasetFromDirectory(dir, quiet({ batchSize: 4, seed: 1, labelMode: "binary" }));
     const { validation, test } = splitValidationTest(ds, { testFraction: 0.34 });
+    await epoch(ds); // fills the cache: one tensor per image
+    assertEquals(tf.memory().numTensors, start + 12);
     const before = tf.memory().numTensors;
     for (let e = 0; e < 2; e++) await epoch(ds.take(3).prefetch(2));
     await ds.forEachAsync((b) => tf.dispose([b.xs, b.ys!]));
@@ -622,6 +629,10 @@ Deno.test("no tensor leaks across epochs; fitDataset/evaluateDataset consume the
     assertEquals(tf.memory().numTensors, afterFit);
     assert(afterFit >= afterModel);
     model.dispose();
+    const withCache = tf.memory().numTensors;
+    test.dispose(); // the split parts share the cache of ds: one dispose frees it for all
+    assertEquals(tf.memory().numTensors, withCache - 12);
+    assert(ds.isDisposed && validation.isDisposed);
   });
 });
 
@@ -631,7 +642,8 @@ Deno.test("sampleImages returns the first batch's images and labels as arrays, l
     const twin = await imageDatasetFromDirectory(dir, quiet({ batchSize: 8, seed: 5 }));
     const before = tf.memory().numTensors;
     const sample = await sampleImages(ds, 5);
-    assertEquals(tf.memory().numTensors, before);
+    assertEquals(ds.cacheInfo().images, 8, "the batch read is cached");
+    assertEquals(tf.memory().numTensors, before + 8, "the cache's tensors, nothing else");
     assertEquals([sample.images.length, sample.images[0].length, sample.images[0][0].length], [5, 6, 8]);
     assertEquals(sample.labelNames, sample.labels.map((l) => ["cats", "dogs"][l]));
     sample.images.forEach((image, k) => {
@@ -644,6 +656,8 @@ Deno.test("sampleImages returns the first batch's images and labels as arrays, l
       quiet({ batchSize: 8, seed: 5, labelMode: "categorical" }),
     );
     assertEquals((await sampleImages(categorical, 5)).labels, sample.labels);
+    [ds, twin, categorical].forEach((d) => d.dispose());
+    assertEquals(tf.memory().numTensors, before);
   });
 });
 
@@ -711,7 +725,7 @@ Deno.test("cache auto: a tiny budget streams the rest — same batches, same ord
       const expected = await values(full);
       assertEquals(await values(tiny), expected, `epoch ${e}`);
       assertEquals(await values(none), expected, `epoch ${e}`);
-      assertEquals(tf.memory().numTensors, before, `tensors after epoch ${e}`);
+      assertEquals(tf.memory().numTensors, before + 13 + 3, `tensors after epoch ${e}: the cached images`);
       const info = tiny.cacheInfo();
       assertEquals([info.images, info.bytes, info.limitBytes], [3, 3 * perImage, Math.floor(3.5 * perImage)]);
       assertEquals(none.cacheInfo().images, 0);
@@ -721,6 +735,8 @@ Deno.test("cache auto: a tiny budget streams the rest — same batches, same ord
     assertEquals(tiny.cacheInfo().bytes, 0);
     await values(tiny);
     assertEquals(tiny.cacheInfo().images, 3, "the budget given back by clearCache is used again");
+    [full, tiny, none].forEach((d) => d.dispose());
+    assertEquals(tf.memory().numTensors, before);
   });
 });
 
@@ -917,7 +933,9 @@ Deno.test("an abandoned or failed iteration leaves no tensors behind, with prefe
     const { value } = await iterator.next();
     tf.dispose([value.xs, value.ys]);
     await new Promise((resolve) => setTimeout(resolve, 20)); // room for anything read ahead
-    assertEquals(tf.memory().numTensors, before, "nothing waits in a buffer as tensors");
+    assertEquals(ds.cacheInfo().images, 2);
+    assertEquals(tf.memory().numTensors, before + 2, "nothing waits in a buffer as tensors, but the cache");
+    ds.dispose();
 
     await Deno.writeTextFile(path.join(dir, "dogs", "img01.png"), "broken");
     for (const cache of ["auto", false] as const) {
@@ -929,7 +947,11 @@ Deno.test("an abandoned or failed iteration leaves no tensors behind, with prefe
         Error,
         "img01.png",
       );
-      assertEquals(tf.memory().numTensors, start, `cache ${cache}: the failed epoch left nothing`);
+      const cached = broken.cacheInfo().images;
+      assertEquals(cached, cache === false ? 0 : 6, "the batches before the broken one are cached");
+      assertEquals(tf.memory().numTensors, start + cached, `cache ${cache}: the failed epoch left nothing`);
+      broken.dispose();
+      assertEquals(tf.memory().numTensors, start);
     }
   });
 });
@@ -948,6 +970,125 @@ Deno.test("Jupyter's Interrupt stops a dataset iteration between elements, leavi
       KeyboardInterrupt,
       "interrupted while reading the dataset, before element 3 of 4",
     );
-    assertEquals([seen, interruptRequested(), tf.memory().numTensors], [2, false, before]);
+    assertEquals([seen, interruptRequested(), ds.cacheInfo().images], [2, false, 4]);
+    assertEquals(tf.memory().numTensors, before + 4, "the cached images only");
+    ds.dispose();
+    assertEquals(tf.memory().numTensors, before);
   });
+});
+
+/** Every element of one epoch of `ds` as plain numbers (labels, then pixels), the tensors disposed. */
+async function epochValues(ds: ImageDataset): Promise<number[][]> {
+  const out: number[][] = [];
+  await ds.forEachAsync((b) => {
+    out.push([...b.ys!.dataSync(), ...b.xs.dataSync()]);
+    tf.dispose([b.xs, b.ys!]);
+  });
+  return out;
+}
+
+Deno.test("float32 cache: the first epoch keeps the decoded images as tensors, never reading them back", async () => {
+  const dir = path.join(FIXTURES, "decode");
+  for (const cache of ["float32", "auto"] as const) {
+    const start = tf.memory().numTensors;
+    const ds = await imageDatasetFromDirectory(dir, quiet({ batchSize: 4, seed: 3, cache }));
+    const images = ds.filePaths.length;
+    const proto = tf.Tensor.prototype;
+    const dataSync = proto.dataSync;
+    let readBack = 0;
+    proto.dataSync = function (this: Tensor) {
+      readBack++;
+      return dataSync.call(this);
+    } as typeof dataSync;
+    try {
+      await ds.forEachAsync((b) => tf.dispose([b.xs, b.ys!]));
+    } finally {
+      proto.dataSync = dataSync;
+    }
+    assertEquals(readBack, 0, `cache ${cache}: nothing read back into JavaScript while filling`);
+    assertEquals(ds.cacheInfo().images, images);
+    assertEquals(tf.memory().numTensors, start + images, `cache ${cache}: one tensor per cached image`);
+    assertEquals(ds.cacheInfo().bytes, images * 6 * 8 * 3 * 4, "the budget counts 4 bytes a value");
+    ds.dispose();
+    assertEquals(tf.memory().numTensors, start);
+  }
+});
+
+Deno.test("cached tensors: same pixels with and without the cache in every epoch, flat count, freed by clearCache and dispose", async () => {
+  const dir = path.join(FIXTURES, "decode");
+  const start = tf.memory().numTensors;
+  for (const batchSize of [3, null]) {
+    const make = (cache: CacheMode) => imageDatasetFromDirectory(dir, quiet({ batchSize, seed: 9, cache }));
+    const streamed = await make(false);
+    const cached = (await make("float32")).prefetch(2);
+    const budget = cached.source.cache!.budget;
+    const images = cached.filePaths.length;
+    for (let e = 0; e < 4; e++) {
+      assertEquals(
+        await epochValues(cached),
+        await epochValues(streamed),
+        `batchSize ${batchSize} epoch ${e}`,
+      );
+      assertEquals(tf.memory().numTensors, start + images, `epoch ${e}: the cached images, nothing more`);
+      assertEquals(budget.used, images * 6 * 8 * 3 * 4);
+      if (e === 1) {
+        cached.clearCache();
+        assertEquals([tf.memory().numTensors, budget.used, cached.cacheInfo().images], [start, 0, 0]);
+      }
+    }
+    const planned = budget.planned;
+    assert(planned > 0);
+    cached.dispose();
+    cached.dispose(); // a second time does nothing
+    assertEquals([tf.memory().numTensors, budget.used, budget.planned], [start, 0, 0], "budget given back");
+    streamed.dispose();
+  }
+});
+
+Deno.test("dispose: the datasets sharing the files go with it, iterating them is an error naming what to do", async () => {
+  await withTree({ cats: 4, dogs: 4 }, async (dir) => {
+    const start = tf.memory().numTensors;
+    const [train, validation] = await imageDatasetFromDirectory(dir, {
+      ...quiet({ batchSize: 2, seed: 1, validationSplit: 0.25 }),
+      subset: "both",
+    });
+    const first = train.take(2).prefetch(1);
+    await epoch(first);
+    await epoch(validation);
+    assertEquals(tf.memory().numTensors, start + 6, "4 training and 2 validation images, one cache");
+    first.dispose();
+    assertEquals(tf.memory().numTensors, start);
+    for (const ds of [train, validation, first, train.skip(1)]) {
+      assert(ds.isDisposed);
+      await assertRejects(() => epoch(ds), Error, "was disposed");
+    }
+    await assertRejects(() => epoch(validation), Error, "make a new one with imageDatasetFromDirectory");
+    train.clearCache(); // harmless once disposed
+    {
+      using scoped = await imageDatasetFromDirectory(dir, quiet({ batchSize: 4, cache: "float32" }));
+      await epoch(scoped);
+      assertEquals(tf.memory().numTensors, start + 8);
+    }
+    assertEquals(tf.memory().numTensors, start, "`using` disposed it");
+  });
+});
+
+Deno.test("uint8 cache: arrays in JavaScript (rounded), no tensor kept, freed by dispose", async () => {
+  const dir = path.join(FIXTURES, "decode");
+  const start = tf.memory().numTensors;
+  const ds = await imageDatasetFromDirectory(dir, quiet({ batchSize: 4, shuffle: false, cache: "uint8" }));
+  const streamed = await imageDatasetFromDirectory(
+    dir,
+    quiet({ batchSize: 4, shuffle: false, cache: false }),
+  );
+  await epochValues(ds);
+  assertEquals(tf.memory().numTensors, start);
+  const rounded = (await epochValues(streamed)).map((b) => b.map((v) => Math.min(255, Math.max(0, v))));
+  const fromCache = await epochValues(ds);
+  assertEquals(fromCache.length, rounded.length);
+  fromCache.forEach((b, k) => b.forEach((v, i) => assert(Math.abs(v - rounded[k][i]) <= 0.5, `${v}`)));
+  assertEquals(ds.cacheInfo().bytes, ds.filePaths.length * 6 * 8 * 3);
+  ds.dispose();
+  assertEquals(ds.source.cache!.budget.used, 0);
+  streamed.dispose();
 });

@@ -92,7 +92,8 @@ Deno.test("RandomRotation matches Keras 3 for fixed angles (fill modes, interpol
     });
     const y = layer.apply(x, { training: true }) as Tensor4D;
     const diff = maxAbsDiff(y.dataSync(), c.output);
-    assert(diff < 2e-3, `${JSON.stringify({ ...c, output: undefined })}: max |diff| ${diff}`);
+    // The fixture keeps 4 decimals: 5e-5 is its own rounding.
+    assert(diff < 1e-4, `${JSON.stringify({ ...c, output: undefined })}: max |diff| ${diff}`);
     y.dispose();
   }
   x.dispose();
@@ -215,12 +216,11 @@ Deno.test("fused flip + rotation (dataAugmentation) gives the layers' own images
       same.dispose();
     }
   }
-  // One transform kernel, no reverse or select.
+  // One resampling in JavaScript (image_transform.ts): no native transform, reverse or select over the batch.
   const aug = dataAugmentation({ inputShape: [9, 11, 3], seed: 1 });
   const profile = await tf.profile(() => aug.apply(x, { training: true }) as Tensor4D);
   const names = profile.kernels.map((k) => k.name);
-  assertEquals(names.filter((k) => k === "Transform").length, 1);
-  assert(!names.includes("Reverse") && !names.includes("SelectV2"), `kernels: ${names}`);
+  assert(!["Transform", "Reverse", "SelectV2"].some((k) => names.includes(k)), `kernels: ${names}`);
   tf.dispose([x, profile.result as Tensor4D]);
   assertEquals(tf.memory().numTensors, before);
 });

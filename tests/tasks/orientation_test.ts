@@ -130,6 +130,7 @@ Deno.test("loadFolderDatasets (train's data) turns phone photos upright, so the 
         }
         tf.dispose([xs, ys!]);
       });
+      ds.dispose(); // its decoded-image cache
     }
     assertEquals(tf.memory().numTensors, before);
   });

@@ -34,6 +34,8 @@ async function train(data: string, out: string, options: Partial<TrainFolderOpti
   const folder = await resolveDataFolder(data);
   const sets = await loadFolderDatasets(folder, { ...tiny, verbose: false });
   const [valLoss] = await evaluate(result.model as LayersModel, sets.validation);
+  sets.train.dispose(); // their decoded-image caches
+  sets.validation.dispose();
   result.model.optimizer.dispose();
   result.model.dispose();
   return { metadata: readMetadata(out), lines, valLoss, returned: result.metadata };

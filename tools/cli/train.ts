@@ -69,6 +69,8 @@ Options:
                         same model (with --deterministic: identical weights). Ctrl-C stops training
                         after the current batch, writes the checkpoint at that batch (--resume goes on
                         from the next one) and prints the command that resumes it
+  --no-review           skip the review after training (the report's photos to fix, near-duplicates and
+                        map of the data: one pass of the model over the training and validation images)
   --skip-empty-classes  leave out, with a warning, a class folder without images (empty, or holding only
                         other files) instead of stopping with an error
   --json                print a JSON summary on stdout (progress goes to stderr)
@@ -141,6 +143,7 @@ const TRAIN_OPTIONS = {
   deterministic: { type: "boolean" },
   "find-lr": { type: "boolean" },
   resume: { type: "boolean" },
+  "no-review": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -239,6 +242,7 @@ export function parseTrainArgs(args: string[]): TrainArgs | "help" {
       ...(v.force ? { force: true } : {}),
       ...(v["skip-empty-classes"] ? { skipEmptyClasses: true } : {}),
       ...(v.resume ? { resume: true } : {}),
+      ...(v["no-review"] ? { review: false } : {}),
       ...steeringOptions(v),
     },
   };

@@ -21,6 +21,9 @@ for factor, fill_mode, interpolation in [
     (0.25, "constant", "nearest"),
     (0.03, "wrap", "bilinear"),
     (-0.15, "nearest", "nearest"),
+    # Fractional angles with a constant fill: points just off the image blend the edge with the fill.
+    (0.1, "constant", "bilinear"),
+    (-0.07, "constant", "nearest"),
 ]:
     layer = keras.layers.RandomRotation(
         factor=(factor, factor), fill_mode=fill_mode, interpolation=interpolation, fill_value=0.0
