@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { selectBroadcast, tf } from "../runtime/mod.ts";
+import { selectBroadcast, tf, uploadNow } from "../runtime/mod.ts";
 import type { Sequential, Shape, Tensor, Tensor1D, Tensor2D, Tensor4D } from "../runtime/mod.ts";
 // The same pixel interpolation as the image loader's (`"bilinear" | "nearest"`, Keras' `interpolation`).
 import type { Interpolation } from "../data/mod.ts";
@@ -294,6 +294,8 @@ export function imageTransform(
 ): Tensor4D {
   const { interpolation, fillMode, fillValue, threads } = options;
   const values = images.dtype === "float32" ? images.dataSync() : Float32Array.from(images.dataSync());
+  const output = reusable?.length === values.length ? reusable : undefined;
+  reusable = undefined; // in use until TensorFlow has the result's values
   const pixels = transformBatch(
     values as Float32Array,
     {
@@ -303,10 +305,18 @@ export function imageTransform(
       fillMode,
       fillValue,
     },
-    threads === undefined ? {} : { threads },
+    { ...(threads === undefined ? {} : { threads }), ...(output ? { output } : {}) },
   );
-  return tf.tensor4d(pixels, images.shape);
+  const result = tf.tensor4d(pixels, images.shape);
+  if (uploadNow(result)) reusable = pixels;
+  return result;
 }
+
+/**
+ * The last result's array, once TensorFlow holds a copy: the next batch of the same size is written into it.
+ * New memory of a batch's size (10 MB at 32 × 160 × 160 × 3) is page-faulted in anew on every allocation.
+ */
+let reusable: Float32Array | undefined;
 
 /**
  * Projective transforms `[b, 8]` (output pixel → input pixel, as `tf.image.transform` takes them) that

@@ -54,6 +54,11 @@ export interface TransformThreadsOptions {
   threads?: number;
   /** Pixels (images × height × width) below which the caller works alone; default 65,536. */
   minPixels?: number;
+  /**
+   * Where to write the result (as many values as `src`), reused from an earlier batch instead of new memory;
+   * workers write into it only if a `SharedArrayBuffer` backs it. Default: a new array.
+   */
+  output?: Float32Array;
 }
 
 /** How long the caller waits for a worker before resampling the batch itself. */
@@ -112,17 +117,21 @@ export function transformBatch(
   options: TransformThreadsOptions = {},
 ): Float32Array {
   const [n, h, w] = spec.shape;
-  const { threads = defaultThreads(), minPixels = 65_536 } = options;
+  const { threads = defaultThreads(), minPixels = 65_536, output } = options;
+  if (output !== undefined && output.length !== src.length) {
+    throw new Error(`transformBatch: output has ${output.length} values, the batch ${src.length}`);
+  }
   const job: TransformJob = { ...spec, first: 0, last: n };
-  const helpers = broken || n < 2 || n * h * w < minPixels
+  const shared = output === undefined || output.buffer instanceof SharedArrayBuffer;
+  const helpers = broken || !shared || n < 2 || n * h * w < minPixels
     ? []
     : workers(Math.min(threads, n, MAX_WORKERS + 1) - 1);
   if (helpers.length === 0) {
-    const dst = new Float32Array(src.length);
+    const dst = output ?? new Float32Array(src.length);
     transformImages(src, dst, job);
     return dst;
   }
-  const dst = new Float32Array(new SharedArrayBuffer(src.length * 4));
+  const dst = output ?? new Float32Array(new SharedArrayBuffer(src.length * 4));
   const input = sharedInput(src);
   const control = pool.control;
   control.fill(0);

@@ -23,7 +23,13 @@ import { tf } from "../runtime/mod.ts";
 import type { LayersModel, Logs } from "../runtime/mod.ts";
 import { removeDeadLeftovers, tempSibling, writeFileAtomic } from "../io/mod.ts";
 import type { ImageDataset } from "../data/mod.ts";
-import { CHECKPOINT_FILE, loadCheckpoint, readCheckpoint, saveCheckpoint } from "../train/mod.ts";
+import {
+  CHECKPOINT_FILE,
+  fingerprintDifference,
+  loadCheckpoint,
+  readCheckpoint,
+  saveCheckpoint,
+} from "../train/mod.ts";
 import type { CheckpointFingerprint, EarlyStopping, FitOptions, History } from "../train/mod.ts";
 import type { BestEpochKeeper } from "./kept_epoch.ts";
 import { METADATA_FILE } from "./metadata.ts";
@@ -125,15 +131,14 @@ export function runFingerprint(input: FingerprintInput): CheckpointFingerprint {
   return out;
 }
 
-/** Throws {@link ResumeRefused} unless `saved` and `now` agree on every key. */
+/** Throws {@link ResumeRefused} unless `saved` and `now` agree on every key, either's. */
 function checkSameRun(dir: string, saved: CheckpointFingerprint, now: CheckpointFingerprint): void {
-  const keys = [...new Set([...Object.keys(now), ...Object.keys(saved)])];
-  const key = keys.find((k) => saved[k] !== now[k]);
-  if (key === undefined) return;
+  const d = fingerprintDifference(saved, now, { everyKey: true });
+  if (d === undefined) return;
   const show = (v: unknown) => v === undefined ? "unset" : JSON.stringify(v);
   throw new ResumeRefused(
-    `${dir} is the checkpoint of another run: its ${key} is ${show(saved[key])}, this run's is ` +
-      `${show(now[key])} — resume with the options of that run, or leave out --resume to start over`,
+    `${dir} is the checkpoint of another run: its ${d.key} is ${show(d.saved)}, this run's is ` +
+      `${show(d.expected)} — resume with the options of that run, or leave out --resume to start over`,
   );
 }
 

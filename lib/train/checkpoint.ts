@@ -335,19 +335,44 @@ function weightOrder(c: CheckpointFile, model: LayersModel): number[] {
   return here.map((_, i) => i);
 }
 
+/** The first key on which two fingerprints differ, with both values (`undefined`: a key one of them lacks). */
+export interface FingerprintDifference {
+  /** The key. */
+  key: string;
+  /** The checkpoint's value. */
+  saved: CheckpointFingerprint[string] | undefined;
+  /** This run's value. */
+  expected: CheckpointFingerprint[string] | undefined;
+}
+
+/**
+ * Where `saved` (a checkpoint's fingerprint) and `expected` (this run's) first differ, or `undefined`: on the
+ * keys of `expected`, or with `everyKey` on the keys of either (a key only the checkpoint has then counts).
+ */
+export function fingerprintDifference(
+  saved: CheckpointFingerprint,
+  expected: CheckpointFingerprint,
+  options: { everyKey?: boolean } = {},
+): FingerprintDifference | undefined {
+  const keys = options.everyKey
+    ? new Set([...Object.keys(expected), ...Object.keys(saved)])
+    : Object.keys(expected);
+  for (const key of keys) {
+    if (saved[key] !== expected[key]) return { key, saved: saved[key], expected: expected[key] };
+  }
+  return undefined;
+}
+
 /** Throws unless each key of `expected` has the same value in the checkpoint. */
 function checkFingerprint(c: CheckpointFile, expected: CheckpointFingerprint): void {
-  for (const [key, value] of Object.entries(expected)) {
-    const saved = c.header.fingerprint[key];
-    if (saved !== value) {
-      throw new Error(
-        `${c.file} was made with ${key} = ${JSON.stringify(saved)}, but this run has ${
-          JSON.stringify(value)
-        }: ` +
-          `resume with the same ${key}, or start the training over`,
-      );
-    }
-  }
+  const d = fingerprintDifference(c.header.fingerprint, expected);
+  if (d === undefined) return;
+  throw new Error(
+    `${c.file} was made with ${d.key} = ${JSON.stringify(d.saved)}, but this run has ${
+      JSON.stringify(d.expected)
+    }: ` +
+      `resume with the same ${d.key}, or start the training over`,
+  );
 }
 
 /**

@@ -147,6 +147,8 @@ export {
   type CheckpointFingerprint,
   type CheckpointHeader,
   type CheckpointState,
+  type FingerprintDifference,
+  fingerprintDifference,
   loadCheckpoint,
   type LoadCheckpointOptions,
   type LoadedCheckpoint,

@@ -132,6 +132,33 @@ Deno.test("transformBatch on worker threads gives the one-thread result, in shar
   }
   const again = transformBatch(src, spec, { threads: 2, minPixels: 0 }); // the pool's buffers reused
   assertEquals(firstDifference(again, alone), undefined);
+  // An output given is written in place: shared (workers write into it) or not (the caller alone).
+  for (
+    const output of [new Float32Array(new SharedArrayBuffer(src.length * 4)), new Float32Array(src.length)]
+  ) {
+    output.fill(-1);
+    assert(transformBatch(src, spec, { threads: 2, minPixels: 0, output }) === output);
+    assertEquals(firstDifference(output, alone), undefined);
+  }
+  assertThrows(
+    () => transformBatch(src, spec, { output: new Float32Array(3) }),
+    Error,
+    "output has 3 values, the batch 10080",
+  );
+});
+
+Deno.test("imageTransform reuses its result array only once TensorFlow holds a copy", () => {
+  const x = tf.tidy(() => tf.randomUniform([3, 64, 64, 3], 0, 255, "float32", 5)) as Tensor4D;
+  const t = tf.tensor2d(randomTransforms(3, 1, false, 2), [3, 8]) as Tensor2D;
+  const o = { interpolation: "bilinear" as const, fillMode: "reflect" as const, fillValue: 0 };
+  const first = imageTransform(x, t, o);
+  const kept = first.dataSync().slice();
+  const flipped = tf.tidy(() => tf.reverse(x, 2)) as Tensor4D;
+  const second = imageTransform(flipped, t, o); // may write into the first result's array
+  assertEquals(firstDifference(first.dataSync(), kept), undefined, "the first result is unchanged");
+  const want = tf.image.transform(flipped, t, "bilinear", "reflect");
+  assertEquals(firstDifference(second.dataSync(), want.dataSync()), undefined);
+  tf.dispose([x, t, first, flipped, second, want]);
 });
 
 Deno.test("imageTransform is tf.image.transform on tensors, without leaking any", () => {

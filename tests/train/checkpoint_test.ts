@@ -17,6 +17,7 @@ import { concatHistories, fit } from "../../lib/train/fit.ts";
 import { setRandomSeed } from "../../lib/train/random_state.ts";
 import {
   CHECKPOINT_FILE,
+  fingerprintDifference,
   loadCheckpoint,
   readCheckpoint,
   saveCheckpoint,
@@ -130,4 +131,19 @@ Deno.test("checkpoint: a write killed half-way leaves the previous checkpoint wh
     a.dispose();
   });
   assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("fingerprintDifference: the first differing key, on this run's keys or on either's", () => {
+  const saved = { data: "/photos", seed: 42, alpha: 0.35 };
+  assertEquals(fingerprintDifference(saved, { data: "/photos", seed: 42 }), undefined);
+  assertEquals(fingerprintDifference(saved, { data: "/photos", seed: 3 }), {
+    key: "seed",
+    saved: 42,
+    expected: 3,
+  });
+  assertEquals(fingerprintDifference(saved, { data: "/photos", seed: 42 }, { everyKey: true }), {
+    key: "alpha",
+    saved: 0.35,
+    expected: undefined,
+  });
 });
