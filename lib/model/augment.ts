@@ -2,29 +2,25 @@
  * Keras' image augmentation layers `RandomFlip` and `RandomRotation` as tfjs-layers `Layer`s.
  *
  * Both transform a batch `[b, h, w, c]` only when called with `training: true` (as inside `fit`) and
- * pass it through unchanged otherwise. Each image draws its own flip / angle. A flip alone is TensorFlow's
- * `ReverseV2`; a rotation (with the tutorial's flip folded in) is resampled by `image_transform.ts`, the
- * JavaScript twin of TensorFlow's `ImageProjectiveTransformV3` — the same pixels to the bit, at a fraction of
- * the native op's CPU time and on every core (issue 26). A `seed` makes the sequence of draws
+ * pass it through unchanged otherwise. Each image draws its own flip / angle; the work is batched on
+ * the native backend (`ReverseV2`, `ImageProjectiveTransformV3`). A `seed` makes the sequence of draws
  * reproducible. Both classes are registered for (de)serialization, so saved models load back.
  *
  * @module
  */
-import { selectBroadcast, tf, uploadNow } from "../runtime/mod.ts";
+import { selectBroadcast, tf } from "../runtime/mod.ts";
 import type { Sequential, Shape, Tensor, Tensor1D, Tensor2D, Tensor4D } from "../runtime/mod.ts";
 // The same pixel interpolation as the image loader's (`"bilinear" | "nearest"`, Keras' `interpolation`).
 import type { Interpolation } from "../data/mod.ts";
 import type { LayerConfig } from "../graph/mod.ts";
-import type { FillMode } from "./image_transform.ts";
-import { transformBatch } from "./image_transform_threads.ts";
-
-export type { FillMode };
 
 /** tfjs-layers' `LayerArgs` (`name`, `inputShape`, `trainable`, …), which every layer's options extend. */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 
 /** Flip directions, as in Keras. */
 export type FlipMode = "horizontal" | "vertical" | "horizontal_and_vertical";
+/** How points outside the image are filled (Keras' `fill_mode`). */
+export type FillMode = "reflect" | "wrap" | "constant" | "nearest";
 
 const FLIP_MODES: readonly FlipMode[] = ["horizontal", "vertical", "horizontal_and_vertical"];
 const FILL_MODES: readonly FillMode[] = ["reflect", "wrap", "constant", "nearest"];
@@ -237,7 +233,8 @@ export class RandomRotation extends tf.layers.Layer {
     const angles = this.draws.uniform(b, this.lower * 2 * Math.PI, this.upper * 2 * Math.PI);
     let transforms = rotationTransforms(angles, h, w);
     if (flip) transforms = flippedTransforms(transforms, flip.flips, flip.mode, h, w);
-    return imageTransform(x, transforms, this);
+    const image = x.dtype === "float32" ? x : tf.cast(x, "float32");
+    return tf.image.transform(image, transforms, this.interpolation, this.fillMode, this.fillValue);
   }
 
   /** The layer's random state for checkpoints (`RandomStatefulLayer`, lib/train): `[draws made]`. */
@@ -269,54 +266,6 @@ export class RandomRotation extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(RandomRotation);
-
-/** Options of {@link imageTransform}: `tf.image.transform`'s, and how many threads resample. */
-export interface ImageTransformOptions {
-  /** `"bilinear"` or `"nearest"`. */
-  interpolation: Interpolation;
-  /** How points outside the image are filled. */
-  fillMode: FillMode;
-  /** The value of points outside the image. */
-  fillValue: number;
-  /** Threads in all (the caller's included); default the CPU count, at most 8. */
-  threads?: number;
-}
-
-/**
- * `tf.image.transform(images, transforms, …)` — TensorFlow's `ImageProjectiveTransformV3` — computed by
- * `image_transform.ts` on all cores: equal to the native op's output value for value. The result is
- * float32 whatever the images' dtype.
- */
-export function imageTransform(
-  images: Tensor4D,
-  transforms: Tensor2D,
-  options: ImageTransformOptions,
-): Tensor4D {
-  const { interpolation, fillMode, fillValue, threads } = options;
-  const values = images.dtype === "float32" ? images.dataSync() : Float32Array.from(images.dataSync());
-  const output = reusable?.length === values.length ? reusable : undefined;
-  reusable = undefined; // in use until TensorFlow has the result's values
-  const pixels = transformBatch(
-    values as Float32Array,
-    {
-      shape: images.shape,
-      transforms: transforms.dataSync() as Float32Array,
-      interpolation,
-      fillMode,
-      fillValue,
-    },
-    { ...(threads === undefined ? {} : { threads }), ...(output ? { output } : {}) },
-  );
-  const result = tf.tensor4d(pixels, images.shape);
-  if (uploadNow(result)) reusable = pixels;
-  return result;
-}
-
-/**
- * The last result's array, once TensorFlow holds a copy: the next batch of the same size is written into it.
- * New memory of a batch's size (10 MB at 32 × 160 × 160 × 3) is page-faulted in anew on every allocation.
- */
-let reusable: Float32Array | undefined;
 
 /**
  * Projective transforms `[b, 8]` (output pixel → input pixel, as `tf.image.transform` takes them) that

@@ -7,9 +7,7 @@
  * How the parts fit:
  * - `mobilenet_v2.ts`: {@link mobileNetV2}, Keras' `MobileNetV2` layer for layer; where its ImageNet weights
  *   come from is explicit ({@link ImagenetWeightsOptions}), never read from the environment.
- * - `augment.ts`: {@link RandomFlip}, {@link RandomRotation} and the tutorial's {@link dataAugmentation};
- *   their resampling, {@link imageTransform}, is `image_transform.ts` (TensorFlow's
- *   `ImageProjectiveTransformV3` in JavaScript, bit for bit) on several threads (`image_transform_threads.ts`).
+ * - `augment.ts`: {@link RandomFlip}, {@link RandomRotation} and the tutorial's {@link dataAugmentation}.
  * - `inference_model.ts`: {@link inferenceMode} stands for the tutorial's `base_model(x, training=False)`,
  *   which tfjs drops (tfjs issue 7250); its frozen part runs as one TensorFlow graph (`lib/graph/`).
  * - `losses.ts`: the head's loss and `accuracy` on logits, with Keras' names for `model.compile`
@@ -68,8 +66,6 @@ export {
   dataAugmentation,
   type FillMode,
   type FlipMode,
-  imageTransform,
-  type ImageTransformOptions,
   type LayerArgs,
   RandomFlip,
   type RandomFlipArgs,

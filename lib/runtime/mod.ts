@@ -74,7 +74,7 @@ export type {
   StatusLineOptions,
   StatusMode,
 } from "./status_line.ts";
-export { NativeBackendError, selectBroadcast, tensorflowVersion, tf, uploadNow } from "./tf.ts";
+export { NativeBackendError, selectBroadcast, tensorflowVersion, tf } from "./tf.ts";
 export type {
   CustomCallbackArgs,
   data,

@@ -58,21 +58,6 @@ export function selectBroadcast<T extends Tensor>(condition: Tensor, a: T, b: T)
   return installed.engine().runKernel("SelectV2", { condition, t: a, e: b }) as T;
 }
 
-/**
- * Hands `t`'s values to TensorFlow now instead of at its first use: tfjs-node keeps the JavaScript array a
- * tensor was made from until an op reads it, so the array may not be reused before. Returns whether the
- * values were handed over (false on a backend without tfjs-node's `getInputTensorIds`); after true the
- * array is the caller's again. For a caller that refills one large array every batch: fresh memory of that
- * size is page-faulted in anew each time.
- */
-export function uploadNow(t: Tensor): boolean {
-  if (installed === undefined) return false;
-  const backend = installed.backend() as unknown as { getInputTensorIds?: (ts: Tensor[]) => number[] };
-  if (typeof backend.getInputTensorIds !== "function") return false;
-  backend.getInputTensorIds([t]);
-  return true;
-}
-
 /** `tf.image.transform` as `ImageProjectiveTransformV3`. */
 function registerTransform(t: TensorFlow) {
   t.registerKernel({

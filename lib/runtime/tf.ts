@@ -79,7 +79,7 @@ export function tensorflowVersion(): string {
   return version;
 }
 
-export { selectBroadcast, uploadNow } from "./native_kernels.ts";
+export { selectBroadcast } from "./native_kernels.ts";
 export default tf;
 
 /** TensorFlow.js types (`Tensor`, `Tensor4D`, `LayersModel`, …), importable as types: `import type { Tensor } from "./tf.ts"`. */
