@@ -3,7 +3,8 @@
  * own-images notebook are made of — the top layer, built on `lib/train/`, `lib/model/`, `lib/analysis/`
  * and below:
  *
- * - **Training a folder** (`train_folder.ts`): {@link trainFolder} runs the tutorial's two stages on a
+ * - **Training a folder** (`train_folder.ts`): {@link trainFolder} runs the tutorial's two stages
+ *   (`train_stages.ts`: each stage's `fit` with its callbacks, resumed where a checkpoint stopped) on a
  *   folder of class folders and saves the result: by default the epoch with the lowest validation loss
  *   ({@link BestEpochKeeper}, `kept_epoch.ts`), with balanced class weights when the classes are
  *   imbalanced (`class_balance.ts`). Its data comes from `data_folder.ts`

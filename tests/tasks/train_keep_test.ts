@@ -45,8 +45,10 @@ Deno.test("trainFolder keeps the epoch with the lowest val_loss over both stages
   await withTempDir("train-keep-", async (tmp) => {
     const data = path.join(tmp, "colours");
     await writeColourFolder(data, { numClasses: 3, perClass: 16, split: 0.25, seed: 5 });
-    // A fine-tuning rate far too high: stage 2 makes the validation loss far worse than stage 1's best.
-    const steps = { epochs: 4, fineTuneEpochs: 1, learningRate: 0.02, fineTuneLearningRate: 0.9 };
+    // Stage 1 learns (0.2: its validation loss falls from ≈ 1.0 to ≈ 0.65 in 4 epochs; at 0.02 it hardly moved
+    // from ln 3, and a lucky fine-tuning epoch could end lower), and a fine-tuning rate far too high makes
+    // stage 2's validation loss far worse than stage 1's best (10 to 30,000 in repeated runs).
+    const steps = { epochs: 4, fineTuneEpochs: 1, learningRate: 0.2, fineTuneLearningRate: 0.9 };
     const before = tf.memory().numTensors;
     const best = await train(data, path.join(tmp, "best"), steps);
     assertEquals(tf.memory().numTensors, before, "no tensors left behind");
@@ -70,7 +72,8 @@ Deno.test("trainFolder keeps the epoch with the lowest val_loss over both stages
     const last = await train(data, path.join(tmp, "last"), { ...steps, keep: "last" });
     const lastLoss = last.metadata.histories!.fineTuning!.history.val_loss.at(-1)!;
     assertEquals([last.metadata.training!.kept!.epoch, last.metadata.training!.kept!.keep], [5, "last"]);
-    assertAlmostEquals(last.valLoss, lastLoss, 1e-4);
+    // Relative: a loss blown up to thousands differs between two evaluations in its float32 rounding.
+    assertAlmostEquals(last.valLoss, lastLoss, 1e-4 * Math.max(1, Math.abs(lastLoss)));
   });
 });
 
