@@ -206,14 +206,19 @@ interface CacheState {
   images: Map<number, CachedImage>;
 }
 
-/** Gives a cache's reservations back and frees its tensors, once. */
-function releaseState({ budget, ledger, images }: CacheState): void {
+/** Drops a cache's images (freeing the tensors) and gives their bytes back to the budget. */
+function emptyState({ budget, ledger, images }: CacheState): void {
   budget.release(ledger.bytes);
-  budget.planned -= ledger.planned;
   ledger.bytes = 0;
-  ledger.planned = 0;
   disposeImages(images.values());
   images.clear();
+}
+
+/** Empties a cache and gives back its planned bytes too, once. */
+function releaseState(state: CacheState): void {
+  emptyState(state);
+  state.budget.planned -= state.ledger.planned;
+  state.ledger.planned = 0;
 }
 
 /**
@@ -287,10 +292,7 @@ export class ImageCache {
 
   /** Drops every image (freeing the tensors) and gives their bytes back to the budget. */
   clear(): void {
-    this.budget.release(this.state.ledger.bytes);
-    this.state.ledger.bytes = 0;
-    disposeImages(this.state.images.values());
-    this.state.images.clear();
+    emptyState(this.state);
   }
 
   /**

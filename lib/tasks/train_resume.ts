@@ -30,7 +30,7 @@ import {
   readCheckpoint,
   saveCheckpoint,
 } from "../train/mod.ts";
-import type { CheckpointFingerprint, EarlyStopping, FitOptions, History } from "../train/mod.ts";
+import type { CheckpointFingerprint, EarlyStopping, EpochInProgress, History } from "../train/mod.ts";
 import type { BestEpochKeeper } from "./kept_epoch.ts";
 import { METADATA_FILE } from "./metadata.ts";
 
@@ -74,7 +74,7 @@ export interface TrainProgress {
    * and `seen`/`totals` are its running metric sums (`fit`'s `resumeEpoch`). Absent or null: the epoch is
    * complete.
    */
-  inEpoch?: { batches: number; seen: number; totals: Record<string, number> } | null;
+  inEpoch?: Omit<EpochInProgress, "epoch"> | null;
   /** The lowest `val_loss` so far and its epoch (0-based), whose weights are in `best-<epoch>/`; null: none. */
   best: { value: number; epoch: number } | null;
   /** The stage's early stopping (Keras' `wait`, `best`, `best_epoch`); null when off. */
@@ -370,7 +370,7 @@ export class EpochCheckpointer extends tf.Callback {
    * Writes the checkpoint of the epoch an interrupt stopped after `at.batches` batches (`fit`'s
    * `onInterrupt`): the model after that batch, the epoch's progress, its dataset shuffle to draw again.
    */
-  async saveInterrupted(at: NonNullable<FitOptions["resumeEpoch"]>): Promise<void> {
+  async saveInterrupted(at: EpochInProgress): Promise<void> {
     const { batches, seen, totals } = at;
     await this.write(at.epoch, {
       stageDone: false,
